@@ -1,0 +1,74 @@
+# plotfleet: `make demo` runs the main job on localhost, `make test` runs every test.
+# Both create .venv and install what they need (Debian packages too, when run as root).
+
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+SANITY_ROOT := tests/output/sanity
+SANITY_COLL := $(SANITY_ROOT)/ansible_collections/plotfleet/chia
+# Debian packages the tests use: rsync and sshd for transfers, iproute2 for the namespace fleet.
+DEB_PACKAGES := rsync openssh-server openssh-client iproute2 procps
+PYTEST := $(BIN)/pytest -p no:cacheprovider
+
+.PHONY: help venv sysdeps lint sanity unit integration fleet test bench demo demo-clean clean
+
+help:
+	@echo "make demo   - real small plots on localhost, moved to ./demo/storage"
+	@echo "make test   - lint, sanity, unit, integration and SSH-fleet tests"
+	@echo "make bench  - benchmarks (figures go to BENCHMARKS.md by hand)"
+
+venv: $(BIN)/.installed
+
+$(BIN)/.installed: requirements.txt requirements-test.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-test.txt
+	touch $@
+
+sysdeps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing:$$missing"; DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null || \
+	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; }; \
+	  else echo "missing Debian packages:$$missing (some tests will be skipped)"; fi; \
+	fi
+
+lint: venv
+	$(BIN)/ruff check plugins tests bench bin
+	$(BIN)/ansible-lint --profile production --offline
+
+# validate-modules (DOCUMENTATION vs argument_spec, RETURN, EXAMPLES) on a copy of the tracked
+# files laid out as ansible_collections/plotfleet/chia, which is what ansible-test requires.
+sanity: venv
+	rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_COLL)
+	git ls-files -co --exclude-standard -z | grep -zv '^collections/' | \
+	  xargs -0 -I{} cp --parents {} $(SANITY_COLL)/ 2>/dev/null; true
+	cd $(SANITY_COLL) && PATH=$(CURDIR)/$(BIN):$$PATH ansible-test sanity --test validate-modules \
+	  --python $$($(CURDIR)/$(BIN)/python -c 'import sys;print("%d.%d" % sys.version_info[:2])') plugins/modules
+	cd $(SANITY_COLL) && PATH=$(CURDIR)/$(BIN):$$PATH ansible-doc -M plugins/modules -t module \
+	  $$(ls plugins/modules | sed -n 's/\.py$$//p' | sed 's/^/plotfleet.chia./') >/dev/null
+
+unit: venv
+	$(PYTEST) tests/unit
+
+integration: venv sysdeps
+	$(PYTEST) tests/integration
+
+fleet: venv sysdeps
+	$(PYTEST) tests/fleet
+
+test: sysdeps venv lint sanity unit integration fleet
+
+bench: venv
+	$(BIN)/python bench/run.py
+
+demo: venv
+	PATH=$(CURDIR)/$(BIN):$$PATH bin/plotfleet-demo
+
+demo-clean:
+	-bin/plotfleet-demo --clean
+
+clean:
+	rm -rf $(VENV) tests/output .pytest_cache .ruff_cache

@@ -1,0 +1,64 @@
+"""Helpers shared by the test suites: run plotfleet modules and playbooks through real Ansible.
+
+Modules always run on the system Python (/usr/bin/python3), as on a real worker; the venv only
+provides the controller (ansible-core, jmespath) and the plotter (PyPI chiapos).
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+VENV_BIN = REPO / ".venv" / "bin"
+SYSTEM_PYTHON = "/usr/bin/python3"
+# The Python that has PyPI chiapos installed (the venv's); the `chiapos` plotter runs under it.
+PLOTTER_PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
+
+if str(REPO / "collections") not in sys.path:
+    sys.path.insert(0, str(REPO / "collections"))
+
+
+def ansible_env(extra=None):
+    env = dict(os.environ)
+    env["ANSIBLE_CONFIG"] = str(REPO / "ansible.cfg")
+    env["ANSIBLE_CALLBACK_RESULT_FORMAT"] = "json"
+    env["ANSIBLE_NOCOLOR"] = "1"
+    env["ANSIBLE_FORCE_COLOR"] = "0"
+    env["ANSIBLE_DEPRECATION_WARNINGS"] = "0"
+    env["PATH"] = "%s:%s" % (VENV_BIN, env.get("PATH", ""))
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_module(module, args, check=False, host="localhost", inventory=None, env=None, timeout=300):
+    """Run plotfleet.chia.<module> ad hoc; return (rc, result dict) for one host."""
+    cmd = [str(VENV_BIN / "ansible"), host, "-m", "plotfleet.chia.%s" % module, "-a", json.dumps(args)]
+    if inventory:
+        cmd += ["-i", str(inventory)]
+    if check:
+        cmd.append("--check")
+    proc = subprocess.run(cmd, cwd=str(REPO), env=ansible_env(dict(env or {}, ANSIBLE_STDOUT_CALLBACK="oneline")),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout)
+    out = proc.stdout
+    marker = "=> "
+    if marker not in out:
+        raise AssertionError("no module result in output (rc=%s):\n%s\n%s" % (proc.returncode, out, proc.stderr))
+    result, _ = json.JSONDecoder().raw_decode(out[out.index(marker) + len(marker):].strip())
+    return proc.returncode, result
+
+
+def run_playbook(playbook, extra_vars=None, check=False, inventory=None, env=None, args=(), timeout=600):
+    """Run ansible-playbook from the repository root; return the CompletedProcess (text output)."""
+    cmd = [str(VENV_BIN / "ansible-playbook"), str(playbook)]
+    if inventory:
+        cmd += ["-i", str(inventory)]
+    if extra_vars:
+        cmd += ["-e", json.dumps(extra_vars)]
+    if check:
+        cmd.append("--check")
+    cmd += list(args)
+    return subprocess.run(cmd, cwd=str(REPO), env=ansible_env(env), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True, timeout=timeout)
