@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: plotfleet developers
-# Apache License 2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Options shared by every plotfleet module that looks at a host's plotting state."""
 
 from __future__ import absolute_import, division, print_function
@@ -37,7 +37,7 @@ options:
     default: []
   history_limit:
     description:
-      - How many finished, failed or dead logs to return in RV(history), newest first.
+      - How many finished, failed or dead logs to return in the C(history) return value, newest first.
       - All logs are still parsed (incrementally) for ETA statistics.
     type: int
     default: 50

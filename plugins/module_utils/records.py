@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: plotfleet developers
-# Apache License 2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Small JSON records in the host's state_dir: launch records, transfer records, caches.
 
 Every write is atomic (temp file in the same dir + fsync + rename), so a reader never sees a
