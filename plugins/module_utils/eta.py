@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+# Copyright: plotfleet developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ETA of a running plot from the host's own history (pure functions, no I/O).
+
+Method:
+1. History: for every finished plot in the host's logs, its per-phase durations
+   (`phase_seconds`, phases 1-4, from the plotter's own `Time for phase` / `Phase K took` /
+   `Finished Phase K` lines) and its final copy time (`copy_seconds`, as phase "5") are
+   averaged per (plotter, k): `phase_means(history_plots)`.
+2. With history for the plot's (plotter, k) and the current phase:
+   remaining = (1 - fraction of the current phase done) x mean duration of that phase
+             + sum of the mean durations of the later phases.
+   The fraction of the current phase comes from the plot's progress and the plotter's phase
+   weights (logs/model.py PHASE_WEIGHTS), i.e. from the step/bucket position in the log.
+   A phase with no mean (e.g. no plot of that host ever needed a cross-device copy) adds 0.
+3. Without history (or without a mean for the current phase): the default phase weights
+   (chiapos: P1 44 %, P2 18 %, P3 35 %, P4 2 %, copy 1 %) are already built into `progress`,
+   so remaining = elapsed x (1 - progress) / progress; None while progress is 0.
+A finished plot has 0 s left; a failed one has no ETA (None).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+from ansible_collections.plotfleet.chia.plugins.module_utils.logs import model
+
+__metaclass__ = type
+
+PHASES = ("1", "2", "3", "4", "5")
+
+
+def phase_means(history_plots):
+    """{(plotter, k): {"1": mean_s, ..., "5": mean copy s}} over finished plots."""
+    sums = {}
+    for plot in history_plots or ():
+        if not isinstance(plot, dict) or plot.get("state") != "finished":
+            continue
+        key = (plot.get("plotter"), plot.get("k"))
+        per_phase = sums.setdefault(key, {})
+        seconds = dict(plot.get("phase_seconds") or {})
+        if plot.get("copy_seconds") is not None:
+            seconds["5"] = plot["copy_seconds"]
+        for phase, value in seconds.items():
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                continue
+            if value >= 0 and str(phase) in PHASES:
+                acc = per_phase.setdefault(str(phase), [0.0, 0])
+                acc[0] += value
+                acc[1] += 1
+    return dict((key, dict((ph, total / n) for ph, (total, n) in per.items() if n))
+                for key, per in sums.items() if per)
+
+
+def estimate(plot, means, elapsed_s):
+    """Seconds remaining for `plot` (a plot dict), or None when it cannot be estimated."""
+    state = plot.get("state")
+    if state == "finished":
+        return 0.0
+    if state == "failed":
+        return None
+    phase = plot.get("phase") or 0
+    history = (means or {}).get((plot.get("plotter"), plot.get("k"))) or {}
+    current = str(phase)
+    if history and (phase == 0 or current in history):
+        done = model.phase_fraction(plot) if phase else 0.0
+        remaining = (1.0 - done) * history.get(current, 0.0) if phase else 0.0
+        remaining += sum(v for ph, v in history.items() if int(ph) > phase)
+        return round(max(0.0, remaining), 1)
+    progress = plot.get("progress") or 0.0
+    if progress <= 0 or elapsed_s is None or elapsed_s < 0:
+        return None
+    return round(elapsed_s * (1.0 - progress) / progress, 1)

@@ -1,0 +1,181 @@
+# -*- coding: utf-8 -*-
+# Copyright: plotfleet developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Parser for BladeBit logs: RAM plotter (`bladebit`) and disk plotter (`bladebit diskplot`).
+
+Table-level progress on the chiapos step grid: `Running Phase K` -> K:1 (K:0 for phase 4);
+P1 `Generating F1`/`Generating f1` -> 1:1, `Forward propagating to table N` (RAM) or a bare
+`Table N` line (disk) -> 1:N; P2 `Prunning table N` (RAM) -> 2:(8-N), `Finished marking table N`
+(disk) -> 2:(9-N); P3 `Compressing tables N and N+1` -> 3:N; P4 (RAM) `Writing P7` -> 4:1,
+`Writing C2 table` -> 4:2. Final write: RAM `Writing final plot tables to disk` -> 5:0; the disk
+plotter has no phase 4: `Finished Phase 3` -> 4:0 (pending writes), `Finished writing plot X.tmp`
+-> 5:0. `Finished plotting in S seconds` -> finished, plot_file = the `Plot X finished writing`
+path (RAM) or output dir + plot name (disk). BladeBit prints no k: 32 unless a plot name says
+otherwise. Lines of newer versions (cudaplot, v3) that are not recognised are ignored.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import os
+import re
+
+from ansible_collections.plotfleet.chia.plugins.module_utils.logs import model
+
+__metaclass__ = type
+
+_NUM_RE = re.compile(r"(\d+(?:\.\d+)?)")
+_GEN_RE = re.compile(r"^Generating plot (\d+) / (\d+): ([0-9a-fA-F]{64})")
+_PHASE_DONE_RE = re.compile(r"^Finished Phase (\d) in ([0-9.]+) seconds")
+_FATAL_PREFIXES = ("Error", "Fatal", "*** Fatal", "Failed to", "terminate called")
+
+
+def _first_int(text):
+    m = _NUM_RE.search(text)
+    return int(float(m.group(1))) if m else None
+
+
+class BladebitParser(model.LogParser):
+    plotter = "bladebit"
+
+    def _line(self, line):
+        text = line.strip()
+        if not text:
+            return
+        plot = self.current
+        if plot is not None and plot["state"] in ("plotting", "copying") and self._progress(plot, text):
+            return
+        if text.startswith("Generating plot "):
+            self._generating(text)
+        elif text.startswith("Finished plotting in"):
+            if plot is not None:
+                self._finished(plot, text)
+        elif text.startswith(_FATAL_PREFIXES):
+            if plot is not None or self.ctx.get("header"):
+                self.fail(self.ensure_plot(), text)
+        else:
+            self._header(text)
+
+    # -- header ------------------------------------------------------------------------------------
+    def _header(self, text):
+        ctx = self.ctx
+        if text.startswith("[Bladebit Disk Plotter]") or text.startswith("Temp1 path"):
+            ctx["disk"] = True
+        if text.startswith("Creating ") and " plot" in text:
+            ctx["count"] = _first_int(text)
+        elif text.startswith("Will create ") and " plot" in text:
+            ctx["count"] = _first_int(text)
+        key, sep, value = text.partition(":")
+        if not sep:
+            return
+        key = key.strip()
+        value = value.strip()
+        field = {"Output path": "dst_dir", "Temp1 path": "tmp_dir", "Temp2 path": "tmp2_dir",
+                 "Thread count": "threads", "Bucket count": "buckets"}.get(key)
+        if field:
+            ctx["header"] = True
+            ctx[field] = _first_int(value) if field in ("threads", "buckets") else model.strip_dir(value)
+
+    def _generating(self, text):
+        m = _GEN_RE.match(text)
+        count = self.ctx.get("count")
+        if m:
+            count = int(m.group(2))
+        plot = self.start_plot(count)
+        for field in ("dst_dir", "tmp_dir", "tmp2_dir", "threads", "buckets"):
+            plot[field] = self.ctx.get(field)
+        plot["k"] = 32
+        if m:
+            plot["id"] = m.group(3).lower()
+
+    # -- progress ----------------------------------------------------------------------------------
+    def _progress(self, plot, text):
+        """Handle a progress line of the current plot; False when the line is not one."""
+        first = text[0]
+        if first == "R" and text.startswith("Running Phase "):
+            phase = _first_int(text)
+            if phase:
+                self.set_step(plot, phase, 0 if phase == 4 else 1)
+            return True
+        if first == "F":
+            return self._finished_line(plot, text)
+        if first == "G" and text.lower().startswith("generating f1"):
+            self.set_step(plot, 1, 1)
+            return True
+        if first == "T" and text.startswith("Table ") and text[6:].isdigit():
+            self.set_step(plot, 1, min(int(text[6:]), 7))
+            return True
+        if first == "P" and text.startswith("Prunning table "):
+            n = _first_int(text)
+            if n:
+                self.set_step(plot, 2, max(1, min(8 - n, 6)))
+            return True
+        if first == "C" and text.startswith("Compressing tables "):
+            n = _first_int(text)
+            if n:
+                self.set_step(plot, 3, max(1, min(n, 6)))
+            return True
+        if first == "W":
+            if text.startswith("Writing P7.") and plot["phase"] == 4:
+                self.set_step(plot, 4, 1)
+            elif text.startswith("Writing C2 table") and plot["phase"] == 4:
+                self.set_step(plot, 4, 2)
+            elif text.startswith("Writing final plot tables to disk"):
+                self.set_step(plot, 5, 0)
+            else:
+                return False
+            return True
+        if first == "P" and text.startswith("Plot ") and " finished writing to disk" in text:
+            path = text[5:text.index(" finished writing to disk")]
+            self.ctx["plot_file"] = path
+            plot["plot_name"] = os.path.basename(path)
+            return True
+        return False
+
+    def _finished_line(self, plot, text):
+        m = _PHASE_DONE_RE.match(text)
+        if m:
+            phase = int(m.group(1))
+            plot["phase_seconds"][m.group(1)] = float(m.group(2))
+            self.set_sub(plot, 1.0)
+            if phase == 3 and self.ctx.get("disk"):
+                self.set_step(plot, 4, 0)
+            return True
+        if text.startswith("Forward propagating to table "):
+            n = _first_int(text)
+            if n:
+                self.set_step(plot, 1, max(1, min(n, 7)))
+            return True
+        if text.startswith("Finished forward propagating"):
+            self.set_sub(plot, 1.0)
+            return True
+        if text.startswith("Finished marking table "):
+            n = _first_int(text)
+            if n:
+                if n <= 2:
+                    self.set_step(plot, 2, 6, 1.0)
+                else:
+                    self.set_step(plot, 2, max(1, min(9 - n, 6)))
+            return True
+        if text.startswith("Finished compressing tables"):
+            self.set_sub(plot, 1.0)
+            return True
+        if text.startswith("Finished writing plot "):
+            name = text[22:].strip().rstrip(".")
+            if name.endswith(".tmp"):
+                name = name[:-4]
+            plot["plot_name"] = os.path.basename(name)
+            self.set_step(plot, 5, 0, 0.5)
+            return True
+        return False
+
+    def _finished(self, plot, text):
+        if plot["state"] not in ("plotting", "copying"):
+            return
+        plot["total_seconds"] = float(_NUM_RE.search(text).group(1)) if _NUM_RE.search(text) else None
+        path = self.ctx.pop("plot_file", None)
+        if not path and plot["plot_name"] and plot["dst_dir"]:
+            path = os.path.join(plot["dst_dir"], plot["plot_name"])
+        info = model.plot_name_info(path or "")
+        if info:
+            plot["k"], plot["started_ts"] = info[0], plot["started_ts"] or info[1]
+        self.finish(plot, path)

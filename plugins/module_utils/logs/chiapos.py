@@ -1,0 +1,288 @@
+# -*- coding: utf-8 -*-
+# Copyright: plotfleet developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Parser for chiapos logs (`chia plots create`, `chia plotters chiapos`, the chiapos Python module).
+
+Step grid (plotman-compatible major:minor): `Starting phase K/4` -> K:0; P1 `Computing table N`
+-> 1:N; P2 `Backpropagating on table N` (7..2) -> 2:(8-N); P3 `Compressing tables N and N+1`
+-> 3:N; P4 `Starting to write C1 and C3 tables` -> 4:1, `Writing C2 table` -> 4:2; `Total time`
+-> 5:0 (state copying: final rename, or cross-device copy then rename); `Renamed final file`
+-> finished 5:1. Tab-indented `Bucket N` lines subdivide a sub-step by N+1 / `Using N buckets`
+(P3: first and second computation pass are each half of the table pair); `Progress update: x`
+(newer chiapos) raises progress, never lowers it.
+
+A new plot starts at `Starting plot i/N` (chia's Python logging) or, in logs without those
+lines, at a `Starting plotting progress` / `ID:` line when the current plot already has an id.
+Errors: `Caught plotting error` fails the plot; `Only wrote`/`Only read`/`Could not open`/
+`Could not copy` fail it too, but chiapos retries those every five minutes, so the plot comes
+back to life if progress lines follow; `Could not rename ... Retrying` only sets `warning`.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import os
+import re
+
+from ansible_collections.plotfleet.chia.plugins.module_utils.logs import model
+
+__metaclass__ = type
+
+_START_PLOT_RE = re.compile(r"Starting plot (\d+)/(\d+)")
+_CREATING_RE = re.compile(r"Creating (\d+) plots? of size (\d+)")
+_QUOTED_RE = re.compile(r'"([^"]*)"')
+_FROM_TO_RE = re.compile(r'final file from "?(.*?)"? to "?(.*?)"?\s*$')
+_SECONDS_RE = re.compile(r"= *([0-9.]+) seconds")
+_PHASE_TIME_RE = re.compile(r"Time for phase (\d) = ([0-9.]+) seconds")
+_DIRS_PREFIX = "Starting plotting progress into temporary dirs: "
+_FATAL = ("Caught plotting error",)
+_RETRIED = ("Only wrote", "Only read", "Could not open", "Could not copy")
+
+
+def _int_after(line, prefix):
+    try:
+        return int(line[len(prefix):].split(None, 1)[0].rstrip("MiB"))
+    except (IndexError, ValueError):
+        return None
+
+
+def _float(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+class ChiaposParser(model.LogParser):
+    plotter = "chiapos"
+
+    def _line(self, line):
+        plot = self.current
+        first = line[0]
+        if first == "\t":
+            if plot is not None:
+                self._tab_line(plot, line)
+            return
+        if line.startswith("Progress update: "):
+            if plot is not None:
+                value = _float(line[17:].strip())
+                if value is not None and 0 <= value <= 1:
+                    self.bump(plot, value)
+            return
+        head = line.split(" ", 1)[0]
+        handler = _HANDLERS.get(head)
+        if handler is not None:
+            handler(self, plot, line)
+        elif "Starting plot " in line or "Creating " in line:
+            self._python_line(plot, line)
+
+    # -- bucket and other tab-indented lines ----------------------------------------------------
+    def _tab_line(self, plot, line):
+        if line.startswith("\tBucket "):
+            buckets = plot["buckets"]
+            if not buckets or plot["phase"] < 1:
+                return
+            try:
+                index = int(line[8:line.index(" ", 8)])
+            except ValueError:
+                return
+            frac = min(1.0, (index + 1) / float(buckets))
+            phase = plot["phase"]
+            if phase == 3:
+                frac = 0.5 * self.ctx.get("pass", 0) + 0.5 * frac
+            self.set_sub(plot, frac)
+        elif line.startswith("\tFirst computation pass"):
+            self.ctx["pass"] = 1
+            self.set_sub(plot, 0.5)
+        elif line.startswith("\tSecond computation pass"):
+            self.set_sub(plot, 1.0)
+        elif line.startswith("\tStarting to write C1 and C3"):
+            self.set_step(plot, 4, 1)
+        elif line.startswith("\tWriting C2 table"):
+            self.set_step(plot, 4, 2)
+        elif line.startswith("\tFinished writing C2 table") or line.startswith("\tFinal table pointers"):
+            self.set_sub(plot, 0.5)
+
+    # -- chia's Python logging lines (preamble of `chia plots create`) --------------------------
+    def _python_line(self, plot, line):
+        m = _START_PLOT_RE.search(line)
+        if m:
+            count = int(m.group(2))
+            if plot is None or plot["id"] or plot["phase"] > 0:
+                plot = self.start_plot(count)
+            plot["count"] = count
+            return
+        m = _CREATING_RE.search(line)
+        if m:
+            self.ctx["count"] = int(m.group(1))
+
+    # -- header ------------------------------------------------------------------------------------
+    def _starting(self, plot, line):
+        if line.startswith("Starting phase "):
+            if plot is None:
+                return
+            try:
+                phase = int(line[15])
+            except (IndexError, ValueError):
+                return
+            if phase == 1 and plot["started_ts"] is None:
+                plot["started_ts"] = model.parse_date(line)
+            if phase == 3:
+                self._phase3_path(plot, line)
+            self.ctx["pass"] = 0
+            self.set_step(plot, phase, 0)
+        elif line.startswith(_DIRS_PREFIX):
+            if plot is None or plot["id"]:
+                plot = self.start_plot(self.ctx.get("count"))
+            text = line[len(_DIRS_PREFIX):].strip()
+            self.ctx["dirs_text"] = text
+            a, sep, b = text.partition(" and ")
+            plot["tmp_dir"] = a
+            plot["tmp2_dir"] = b if sep else a
+        elif line.startswith("Starting plot "):
+            self._python_line(plot, line)
+
+    def _phase3_path(self, plot, line):
+        """The tmp2 file path fixes tmp2_dir exactly (dir names may contain ' and ') and the plot name."""
+        m = _QUOTED_RE.search(line)
+        if not m:
+            return
+        path = m.group(1)
+        tmp2 = os.path.dirname(path)
+        name = os.path.basename(path)
+        if name.endswith(".2.tmp"):
+            plot["plot_name"] = name[:-6]
+        text = self.ctx.get("dirs_text") or ""
+        if tmp2 and text.endswith(" and " + tmp2):
+            plot["tmp_dir"] = text[:-len(" and " + tmp2)]
+            plot["tmp2_dir"] = tmp2
+
+    def _id(self, plot, line):
+        if plot is None or plot["id"]:
+            plot = self.start_plot(self.ctx.get("count"))
+        plot["id"] = line[4:].strip().lower()[:64]
+
+    def _plot_size(self, plot, line):
+        if plot is not None and line.startswith("Plot size is: "):
+            plot["k"] = _int_after(line, "Plot size is: ")
+
+    def _buffer(self, plot, line):
+        if plot is not None and line.startswith("Buffer size is: "):
+            plot["buffer_mib"] = _int_after(line, "Buffer size is: ")
+
+    def _using(self, plot, line):
+        if plot is None:
+            return
+        parts = line.split()
+        if len(parts) >= 3 and parts[2] == "buckets":
+            plot["buckets"] = _int_after(line, "Using ")
+        elif len(parts) >= 3 and parts[2] == "threads":
+            plot["threads"] = _int_after(line, "Using ")
+
+    def _final(self, plot, line):
+        if plot is not None and line.startswith("Final Directory is: "):
+            plot["dst_dir"] = line[20:].strip()
+
+    # -- progress markers --------------------------------------------------------------------------
+    def _computing(self, plot, line):
+        if plot is not None and line.startswith("Computing table "):
+            n = _int_after(line, "Computing table ")
+            if n:
+                self.set_step(plot, 1, min(max(n, 1), 7))
+
+    def _backprop(self, plot, line):
+        if plot is not None and line.startswith("Backpropagating on table "):
+            n = _int_after(line, "Backpropagating on table ")
+            if n:
+                self.set_step(plot, 2, min(max(8 - n, 1), 6))
+
+    def _compressing(self, plot, line):
+        if plot is not None and line.startswith("Compressing tables "):
+            n = _int_after(line, "Compressing tables ")
+            if n:
+                self.ctx["pass"] = 0
+                self.set_step(plot, 3, min(max(n, 1), 6))
+
+    def _time(self, plot, line):
+        if plot is None:
+            return
+        m = _PHASE_TIME_RE.match(line)
+        if m:
+            plot["phase_seconds"][m.group(1)] = float(m.group(2))
+            self.ctx["last_ts"] = model.parse_date(line)
+            self.set_sub(plot, 1.0)
+
+    def _total(self, plot, line):
+        if plot is None or not line.startswith("Total time = "):
+            return
+        m = _SECONDS_RE.search(line)
+        if m:
+            plot["total_seconds"] = float(m.group(1))
+        self.ctx["last_ts"] = model.parse_date(line) or self.ctx.get("last_ts")
+        self.set_step(plot, 5, 0)
+
+    def _copy(self, plot, line):
+        if plot is None:
+            return
+        if line.startswith("Copy time = "):
+            m = _SECONDS_RE.search(line)
+            if m:
+                plot["copy_seconds"] = float(m.group(1))
+            self.ctx["last_ts"] = model.parse_date(line) or self.ctx.get("last_ts")
+            self.set_sub(plot, 0.9)
+
+    def _copied(self, plot, line):
+        if plot is None or not line.startswith("Copied final file from "):
+            return
+        m = _FROM_TO_RE.search(line)
+        if not m:
+            return
+        target = m.group(2)
+        self.set_step(plot, 5, 0, 0.5)
+        plot["dst_dir"] = plot["dst_dir"] or os.path.dirname(target)
+        if target.endswith(".plot"):  # very old chiapos copied straight to the final name
+            self.finish(plot, target, self.ctx.get("last_ts"))
+
+    def _renamed(self, plot, line):
+        if plot is None or not line.startswith("Renamed final file from "):
+            return
+        m = _FROM_TO_RE.search(line)
+        if m:
+            target = m.group(2)
+            if not plot["dst_dir"]:
+                plot["dst_dir"] = os.path.dirname(target)
+            self.finish(plot, target, self.ctx.get("last_ts"))
+
+    def _error(self, plot, line):
+        if line.startswith("Could not rename"):
+            if plot is not None:
+                plot["warning"] = line.strip()
+            return
+        for prefix in _FATAL:
+            if line.startswith(prefix):
+                self.fail(self.ensure_plot(), line.strip())
+                return
+        for prefix in _RETRIED:
+            if line.startswith(prefix):
+                self.fail(self.ensure_plot(), line.strip(), retryable=True)
+                return
+
+
+_HANDLERS = {
+    "Starting": ChiaposParser._starting,
+    "ID:": ChiaposParser._id,
+    "Plot": ChiaposParser._plot_size,
+    "Buffer": ChiaposParser._buffer,
+    "Using": ChiaposParser._using,
+    "Final": ChiaposParser._final,
+    "Computing": ChiaposParser._computing,
+    "Backpropagating": ChiaposParser._backprop,
+    "Compressing": ChiaposParser._compressing,
+    "Time": ChiaposParser._time,
+    "Total": ChiaposParser._total,
+    "Copy": ChiaposParser._copy,
+    "Copied": ChiaposParser._copied,
+    "Renamed": ChiaposParser._renamed,
+    "Caught": ChiaposParser._error,
+    "Only": ChiaposParser._error,
+    "Could": ChiaposParser._error,
+}

@@ -1,0 +1,224 @@
+# -*- coding: utf-8 -*-
+# Copyright: plotfleet developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Parser for madMAx `chia_plot` logs (table-level progress on the chiapos step grid).
+
+Step grid: `Plot Name:` -> 1:1 (table 1 starts); `[P1] Table N took` -> 1:N+1 (table N done);
+`Phase 1 took` -> 2:1; `[P2] Table N scan took` -> half of 2:(8-N), `[P2] Table N rewrite took`
+-> 2:(9-N); `Phase 2 took` -> 3:1; `[P3-1] Table N took` -> half of 3:(N-1), `[P3-2] Table N
+took` -> 3:N; `Phase 3 took` -> 4:0, `[P4] Starting to write C1 and C3` -> 4:1, `[P4] Writing
+C2` -> 4:2; `Total plot creation time` -> 5:0 (copying).
+
+Completion: madMAx renames `<tmp2>/<name>.plot.tmp` to `<tmp2>/<name>.plot` before it prints
+`Total plot creation time`, and copies only when the final dir differs from tmp2 (tmp2 defaults
+to tmp). So with `-d` equal to `-2` (fixture plotman__2021-07-11..., where -t = -2 = -d) the plot
+is finished at `Total plot creation time` with plot_file = <dst>/<name>.plot; otherwise it stays
+copying until `Renamed final plot to X` or `Copy to X finished, took S sec`, which may arrive
+while the next plot of the same process (`-n N`) is already running: X is matched to the plot by
+file name. Header values (dirs, threads, buckets, count) carry over to the next plot.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import os
+import re
+
+from ansible_collections.plotfleet.chia.plugins.module_utils.logs import model
+
+__metaclass__ = type
+
+_TABLE_RE = re.compile(r"\[P(\d)(?:-(\d))?\] Table (\d+) (scan|rewrite|took)")
+_SECONDS_RE = re.compile(r"took ([0-9.]+) sec")
+_COPY_DONE_RE = re.compile(r"^Copy to (.*) finished, took ([0-9.]+) sec")
+_HEADER = {
+    "Final Directory:": "dst_dir",
+    "Working Directory:": "tmp_dir",
+    "Working Directory 2:": "tmp2_dir",
+    "Number of Threads:": "threads",
+}
+
+
+def _seconds(line):
+    m = _SECONDS_RE.search(line)
+    return float(m.group(1)) if m else None
+
+
+class MadmaxParser(model.LogParser):
+    plotter = "madmax"
+
+    def _line(self, line):
+        if line[0] == "[":
+            plot = self.current
+            if plot is not None:
+                self._bracket(plot, line)
+            return
+        if line.startswith("Phase "):
+            self._phase_took(line)
+        elif line.startswith("Plot Name: "):
+            self._plot_name(line[11:].strip())
+        elif line.startswith("Crafting plot "):
+            self._crafting(line)
+        elif line.startswith("Total plot creation time was"):
+            self._total(line)
+        elif line.startswith("Renamed final plot to "):
+            self._copied(line[22:].strip(), None)
+        elif line.startswith("Copy to "):
+            m = _COPY_DONE_RE.match(line)
+            if m:
+                self._copied(m.group(1).strip(), float(m.group(2)))
+            else:  # `Copy to X failed ...`: madMAx retries; keep the plot copying with a warning
+                plot = self._by_name(line[8:].split(" ", 1)[0]) or self.current
+                if plot is not None:
+                    plot["warning"] = line.strip()
+        elif line.startswith("Started copy to "):
+            plot = self._by_name(line[16:].strip()) or self.current
+            if plot is not None:
+                self.set_step(plot, 5, 0, 0.1)
+        else:
+            self._header(line)
+
+    # -- header ------------------------------------------------------------------------------------
+    def _header(self, line):
+        if line.startswith("Multi-threaded pipelined Chia k"):
+            try:
+                self.ctx["k"] = int(line[31:].split(None, 1)[0])
+            except (IndexError, ValueError):
+                pass
+            return
+        if line.startswith("Number of Plots:"):
+            try:
+                self.ctx["count"] = int(line.split(":", 1)[1])
+            except ValueError:
+                self.ctx["count"] = None  # "infinite" (-n -1)
+            return
+        if line.startswith("Number of Buckets"):
+            if "P3" in line.split(":", 1)[0] and self.ctx.get("buckets"):
+                return  # keep the P1 bucket count
+            try:
+                self.ctx["buckets"] = int(line.rsplit("(", 1)[1].rstrip(")"))
+            except (IndexError, ValueError):
+                pass
+            self._apply_header()
+            return
+        key, sep, value = line.partition(": ")
+        field = _HEADER.get(key.strip() + ":") if sep else None
+        if field:
+            value = value.strip()
+            if field == "threads":
+                try:
+                    value = int(value)
+                except ValueError:
+                    return
+            else:
+                value = model.strip_dir(value)
+            self.ctx[field] = value
+            self._apply_header()
+
+    def _apply_header(self):
+        plot = self.current
+        if plot is not None and plot["phase"] == 0:
+            self._inherit(plot)
+
+    def _inherit(self, plot):
+        ctx = self.ctx
+        for field in ("dst_dir", "tmp_dir", "tmp2_dir", "threads", "buckets"):
+            if ctx.get(field) is not None:
+                plot[field] = ctx[field]
+        if plot["k"] is None:
+            plot["k"] = ctx.get("k")
+
+    def _crafting(self, line):
+        parts = line.split()
+        count = self.ctx.get("count")
+        try:
+            count = int(parts[-1])
+        except (IndexError, ValueError):
+            pass
+        plot = self.start_plot(count)
+        self._inherit(plot)
+
+    def _plot_name(self, name):
+        plot = self.current
+        if plot is None or plot["plot_name"]:
+            plot = self.start_plot(self.ctx.get("count"))
+        self._inherit(plot)
+        plot["plot_name"] = name + ".plot"
+        info = model.plot_name_info(name)
+        if info:
+            plot["k"], plot["started_ts"], plot["id"] = info
+        self.set_step(plot, 1, 1)
+
+    # -- progress ----------------------------------------------------------------------------------
+    def _bracket(self, plot, line):
+        m = _TABLE_RE.match(line)
+        if m:
+            phase, part, table, what = int(m.group(1)), m.group(2), int(m.group(3)), m.group(4)
+            if phase == 1:
+                if table >= 7:
+                    self.set_step(plot, 1, 7, 1.0)
+                else:
+                    self.set_step(plot, 1, table + 1)
+            elif phase == 2:
+                if what == "scan":
+                    self.set_step(plot, 2, max(1, min(8 - table, 6)), 0.5)
+                elif table <= 2:
+                    self.set_step(plot, 2, 6, 1.0)
+                else:
+                    self.set_step(plot, 2, min(9 - table, 6))
+            elif phase == 3:
+                pair = max(1, min(table - 1, 6))
+                if part == "1":
+                    self.set_step(plot, 3, pair, 0.5)
+                elif table >= 7:
+                    self.set_step(plot, 3, 6, 1.0)
+                else:
+                    self.set_step(plot, 3, pair + 1)
+            return
+        if line.startswith("[P4] Starting to write C1"):
+            self.set_step(plot, 4, 1)
+        elif line.startswith("[P4] Writing C2"):
+            self.set_step(plot, 4, 2)
+        elif line.startswith("[P4] Finished writing C2"):
+            self.set_sub(plot, 0.5)
+
+    def _phase_took(self, line):
+        plot = self.current
+        if plot is None:
+            return
+        try:
+            phase = int(line[6])
+        except (IndexError, ValueError):
+            return
+        seconds = _seconds(line)
+        if seconds is not None:
+            plot["phase_seconds"][str(phase)] = seconds
+        self.set_sub(plot, 1.0)
+        if phase < 4:
+            self.set_step(plot, phase + 1, 1 if phase < 3 else 0)
+
+    def _total(self, line):
+        plot = self.current
+        if plot is None:
+            return
+        plot["total_seconds"] = _seconds(line.replace(" was ", " took ", 1))
+        self.set_step(plot, 5, 0)
+        dst, tmp2 = plot["dst_dir"], plot["tmp2_dir"] or plot["tmp_dir"]
+        if dst and tmp2 and os.path.normpath(dst) == os.path.normpath(tmp2) and plot["plot_name"]:
+            self.finish(plot, os.path.join(dst, plot["plot_name"]))
+
+    def _by_name(self, path):
+        name = os.path.basename(path.strip())
+        for plot in reversed(self.plots):
+            if plot["plot_name"] == name:
+                return plot
+        return None
+
+    def _copied(self, path, seconds):
+        plot = self._by_name(path)
+        if plot is None:  # unknown name: the oldest plot still copying
+            plot = next((p for p in self.plots if p["state"] == "copying"), None)
+        if plot is None:
+            return
+        if seconds is not None:
+            plot["copy_seconds"] = seconds
+        self.finish(plot, path)

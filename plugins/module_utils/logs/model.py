@@ -1,0 +1,332 @@
+# -*- coding: utf-8 -*-
+# Copyright: plotfleet developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The plot dict every log parser produces, the LogParser base, detection and small helpers.
+
+One log may hold several plots (`-n N`); a parser turns lines into a list of plot dicts
+(keys: see docs/ARCHITECTURE.md "Plot dict", plus `warning`). Parsers are incremental:
+`state()` is JSON-serialisable and `parser_for(plotter, state)` continues exactly where the
+last call stopped, so a log is read once however often plot_info runs. Feed only complete
+(newline-terminated) lines: when reading a growing log, keep a trailing partial line for the next
+call (a half-written `Renamed final file ... "x.pl` would otherwise be taken as written).
+
+Progress model (shared by all plotters): every phase 1..4 plus 5 (final copy/rename) has a
+weight (PHASE_WEIGHTS, normalised); inside a phase the sub-steps of the step grid (tables)
+share the phase equally, and bucket lines (chiapos) subdivide a sub-step. Progress never
+decreases within a plot.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import os
+import re
+import time
+
+__metaclass__ = type
+
+PLOTTERS = ("chiapos", "madmax", "bladebit")
+STATE_VERSION = 1
+
+
+def _normalised(weights):
+    total = float(sum(weights))
+    return tuple(w / total for w in weights)
+
+
+# Default share of each phase (1, 2, 3, 4, 5 = final copy/rename) in a whole plot.
+# chiapos: the project's defaults; madMAx and BladeBit: from the real k32 logs in the fixtures.
+PHASE_WEIGHTS = {
+    "chiapos": _normalised((44, 18, 35, 2, 1)),
+    "madmax": _normalised((44, 27, 25, 2, 2)),
+    "bladebit": _normalised((50, 8, 38, 1, 3)),
+}
+# Sub-step weights inside each phase (the `m` of step "M:m" is 1-based into these lists).
+STEP_WEIGHTS = {
+    1: (1,) * 7,          # tables 1..7
+    2: (1,) * 6,          # backpropagate tables 7..2
+    3: (1,) * 6,          # compress table pairs 1..6
+    4: (0.9, 0.1),        # C1+C3 (the bucketed bulk), then C2 + pointers
+    5: (1,),              # final copy / rename
+}
+_STEP_CUM = dict((p, tuple(sum(w[:i]) / float(sum(w)) for i in range(len(w) + 1))) for p, w in STEP_WEIGHTS.items())
+
+PLOT_KEYS = ("id", "plotter", "k", "index", "count", "phase", "step", "progress", "state", "error", "warning",
+             "tmp_dir", "tmp2_dir", "dst_dir", "plot_name", "plot_file", "phase_seconds", "total_seconds",
+             "copy_seconds", "started_ts", "finished_ts", "buckets", "threads", "buffer_mib")
+
+ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\x1b")
+# Optional per-line timestamp prefixes: ISO (python logging, `ts '%Y-%m-%dT%H:%M:%S'`) and `ts` default.
+_TS_ISO_RE = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)? ?")
+_TS_MON_RE = re.compile(r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d ")
+_MONTHS = dict((m, i + 1) for i, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")))
+# `Sat Nov 28 20:21:09 2026` at the end of a line (chiapos phase boundaries).
+_DATE_RE = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(\d\d?) "
+                      r"(\d\d):(\d\d):(\d\d) (\d{4})\s*$")
+# plot-k32-2021-07-14-21-56-<id>  (also plot-k32-c05-...): k, local start minute, id
+PLOT_NAME_RE = re.compile(r"plot-k(\d\d)-(?:c\d\d-)?(\d{4})-(\d\d)-(\d\d)-(\d\d)-(\d\d)-([0-9a-f]{64})")
+
+
+def clean_line(line):
+    """One raw log line -> text without newline, carriage-return overdraws, ANSI codes or ts prefix."""
+    if isinstance(line, bytes):
+        line = line.decode("utf-8", "replace")
+    if "\r" in line:
+        line = line.rstrip("\r\n")
+        if "\r" in line:
+            line = line.rsplit("\r", 1)[-1]  # a terminal would only show the last overdraw
+    elif line.endswith("\n"):
+        line = line[:-1]
+    if "\x1b" in line:
+        line = ANSI_RE.sub("", line)
+    if "\x00" in line:
+        line = line.replace("\x00", "")
+    c = line[:1]
+    if c.isdigit():
+        m = _TS_ISO_RE.match(line)
+        if m:
+            line = line[m.end():]
+    elif c.isupper() and line[3:4] == " " and line[:3] in _MONTHS:
+        m = _TS_MON_RE.match(line)
+        if m:
+            line = line[m.end():]
+    return line
+
+
+def parse_date(text):
+    """Epoch seconds (local time) of a trailing chiapos date such as `Sat Nov 28 20:21:09 2026`, or None."""
+    m = _DATE_RE.search(text)
+    if not m:
+        return None
+    mon, day, hh, mm, ss, year = m.groups()
+    try:
+        return float(time.mktime((int(year), _MONTHS[mon], int(day), int(hh), int(mm), int(ss), 0, 0, -1)))
+    except (OverflowError, ValueError):
+        return None
+
+
+def plot_name_info(text):
+    """(k, started_ts, id) from a plot name inside text, or None."""
+    m = PLOT_NAME_RE.search(text)
+    if not m:
+        return None
+    k, y, mo, d, hh, mi, pid = m.groups()
+    try:
+        ts = float(time.mktime((int(y), int(mo), int(d), int(hh), int(mi), 0, 0, 0, -1)))
+    except (OverflowError, ValueError):
+        ts = None
+    return int(k), ts, pid
+
+
+def step_tuple(step):
+    """'2:1' -> (2, 1); anything unparsable -> (0, 0)."""
+    try:
+        major, minor = str(step).split(":", 1)
+        return int(major), int(minor)
+    except (TypeError, ValueError):
+        return 0, 0
+
+
+def strip_dir(path):
+    """Directory text as printed, without a trailing slash (madMAx prints `/dir/`)."""
+    if path and len(path) > 1:
+        return path.rstrip("/") or "/"
+    return path
+
+
+def new_plot(plotter, index):
+    plot = dict.fromkeys(PLOT_KEYS)
+    plot.update(plotter=plotter, index=index, phase=0, step="0:0", progress=0.0, state="plotting",
+                phase_seconds={})
+    return plot
+
+
+def phase_fraction(plot):
+    """Fraction (0..1) of the plot's current phase already done, derived from its progress."""
+    weights = PHASE_WEIGHTS.get(plot.get("plotter"), PHASE_WEIGHTS["chiapos"])
+    phase = plot.get("phase") or 0
+    if phase < 1:
+        return 0.0
+    before = sum(weights[:phase - 1])
+    share = weights[phase - 1] if phase <= len(weights) else 0.0
+    if share <= 0:
+        return 1.0
+    return min(1.0, max(0.0, ((plot.get("progress") or 0.0) - before) / share))
+
+
+class LogParser(object):
+    """Base: line cleaning, plot list, progress bookkeeping and state round-trip.
+
+    Subclasses implement `_line(text)` and use the helpers below. Per-plot scratch that must
+    survive a state() round-trip lives in `self.ctx` (JSON-serialisable).
+    """
+
+    plotter = None
+
+    def __init__(self, state=None):
+        self.plots = []
+        self.ctx = {"sub": 0.0}
+        if isinstance(state, dict) and state.get("version") == STATE_VERSION and state.get("plotter") == self.plotter:
+            plots = state.get("plots")
+            ctx = state.get("ctx")
+            if isinstance(plots, list) and isinstance(ctx, dict):
+                self.plots = [dict(p, phase_seconds=dict(p.get("phase_seconds") or {})) for p in plots]
+                self.ctx = dict(ctx)
+        self.weights = PHASE_WEIGHTS[self.plotter]
+
+    def state(self):
+        return {"version": STATE_VERSION, "plotter": self.plotter,
+                "plots": [dict(p, phase_seconds=dict(p["phase_seconds"])) for p in self.plots],
+                "ctx": dict(self.ctx)}
+
+    def feed(self, line):
+        line = clean_line(line)
+        if line:
+            self._line(line)
+
+    def _line(self, line):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- helpers for subclasses -------------------------------------------------------------
+    @property
+    def current(self):
+        return self.plots[-1] if self.plots else None
+
+    def start_plot(self, count=None):
+        """Begin a new plot; a previous one that never completed is marked failed (the log moved on)."""
+        prev = self.current
+        if prev is not None and prev["state"] == "plotting" and prev["phase"] > 0:
+            self.fail(prev, "log moved on to the next plot before this one completed")
+        plot = new_plot(self.plotter, len(self.plots) + 1)
+        plot["count"] = count
+        self.plots.append(plot)
+        self.ctx["sub"] = 0.0
+        self.ctx.pop("retry_error", None)
+        return plot
+
+    def ensure_plot(self):
+        return self.current or self.start_plot()
+
+    def set_step(self, plot, phase, minor, sub=0.0):
+        """Move to phase:minor with `sub` of that sub-step done; never moves backwards."""
+        old = (plot["phase"], int(plot["step"].split(":", 1)[1]))
+        new = (phase, minor)
+        if new < old:
+            return
+        if new > old:
+            plot["phase"] = phase
+            plot["step"] = "%d:%d" % (phase, minor)
+            self.ctx["sub"] = 0.0
+        self.set_sub(plot, sub)
+        if phase == 5 and plot["state"] == "plotting":
+            plot["state"] = "copying"
+
+    def set_sub(self, plot, sub):
+        """Fraction done of the current sub-step (kept monotonic), then recompute progress."""
+        if sub > self.ctx.get("sub", 0.0):
+            self.ctx["sub"] = min(1.0, sub)
+        self._recover(plot)
+        phase = plot["phase"]
+        if phase < 1:
+            return
+        minor = int(plot["step"].split(":", 1)[1])
+        if phase == 5:
+            minor = 1  # one step: 5:0 is "copy/rename in progress"
+        cum = _STEP_CUM[phase]
+        nsteps = len(cum) - 1
+        if minor < 1:
+            inphase = 0.0
+        else:
+            i = min(minor, nsteps)
+            inphase = cum[i - 1] + (cum[i] - cum[i - 1]) * self.ctx["sub"]
+        value = sum(self.weights[:phase - 1]) + self.weights[phase - 1] * inphase
+        self.bump(plot, value)
+
+    def bump(self, plot, value):
+        value = round(min(value, 1.0 if plot["state"] == "finished" else 0.9999), 4)
+        if value > plot["progress"]:
+            plot["progress"] = value
+
+    def finish(self, plot, plot_file=None, finished_ts=None):
+        if plot_file:
+            plot["plot_file"] = plot_file
+            plot["plot_name"] = os.path.basename(plot_file)
+            if not plot["dst_dir"]:
+                plot["dst_dir"] = os.path.dirname(plot_file)
+        plot["state"] = "finished"
+        plot["error"] = None
+        plot["phase"] = 5
+        plot["step"] = "5:1"
+        plot["progress"] = 1.0
+        if finished_ts is not None:
+            plot["finished_ts"] = finished_ts
+        elif plot["started_ts"] is not None and plot["total_seconds"] is not None:
+            plot["finished_ts"] = plot["started_ts"] + plot["total_seconds"] + (plot["copy_seconds"] or 0)
+
+    def fail(self, plot, error, retryable=False):
+        """Mark failed. `retryable`: the plotter retries (disk full...); later progress clears it."""
+        if plot["state"] == "finished":
+            return
+        plot["state"] = "failed"
+        plot["error"] = error
+        if retryable:
+            self.ctx["retry_error"] = len(self.plots)
+        else:
+            self.ctx.pop("retry_error", None)
+
+    def _recover(self, plot):
+        if self.ctx.get("retry_error") == plot["index"] and plot["state"] == "failed":
+            plot["state"] = "copying" if plot["phase"] == 5 else "plotting"
+            plot["error"] = None
+            self.ctx.pop("retry_error", None)
+
+
+_MADMAX_MARKS = ("Multi-threaded pipelined Chia", "Crafting plot ", "[P1] Table ", "Plot Name: plot-")
+_BLADEBIT_MARKS = ("Bladebit", "Generating plot ", "Running Phase ", "Forward propagating to table")
+_CHIAPOS_MARKS = ("Starting plotting progress into temporary dirs", "chia.plotting.create_plots",
+                  "src.plotting.create_plots", "Starting phase 1/4", "Caught plotting error",
+                  "\nPlot size is: ", "\nID: ")
+
+
+def detect_plotter(head_text):
+    """'chiapos' | 'madmax' | 'bladebit' | None from the first few KB of a log."""
+    if not head_text:
+        return None
+    if isinstance(head_text, bytes):
+        head_text = head_text.decode("utf-8", "replace")
+    head = "\n" + head_text[:16384]
+    for name, marks in (("madmax", _MADMAX_MARKS), ("bladebit", _BLADEBIT_MARKS), ("chiapos", _CHIAPOS_MARKS)):
+        for mark in marks:
+            if mark in head:
+                return name
+    if "bladebit" in head.lower():
+        return "bladebit"
+    return None
+
+
+def parser_for(plotter, state=None):
+    """A fresh parser for `plotter`, or one resumed from a previous `parser.state()`."""
+    # Imported here: the plotter modules import this one.
+    if plotter == "chiapos":
+        from ansible_collections.plotfleet.chia.plugins.module_utils.logs.chiapos import ChiaposParser as cls
+    elif plotter == "madmax":
+        from ansible_collections.plotfleet.chia.plugins.module_utils.logs.madmax import MadmaxParser as cls
+    elif plotter == "bladebit":
+        from ansible_collections.plotfleet.chia.plugins.module_utils.logs.bladebit import BladebitParser as cls
+    else:
+        raise ValueError("unknown plotter %r (expected one of %s)" % (plotter, ", ".join(PLOTTERS)))
+    return cls(state)
+
+
+def parse_lines(lines, plotter=None):
+    """Parse an iterable of lines; detect the plotter from the first lines when not given."""
+    if plotter is None:
+        lines = list(lines)
+        head = "\n".join(clean_line(x) for x in lines[:200])
+        plotter = detect_plotter(head)
+        if plotter is None:
+            return []
+    parser = parser_for(plotter)
+    for line in lines:
+        parser.feed(line)
+    return parser.plots

@@ -1,0 +1,152 @@
+"""Helpers for the log parser tests: fixture discovery and an independent step oracle.
+
+The oracle derives the expected phase/step after each line from a small table of marker
+regexes per plotter, written here and NOT by calling the parser's code, so a parser bug shows
+up as a disagreement.
+"""
+
+import glob
+import os
+import re
+
+import plotfleet_testlib  # noqa: F401  (puts collections/ on sys.path)
+from ansible_collections.plotfleet.chia.plugins.module_utils.logs import model
+
+REPO = plotfleet_testlib.REPO
+SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
+OWN_FIXTURES = REPO / "tests" / "fixtures" / "logs"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def fixture_logs():
+    """Every .log fixture (shared + ours) as (short name, path)."""
+    paths = sorted(glob.glob(str(SHARED_FIXTURES / "**" / "*.log"), recursive=True))
+    paths += sorted(glob.glob(str(OWN_FIXTURES / "*.log")))
+    return [(os.path.basename(p), p) for p in paths]
+
+
+def read_lines(path):
+    with open(path, "r", encoding="utf-8", errors="replace") as fh:
+        return fh.read().split("\n")
+
+
+def fixture_path(name):
+    for short, path in fixture_logs():
+        if short == name:
+            return path
+    raise KeyError(name)
+
+
+# (regex, expected (phase, minor) or a function of the match, starts a new plot?)
+CHIAPOS_MARKS = [
+    (re.compile(r"^ID: [0-9a-f]{64}"), (0, 0), True),
+    (re.compile(r"^Starting phase (\d)/4"), lambda m: (int(m.group(1)), 0), False),
+    (re.compile(r"^Computing table (\d)"), lambda m: (1, int(m.group(1))), False),
+    (re.compile(r"^Backpropagating on table (\d)"), lambda m: (2, 8 - int(m.group(1))), False),
+    (re.compile(r"^Compressing tables (\d) and"), lambda m: (3, int(m.group(1))), False),
+    (re.compile(r"^\tStarting to write C1 and C3"), (4, 1), False),
+    (re.compile(r"^\tWriting C2 table"), (4, 2), False),
+    (re.compile(r"^Total time = "), (5, 0), False),
+    (re.compile(r'^Renamed final file from .* to "?.*\.plot"?$'), (5, 1), False),
+]
+MADMAX_MARKS = [
+    (re.compile(r"^Plot Name: plot-"), (1, 1), True),
+    (re.compile(r"^\[P1\] Table (\d) took"), lambda m: (1, min(int(m.group(1)) + 1, 7)), False),
+    (re.compile(r"^Phase 1 took"), (2, 1), False),
+    (re.compile(r"^\[P2\] Table (\d) scan"), lambda m: (2, 8 - int(m.group(1))), False),
+    (re.compile(r"^\[P2\] Table (\d) rewrite"), lambda m: (2, min(9 - int(m.group(1)), 6)), False),
+    (re.compile(r"^Phase 2 took"), (3, 1), False),
+    (re.compile(r"^\[P3-1\] Table (\d)"), lambda m: (3, int(m.group(1)) - 1), False),
+    (re.compile(r"^\[P3-2\] Table (\d)"), lambda m: (3, min(int(m.group(1)), 6)), False),
+    (re.compile(r"^Phase 3 took"), (4, 0), False),
+    (re.compile(r"^\[P4\] Starting to write C1"), (4, 1), False),
+    (re.compile(r"^\[P4\] Writing C2"), (4, 2), False),
+    (re.compile(r"^Total plot creation time"), "madmax-total", False),
+    (re.compile(r"^(?:Renamed final plot to|Copy to) .*/(plot-k[^/ ]*)\.plot(?: finished|$)"), "madmax-done", False),
+]
+BLADEBIT_MARKS = [
+    (re.compile(r"^Generating plot \d+ / \d+"), (0, 0), True),
+    (re.compile(r"^Running Phase (\d)"), lambda m: (int(m.group(1)), 0 if m.group(1) == "4" else 1), False),
+    (re.compile(r"^Generating [Ff]1"), (1, 1), False),
+    (re.compile(r"^Forward propagating to table (\d)"), lambda m: (1, int(m.group(1))), False),
+    (re.compile(r"^Table (\d)$"), lambda m: (1, int(m.group(1))), False),
+    (re.compile(r"^\s*Prunning table (\d)"), lambda m: (2, 8 - int(m.group(1))), False),
+    (re.compile(r"^Finished marking table (\d)"), lambda m: (2, min(9 - int(m.group(1)), 6)), False),
+    (re.compile(r"^\s*Compressing tables (\d) and"), lambda m: (3, int(m.group(1))), False),
+    (re.compile(r"^\s*Writing P7\.$"), (4, 1), False),
+    (re.compile(r"^\s*Writing C2 table"), (4, 2), False),
+    (re.compile(r"^Finished Phase 3 .*"), "bladebit-p3-done", False),
+    (re.compile(r"^Writing final plot tables to disk"), (5, 0), False),
+    (re.compile(r"^Finished writing plot "), (5, 0), False),
+    (re.compile(r"^Finished plotting in"), (5, 1), False),
+]
+MARKS = {"chiapos": CHIAPOS_MARKS, "madmax": MADMAX_MARKS, "bladebit": BLADEBIT_MARKS}
+
+
+class Oracle:
+    """Expected (number of plots started, phase, minor) of the newest plot after each line."""
+
+    def __init__(self, plotter):
+        self.plotter = plotter
+        self.marks = MARKS[plotter]
+        self.plots = 0
+        self.step = (0, 0)
+        self.header = {}
+        self.disk = False
+
+    def see(self, raw):
+        line = _ANSI.sub("", raw).rstrip("\r")
+        if line.startswith("Plot Name: "):
+            self.header["name"] = line[11:].strip()
+        if line.startswith(("Working Directory 2:", "Final Directory:")):
+            self.header[line.split(":")[0]] = line.split(":", 1)[1].strip().rstrip("/")
+        if line.startswith("[Bladebit Disk Plotter]"):
+            self.disk = True
+        for regex, expect, new_plot in self.marks:
+            m = regex.search(line)
+            if not m:
+                continue
+            if new_plot:
+                self.plots += 1
+                self.step = (0, 0)
+            if expect == "madmax-total":
+                same = self.header.get("Working Directory 2") == self.header.get("Final Directory")
+                expect = (5, 1) if same else (5, 0)
+            elif expect == "madmax-done":  # only the plot named in the line; may be an older one
+                expect = (5, 1) if m.group(1) == self.header.get("name") else self.step
+            elif expect == "bladebit-p3-done":
+                expect = (4, 0) if self.disk else self.step
+            elif callable(expect):
+                expect = expect(m)
+            if expect > self.step or new_plot:
+                self.step = expect
+            break
+        return self.plots, self.step
+
+
+def walk(path, plotter=None, parser=None, check=True):
+    """Feed a fixture line by line, checking the parser against the oracle after every line."""
+    lines = read_lines(path)
+    plotter = plotter or model.detect_plotter("\n".join(lines[:200]))
+    assert plotter, path
+    parser = parser or model.parser_for(plotter)
+    oracle = Oracle(plotter)
+    best = {}
+    for number, line in enumerate(lines, 1):
+        parser.feed(line)
+        nplots, step = oracle.see(line)
+        if not check:
+            continue
+        where = "%s:%d %r" % (os.path.basename(path), number, line[:80])
+        started = [p for p in parser.plots if p["id"] or p["phase"] > 0]
+        assert len(started) == nplots, where
+        if nplots:
+            cur = started[-1]
+            assert model.step_tuple(cur["step"]) == step, (where, cur["step"], step)
+            assert cur["phase"] == step[0], where
+        for p in parser.plots:
+            assert 0.0 <= p["progress"] <= 1.0, where
+            assert p["progress"] >= best.get(p["index"], 0.0), ("progress went back", where)
+            best[p["index"]] = p["progress"]
+            assert (p["progress"] == 1.0) == (p["state"] == "finished"), where
+    return parser
