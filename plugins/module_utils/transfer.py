@@ -1,9 +1,638 @@
 # -*- coding: utf-8 -*-
-# Stub until plot_move lands (see docs/ARCHITECTURE.md "Transfers").
+# Copyright: plotfleet developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Moving finished plots to storage: which plots may move, where to, and the transfers in flight.
+
+One pass (plot_move) under records.host_lock(state_dir):
+  find_candidates()  complete .plot files in the source dirs that nothing writes or still owns
+  describe_transfers()  transfer records joined with the process table
+  plan()             pure: candidates + destinations + transfers -> actions + reasons
+  act: same filesystem -> os.rename here and now; otherwise a transfer record and a detached
+       transfer_worker (copy/rsync to a hidden temp name, verify, rename, delete the source).
+A plot has one transfer record, named by its plot id, so it is never transferred twice.
+"""
+
 from __future__ import absolute_import, division, print_function
+
+import errno
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import time
+
+from ansible_collections.plotfleet.chia.plugins.module_utils import plotfile, records, transfer_worker
 
 __metaclass__ = type
 
+WORKER_DIR_PREFIX = "plotfleet-transfer-"
+FULL_HOLD_S = 1800        # a destination found full is skipped this long
+RETRY_AFTER_S = 600       # a failed transfer is retried after this long ...
+MAX_ATTEMPTS = 5          # ... at most this many times (then a human looks at the reason)
+DONE_SHOWN_S = 86400      # finished transfers stay in describe_transfers() this long
+STARTING_GRACE_S = 60     # a record written just before its worker got a pid is still "running"
+PID_START_SLACK_S = 2.0   # pid alive with a start time further away: a reused pid
+QUIET_S = 120             # without /proc (macOS): a plot modified this recently may be written
+LIVE_JOB_STATES = ("plotting", "copying", "stalled")
+PROGRESS_RE = re.compile(r"^\s*([\d,.']+)\s+\d+%\s")
 
-def describe_transfers(state_dir, procs, warnings):
-    return []
+
+# ---- processes: start time of one pid, detached spawn
+
+def process_start(pid):
+    """Start time (epoch seconds) of pid, or None if it is not running."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        with open("/proc/stat") as handle:
+            btime = next(int(line.split()[1]) for line in handle if line.startswith("btime "))
+        return btime + int(fields[19]) / float(os.sysconf("SC_CLK_TCK"))
+    except (IOError, OSError, StopIteration, IndexError, ValueError):
+        pass
+    if os.path.exists("/proc/self/stat"):
+        return None  # Linux and no such pid
+    try:
+        out = subprocess.check_output(["ps", "-o", "lstart=", "-p", str(pid)], stderr=subprocess.DEVNULL)
+        return time.mktime(time.strptime(out.decode("ascii").strip(), "%a %b %d %H:%M:%S %Y"))
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        return None
+
+
+def spawn_detached(argv, log_path, before_exec=None):
+    """Start argv as a daemon (double fork + setsid, stdin /dev/null, stdout+stderr appended to
+    log_path, cwd /): it survives the module, the SSH session and the controller.
+
+    before_exec(pid) runs here while the daemon waits, so the caller can record the pid before
+    the program can do anything. Returns the pid."""
+    pid_r, pid_w = os.pipe()
+    go_r, go_w = os.pipe()
+    child = os.fork()
+    if child == 0:
+        try:
+            os.close(pid_r)
+            os.close(go_w)
+            os.setsid()
+            grandchild = os.fork()
+            if grandchild == 0:
+                os.close(pid_w)
+                _exec_daemon(argv, log_path, go_r)
+            os.write(pid_w, str(grandchild).encode("ascii"))
+        finally:
+            os._exit(0)
+    os.close(pid_w)
+    os.close(go_r)
+    try:
+        data = _read_all(pid_r)
+        os.waitpid(child, 0)
+        if not data:
+            raise OSError(errno.ECHILD, "detached spawn failed")
+        pid = int(data)
+        if before_exec is not None:
+            before_exec(pid)
+        os.write(go_w, b"g")
+    finally:
+        os.close(go_w)
+    return pid
+
+
+def _read_all(fd):
+    data = b""
+    try:
+        while True:
+            chunk = os.read(fd, 64)
+            if not chunk:
+                return data
+            data += chunk
+    finally:
+        os.close(fd)
+
+
+def _exec_daemon(argv, log_path, go_fd):
+    try:
+        if os.read(go_fd, 1) != b"g":  # the parent died before recording us: do nothing
+            os._exit(1)
+        os.close(go_fd)
+        null_fd = os.open(os.devnull, os.O_RDONLY)
+        log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(null_fd, 0)
+        os.dup2(log_fd, 1)
+        os.dup2(log_fd, 2)
+        os.closerange(3, 1024)
+        os.chdir("/")
+        os.execv(argv[0], argv)
+    except BaseException as exc:  # noqa: B036 - the forked child must never return into the module
+        try:
+            os.write(2, ("cannot start %s: %s\n" % (argv[0], exc)).encode("utf-8", "replace"))
+        finally:
+            os._exit(127)
+
+
+# ---- the worker script, installed content-addressed into <state_dir>/bin/
+
+def _source_of(module):
+    loader = getattr(module, "__loader__", None)
+    if loader is not None and hasattr(loader, "get_source"):
+        text = loader.get_source(module.__name__)
+        if text:
+            return text
+    with open(module.__file__) as handle:
+        return handle.read()
+
+
+def install_worker(state_dir):
+    """Path of transfer_worker.py installed (with plotfile.py and records.py) in a dir named by
+    the hash of the three files; installed once, atomically."""
+    files = [("transfer_worker.py", _source_of(transfer_worker)), ("plotfile.py", _source_of(plotfile)),
+             ("records.py", _source_of(records))]
+    digest = hashlib.sha256("\0".join(text for _, text in files).encode("utf-8")).hexdigest()[:16]
+    bin_dir = records.ensure_dir(os.path.join(state_dir, "bin"))
+    target = os.path.join(bin_dir, WORKER_DIR_PREFIX + digest)
+    if not os.path.isdir(target):
+        staging = "%s.%d.tmp" % (target, os.getpid())
+        records.ensure_dir(staging)
+        for name, text in files:
+            with open(os.path.join(staging, name), "w") as handle:
+                handle.write(text)
+        try:
+            os.rename(staging, target)
+        except OSError:  # another pass installed it first
+            for name, _ in files:
+                os.unlink(os.path.join(staging, name))
+            os.rmdir(staging)
+    return os.path.join(target, "transfer_worker.py")
+
+
+# ---- transfers in flight
+
+def describe_transfers(state_dir, procs, warnings, now=None):
+    """Public view of the transfer records (contract in docs/ARCHITECTURE.md "Transfers")."""
+    return [public_view(rec) for rec in load_transfers(state_dir, procs, warnings, now)
+            if rec["state"] != "done" or (now or time.time()) - (rec.get("finished") or 0) < DONE_SHOWN_S]
+
+
+def load_transfers(state_dir, procs, warnings, now=None):
+    """All transfer records, each with its live state and progress worked out."""
+    now = now or time.time()
+    by_pid = dict((p["pid"], p) for p in procs) if procs is not None else None
+    result = []
+    for rec in records.list_records(state_dir, records.TRANSFERS, warnings):
+        if not rec.get("id") or not rec.get("source"):
+            continue
+        if rec.get("state") == "running" and not _worker_alive(rec, by_pid, now):
+            rec["state"] = "interrupted"
+        rec["bytes_done"] = _bytes_done(rec)
+        rec["source_dev"] = _dev(rec.get("source_dir"), rec.get("source_dev"))
+        rec["rate_bps"] = None
+        if rec["state"] == "running" and rec["bytes_done"] is not None and rec.get("started"):
+            elapsed = now - rec["started"]
+            if elapsed > 0:
+                rec["rate_bps"] = int(max(0, rec["bytes_done"] - (rec.get("bytes_resumed") or 0)) / elapsed)
+        result.append(rec)
+    return result
+
+
+def _dev(path, default=None):
+    try:
+        return os.stat(path).st_dev
+    except (OSError, TypeError):
+        return default
+
+
+def public_view(rec):
+    keys = ("id", "plot_id", "source", "destination", "host", "state", "pid", "bytes_total", "bytes_done",
+            "rate_bps", "started", "log", "method", "reason", "finished", "attempt")
+    return dict((key, rec.get(key)) for key in keys)
+
+
+def _worker_alive(rec, by_pid, now):
+    pid = rec.get("pid")
+    if not pid:
+        return now - (rec.get("started") or 0) < STARTING_GRACE_S
+    if by_pid is not None:
+        proc = by_pid.get(pid)
+        if proc is None:
+            return False
+        if proc.get("argv") and not any(WORKER_DIR_PREFIX in arg for arg in proc["argv"]):
+            return False
+        start = proc.get("start")
+    else:
+        start = process_start(pid)
+        if start is None:
+            return False
+    return start is None or rec.get("proc_start") is None or abs(start - rec["proc_start"]) <= PID_START_SLACK_S
+
+
+def _bytes_done(rec):
+    if rec.get("state") == "done":
+        return rec.get("bytes_total")
+    if rec.get("host"):
+        return _rsync_progress(rec.get("log"))
+    for name in (plotfile.partial_name(rec["plot_name"]), rec["plot_name"]):
+        try:
+            return os.stat(os.path.join(rec["destination"], name)).st_size
+        except OSError:
+            continue
+    return None
+
+
+def _rsync_progress(log_path):
+    """Bytes done from the last rsync --progress line in the worker log (tail only)."""
+    try:
+        with open(log_path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 4096))
+            tail = handle.read().decode("utf-8", "replace")
+    except (IOError, OSError, TypeError):
+        return None
+    for piece in reversed(re.split(r"[\r\n]", tail)):
+        match = PROGRESS_RE.match(piece)
+        if match:
+            return int(re.sub(r"\D", "", match.group(1)))
+    return None
+
+
+# ---- what may move
+
+def busy_from_state(state):
+    """(dirs no plot may leave, plot paths still owned by a plotter) from hoststate.gather()."""
+    busy_dirs, busy_files = set(), set()
+    for job in (state or {}).get("jobs") or []:
+        live = job.get("pid") and job.get("state") in LIVE_JOB_STATES
+        if live and job.get("plotter") == "madmax":
+            # madMAx keeps a finished .plot in its temp dirs until its own copy thread moves it.
+            busy_dirs.update(_real(d) for d in (job.get("tmp_dir"), job.get("tmp2_dir")) if d)
+        if job.get("state") == "copying" or live:
+            if job.get("plot_file"):
+                busy_files.add(_real(job["plot_file"]))
+            if job.get("plot_name") and job.get("dst_dir"):
+                busy_files.add(_real(os.path.join(job["dst_dir"], job["plot_name"])))
+    return busy_dirs, busy_files
+
+
+def _real(path):
+    return os.path.realpath(path)
+
+
+def open_for_writing(paths):
+    """The subset of paths some process holds open for writing (Linux /proc); None if unknown."""
+    if not os.path.isdir("/proc/self/fdinfo"):
+        return None
+    wanted, found = set(paths), set()
+    if not wanted:
+        return found
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        fd_dir = "/proc/%s/fd" % pid
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(os.path.join(fd_dir, fd))
+            except OSError:
+                continue
+            if target in wanted and _fd_writable(pid, fd):
+                found.add(target)
+    return found
+
+
+def _fd_writable(pid, fd):
+    try:
+        with open("/proc/%s/fdinfo/%s" % (pid, fd)) as handle:
+            for line in handle:
+                if line.startswith("flags:"):
+                    return int(line.split()[1], 8) & (os.O_WRONLY | os.O_RDWR) != 0
+    except (IOError, OSError, ValueError):
+        return True  # cannot tell: assume the worst
+    return True
+
+
+def find_candidates(source_dirs, busy_dirs, busy_files, now=None):
+    """(candidates, reasons): complete plots in source_dirs that may move now."""
+    now = now or time.time()
+    candidates, reasons, seen = [], [], set()
+    for directory in source_dirs:
+        real_dir = _real(directory)
+        if real_dir in seen:
+            continue
+        seen.add(real_dir)
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError as exc:
+            reasons.append("source %s: cannot list (%s)" % (directory, exc.strerror))
+            continue
+        for name in names:
+            if not plotfile.is_plot_name(name):
+                continue  # temp files (.tmp, partial copies) and anything else never move
+            path = os.path.join(directory, name)
+            entry, why = _candidate(path, name, directory, real_dir, busy_dirs, busy_files)
+            if entry is None:
+                reasons.append("%s: %s" % (path, why))
+            else:
+                candidates.append(entry)
+    writing = open_for_writing([_real(c["path"]) for c in candidates])
+    keep = []
+    for cand in candidates:
+        if writing is not None and _real(cand["path"]) in writing:
+            reasons.append("%s: open for writing by a process" % cand["path"])
+        elif writing is None and now - cand["mtime"] < QUIET_S:
+            reasons.append("%s: modified %d s ago, may still be written" % (cand["path"], now - cand["mtime"]))
+        else:
+            keep.append(cand)
+    return keep, reasons
+
+
+def _candidate(path, name, directory, real_dir, busy_dirs, busy_files):
+    if real_dir in busy_dirs:
+        return None, "in a dir of a live madMAx job"
+    if _real(path) in busy_files:
+        return None, "still owned by a live or copying plot job"
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return None, "cannot stat (%s)" % exc.strerror
+    if not os.path.isfile(path):
+        return None, "not a regular file"
+    header = plotfile.read_header(path)
+    if header is None:
+        return None, "no plot header"
+    if not header["complete"]:
+        return None, "plot header incomplete: still being written"
+    if max(header["table_pointers"]) >= st.st_size:
+        return None, "shorter than its table pointers: still being written"
+    named = plotfile.parse_plot_name(name)
+    if named["plot_id"] != header["plot_id"]:
+        return None, "file name and header disagree on the plot id"
+    return {"path": path, "name": name, "dir": directory, "size": st.st_size, "dev": st.st_dev,
+            "mtime": st.st_mtime, "plot_id": header["plot_id"], "k": header["k"]}, None
+
+
+# ---- destinations
+
+def full_marks(state_dir):
+    data = records.read_json(os.path.join(state_dir, transfer_worker.FULL_STATE)) or {}
+    return data.get("full") or {}
+
+
+def measure_destinations(destinations, marks, now=None):
+    """Destination dicts (module option) with key, local dev/mount/free measured, hold reason."""
+    now = now or time.time()
+    result = []
+    for index, dest in enumerate(destinations):
+        entry = dict(dest, index=index, key=transfer_worker.destination_key(dest.get("host"), dest["path"]),
+                     dev=None, mounted=None, problem=None)
+        if not dest.get("host"):
+            try:
+                st = os.stat(dest["path"])
+                fs = os.statvfs(dest["path"])
+                entry.update(dev=st.st_dev, mounted=os.path.ismount(dest["path"]),
+                             free_bytes=fs.f_bavail * fs.f_frsize)
+            except OSError as exc:
+                entry["problem"] = "unavailable (%s)" % exc.strerror
+            if entry["problem"] is None and dest.get("must_be_mount") and not entry["mounted"]:
+                entry["problem"] = "not a mount point"
+        mark = marks.get(entry["key"])
+        if entry["problem"] is None and mark and now - mark.get("since", 0) < FULL_HOLD_S:
+            entry["problem"] = "marked full %d min ago (%s)" % ((now - mark["since"]) // 60, mark.get("reason"))
+        result.append(entry)
+    return result
+
+
+# ---- the plan (pure)
+
+def plan(candidates, destinations, transfers, max_per_destination=1, max_per_source=1, now=None):
+    """Decide what moves where. Returns {"actions": [...], "reasons": [...]}.
+
+    actions: {"kind": "rename"|"transfer", "candidate", "destination", "record" (existing or None)}.
+    destinations come from measure_destinations(); transfers from load_transfers() (with "source_dev").
+    """
+    now = now or time.time()
+    by_plot = dict((t.get("plot_id"), t) for t in transfers)
+    reserved, per_dest, per_source = {}, {}, {}
+    for rec in transfers:
+        if rec["state"] == "running":
+            key = transfer_worker.destination_key(rec.get("host"), rec["destination"])
+            reserved[key] = reserved.get(key, 0) + max(0, rec["bytes_total"] - (rec.get("bytes_done") or 0))
+            per_dest[key] = per_dest.get(key, 0) + 1
+            per_source[rec.get("source_dev")] = per_source.get(rec.get("source_dev"), 0) + 1
+    actions, reasons = [], []
+    for cand in sorted(candidates, key=lambda c: (c["mtime"], c["name"])):
+        rec = by_plot.get(cand["plot_id"])
+        why = _record_blocks(rec, cand, now)
+        if why:
+            reasons.append("%s: %s" % (cand["path"], why))
+            continue
+        choice, notes = _choose(cand, destinations, rec, reserved, per_dest, per_source,
+                                max_per_destination, max_per_source)
+        if choice is None:
+            reasons.append("%s: not moved: %s" % (cand["path"], "; ".join(notes) or "no destination configured"))
+            continue
+        kind = "rename" if choice["dev"] is not None and choice["dev"] == cand["dev"] else "transfer"
+        if kind == "transfer":
+            key = choice["key"]
+            reserved[key] = reserved.get(key, 0) + cand["size"]
+            per_dest[key] = per_dest.get(key, 0) + 1
+            per_source[cand["dev"]] = per_source.get(cand["dev"], 0) + 1
+        actions.append({"kind": kind, "candidate": cand, "destination": choice, "record": rec})
+    return {"actions": actions, "reasons": reasons}
+
+
+def _record_blocks(rec, cand, now):
+    """Why an existing transfer record of this plot forbids starting one now (or None)."""
+    if rec is None:
+        return None
+    state = rec["state"]
+    if state == "running":
+        return "transfer %s running (pid %s)" % (rec["id"], rec.get("pid"))
+    if state == "done":
+        return "already transferred to %s (record %s): not sent twice" % (_where(rec), rec["id"])
+    if state == "failed":
+        if (rec.get("attempt") or 0) >= MAX_ATTEMPTS:
+            return "transfer failed %d times (last: %s); remove %s to retry" % (
+                rec.get("attempt"), rec.get("reason"), rec.get("_path"))
+        wait = RETRY_AFTER_S - (now - (rec.get("finished") or 0))
+        if wait > 0 and "full" not in (rec.get("reason") or "") and "mount" not in (rec.get("reason") or ""):
+            return "transfer failed (%s); retry in %d s" % (rec.get("reason"), wait)
+    return None  # interrupted: resume; failed long enough ago: retry
+
+
+def _where(rec):
+    return "%s:%s" % (rec["host"], rec["destination"]) if rec.get("host") else rec["destination"]
+
+
+def _choose(cand, destinations, rec, reserved, per_dest, per_source, max_per_destination, max_per_source):
+    """Best destination for one plot: same filesystem first (a rename), an interrupted transfer's
+    own destination next (to resume its partial copy), then the most free space after reservations."""
+    notes, usable = [], []
+    for dest in destinations:
+        if dest["problem"]:
+            notes.append("%s %s" % (dest["key"], dest["problem"]))
+            continue
+        if dest["dev"] is not None and dest["dev"] == cand["dev"]:
+            return dest, notes  # a rename needs no room and no transfer slot
+        free = dest.get("free_bytes")
+        room = None if free is None else free - reserved.get(dest["key"], 0) - int(dest.get("min_free_bytes") or 0)
+        if room is not None and room < cand["size"]:
+            notes.append("%s has no room (%d bytes free after reservations, %d needed)" % (
+                dest["key"], max(room, 0), cand["size"]))
+            continue
+        if per_dest.get(dest["key"], 0) >= max_per_destination:
+            notes.append("%s has %d transfers running (cap %d)" % (
+                dest["key"], per_dest.get(dest["key"], 0), max_per_destination))
+            continue
+        usable.append((dest, room))
+    if not usable:
+        return None, notes
+    if per_source.get(cand["dev"], 0) >= max_per_source:
+        return None, ["source disk has %d transfers running (cap %d)" % (per_source[cand["dev"]], max_per_source)]
+    resume_key = transfer_worker.destination_key(rec.get("host"), rec["destination"]) if rec else None
+
+    def rank(item):
+        dest, room = item
+        return (dest["key"] != resume_key, room is None, -(room or 0), dest["index"])
+    return sorted(usable, key=rank)[0][0], notes
+
+
+# ---- one pass: decide and act under the host lock
+
+RECORD_VERSION = 1
+COMPUTED_KEYS = ("_path", "rate_bps", "source_dev")
+
+
+def run_pass(params, state, procs, check_mode, warnings, now=None):
+    """The body of plot_move. params: the module's params; state: hoststate.gather() or None."""
+    now = now or time.time()
+    state_dir = params["state_dir"]
+    destinations = [dict(d) for d in params.get("destinations") or []]
+    local_dests = set(_real(d["path"]) for d in destinations if not d.get("host"))
+    source_dirs = [d for d in list(params.get("dst_dirs") or []) + list(params.get("source_dirs") or [])
+                   if _real(d) not in local_dests]  # plots already at a destination stay there
+    busy_dirs, busy_files = busy_from_state(state)
+    result = {"changed": False, "moved": [], "started": [], "completed": [], "would_move": [], "reasons": []}
+    if check_mode and not os.path.isdir(state_dir):
+        lock = _no_lock()
+    else:
+        lock = records.host_lock(state_dir)
+    with lock:
+        transfers = load_transfers(state_dir, procs, warnings, now)
+        candidates, reasons = find_candidates(source_dirs, busy_dirs, busy_files, now)
+        dests = measure_destinations(destinations, full_marks(state_dir), now)
+        decided = plan(candidates, dests, transfers, params.get("max_transfers_per_destination") or 1,
+                       params.get("max_transfers_per_source") or 1, now)
+        result["reasons"] = reasons + decided["reasons"]
+        for rec in transfers:
+            if rec["state"] == "done" and not rec.get("acknowledged"):
+                result["completed"].append(_summary(rec))
+                if not check_mode:
+                    _acknowledge(rec, now)
+            elif rec["state"] == "failed" and not rec.get("acknowledged"):
+                warnings.append("transfer %s of %s failed: %s" % (rec["id"], rec["source"], rec.get("reason")))
+                if not check_mode:
+                    _acknowledge(rec, now)
+        for action in decided["actions"]:
+            if check_mode:
+                result["would_move"].append(_would(action))
+            elif action["kind"] == "rename":
+                _rename(action, state_dir, now, result)
+            else:
+                _start(action, params, now, result, warnings)
+    result["changed"] = bool(result["moved"] or result["started"] or result["completed"] or result["would_move"])
+    result["transfers"] = describe_transfers(state_dir, procs, warnings) if os.path.isdir(state_dir) else []
+    return result
+
+
+class _no_lock(object):
+    def __enter__(self):
+        return True
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _method(dest, kind):
+    if kind == "rename":
+        return "rename"
+    return "rsync" if dest.get("host") else "copy"
+
+
+def _would(action):
+    cand, dest = action["candidate"], action["destination"]
+    return {"plot": cand["name"], "source": cand["path"], "destination": dest["path"], "host": dest.get("host"),
+            "method": _method(dest, action["kind"]), "resume": bool(action["record"] and
+                                                                    action["record"]["state"] == "interrupted")}
+
+
+def _summary(rec):
+    return dict((key, rec.get(key)) for key in ("id", "plot_id", "source", "destination", "host", "method",
+                                                   "bytes_total", "started", "finished"))
+
+
+def _stored(rec):
+    return dict((key, value) for key, value in rec.items() if key not in COMPUTED_KEYS)
+
+
+def _acknowledge(rec, now):
+    data = _stored(rec)
+    data.update(acknowledged=True, acknowledged_at=now)
+    records.write_json_atomic(rec["_path"], data)
+
+
+def _base_record(cand, dest, method, now):
+    return {"version": RECORD_VERSION, "id": cand["plot_id"], "plot_id": cand["plot_id"], "plot_name": cand["name"],
+            "k": cand["k"], "source": cand["path"], "source_dir": cand["dir"], "source_dev": cand["dev"],
+            "destination": dest["path"], "host": dest.get("host"), "method": method, "bytes_total": cand["size"],
+            "started": now, "finished": None, "state": "running", "reason": None, "pid": None,
+            "proc_start": None, "acknowledged": False}
+
+
+def _rename(action, state_dir, now, result):
+    cand, dest = action["candidate"], action["destination"]
+    final = os.path.join(dest["path"], cand["name"])
+    if os.path.exists(final):
+        result["reasons"].append("%s: not moved: %s already exists" % (cand["path"], final))
+        return
+    os.rename(cand["path"], final)
+    transfer_worker.fsync_dir(dest["path"])
+    transfer_worker.fsync_dir(cand["dir"])
+    rec = _base_record(cand, dest, "rename", now)
+    rec.update(state="done", finished=time.time(), bytes_done=cand["size"], acknowledged=True, attempt=1)
+    records.write_record(state_dir, records.TRANSFERS, rec["id"], rec)
+    result["moved"].append({"plot": cand["name"], "plot_id": cand["plot_id"], "source": cand["path"],
+                            "destination": final, "method": "rename"})
+
+
+def _start(action, params, now, result, warnings):
+    cand, dest, old = action["candidate"], action["destination"], action["record"]
+    state_dir = params["state_dir"]
+    method = _method(dest, "transfer")
+    rec = _base_record(cand, dest, method, now)
+    rec.update(user=dest.get("user"), port=dest.get("port"), ssh_key=dest.get("ssh_key"),
+               ssh_options=list(params.get("ssh_options") or []), must_be_mount=bool(dest.get("must_be_mount")),
+               min_free_bytes=int(dest.get("min_free_bytes") or 0), rsync_path=params.get("rsync_path"),
+               bwlimit_kbps=params.get("bwlimit_kbps"), delete_source=params.get("delete_source", True),
+               state_dir=state_dir, attempt=((old or {}).get("attempt") or 0) + 1,
+               log=os.path.join(params["log_dir"], "transfer-%s.log" % cand["plot_id"]))
+    if old and old.get("destination") == rec["destination"] and old.get("host") == rec["host"]:
+        rec["bytes_resumed"] = old.get("bytes_done") or 0
+    records.ensure_dir(params["log_dir"])
+    path = records.write_record(state_dir, records.TRANSFERS, rec["id"], rec)
+    python = params.get("python") or sys.executable
+    argv = [python, install_worker(state_dir), path]
+
+    def record_pid(pid):
+        rec.update(pid=pid, proc_start=process_start(pid) or time.time())
+        records.write_json_atomic(path, rec)
+    try:
+        pid = spawn_detached(argv, rec["log"], record_pid)
+    except OSError as exc:
+        rec.update(state="failed", reason="cannot start the transfer worker: %s" % exc, finished=time.time())
+        records.write_json_atomic(path, rec)
+        warnings.append("%s: %s" % (cand["path"], rec["reason"]))
+        return
+    result["started"].append({"id": rec["id"], "plot": cand["name"], "plot_id": cand["plot_id"],
+                              "source": cand["path"], "destination": dest["path"], "host": dest.get("host"),
+                              "method": method, "pid": pid, "log": rec["log"],
+                              "resumed": bool(old and old["state"] == "interrupted")})

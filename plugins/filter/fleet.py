@@ -1,0 +1,143 @@
+# -*- coding: utf-8 -*-
+# Copyright: plotfleet developers
+# Apache License 2.0
+"""Controller-side filters: the fleet status document, its table, JMESPath queries, and the
+storage offers that turn storage hosts' free space into plot_move destinations.
+
+Documentation of each filter: plugins/filter/<filter name>.yml (ansible-doc -t filter plotfleet.chia.<name>).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import json
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
+
+from ansible_collections.plotfleet.chia.plugins.plugin_utils import fleet_setup as setup
+from ansible_collections.plotfleet.chia.plugins.plugin_utils import fleet_status as status_doc
+from ansible_collections.plotfleet.chia.plugins.plugin_utils import fleet_table as table
+
+__metaclass__ = type
+
+try:
+    import jmespath
+except ImportError:  # reported when the filter is used, not when Ansible loads the plugin
+    jmespath = None
+
+
+def _plain(data):
+    """Plain JSON types (Ansible's tagged/lazy values confuse jmespath's type checks)."""
+    return json.loads(json.dumps(data, default=str))
+
+
+def fleet_status(hostvars, hosts, plotters=None, storage=None, check_mode=False, now=None):
+    return _plain(status_doc.build_status(hostvars, hosts, plotters, storage, boolean(check_mode, strict=False), now))
+
+
+def fleet_table(status, width=100, ascii=False):
+    return table.render(_plain(status), width=int(width), ascii=boolean(ascii, strict=False))
+
+
+def fleet_query(data, expression):
+    if jmespath is None:
+        raise AnsibleFilterError("fleet_query needs the Python package 'jmespath' on the controller "
+                                 "(pip install jmespath, or make venv)")
+    if not expression:
+        return _plain(data)
+    try:
+        return jmespath.search(str(expression), _plain(data))
+    except jmespath.exceptions.JMESPathError as exc:
+        raise AnsibleFilterError("plotfleet_query: invalid JMESPath expression %r: %s" % (expression, exc)) from None
+
+
+def pass_summary(status, width=100, ascii=False):
+    """The small summary the loop wrapper reads, with the rendered table."""
+    status = _plain(status)
+    return dict(status_doc.pass_summary(status), table=table.render(status, width=int(width),
+                                                                     ascii=boolean(ascii, strict=False)))
+
+
+def progress_bar(progress, width=table.BAR_WIDTH, ascii=False):
+    return table.bar(progress, int(width), boolean(ascii, strict=False))
+
+
+def storage_offer(state, dirs, address, user=None, port=None, must_be_mount=False, min_free_bytes=0):
+    """What one storage host offers: its storage dirs with the free space plot_info saw this pass."""
+    free = {}
+    for entry in (state or {}).get("dirs", []) if isinstance(state, dict) else []:
+        if isinstance(entry, dict) and entry.get("path"):
+            free[str(entry["path"]).rstrip("/")] = entry
+    offer = []
+    for path in dirs or []:
+        seen = free.get(str(path).rstrip("/"), {})
+        offer.append({
+            "path": str(path), "address": address, "user": user or None, "port": int(port) if port else None,
+            "must_be_mount": boolean(must_be_mount, strict=False), "min_free_bytes": int(min_free_bytes or 0),
+            "free_bytes": seen.get("free_bytes"), "total_bytes": seen.get("total_bytes"),
+        })
+    return offer
+
+
+def move_destinations(hostvars, storage_hosts, plotter, ssh_key=None, known_free_only=True):
+    """plot_move destinations for one plotter from every storage host's offer (see storage_offer).
+
+    A storage dir on the plotter itself is local (host null). Dirs whose free space is unknown
+    (their storage host failed this pass) are left out.
+    """
+    destinations = []
+    for name in storage_hosts or []:
+        offer = status_doc.host_value(hostvars, name, "plotfleet_storage_offer") or []
+        for item in offer:
+            if known_free_only and item.get("free_bytes") is None:
+                continue
+            local = name == plotter
+            destinations.append({
+                "path": item["path"], "host": None if local else item.get("address") or name,
+                "user": None if local else item.get("user"), "port": None if local else item.get("port"),
+                "ssh_key": None if local else (ssh_key or None), "must_be_mount": item.get("must_be_mount", False),
+                "free_bytes": item["free_bytes"], "min_free_bytes": item.get("min_free_bytes", 0),
+            })
+    return _plain(destinations)
+
+
+def dir_problems(state, configured):
+    """Messages for configured dirs that plot_info found missing or unusable, naming the variable.
+
+    configured: {"plotfleet_tmp_dirs": [paths], ...}.
+    """
+    return status_doc.dir_problems(_plain(state), _plain(configured))
+
+
+def setup_dirs(configured):
+    return setup.setup_dirs(_plain(configured))
+
+
+def plotter_probe(plotter):
+    return setup.plotter_probe(_plain(plotter))
+
+
+def ssh_probe(destination, ssh_options=None):
+    return setup.ssh_probe(_plain(destination), _plain(ssh_options or []))
+
+
+def setup_problems(checks):
+    return setup.setup_problems(_plain(checks))
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "fleet_status": fleet_status,
+            "fleet_table": fleet_table,
+            "fleet_query": fleet_query,
+            "pass_summary": pass_summary,
+            "progress_bar": progress_bar,
+            "storage_offer": storage_offer,
+            "move_destinations": move_destinations,
+            "dir_problems": dir_problems,
+            "setup_dirs": setup_dirs,
+            "plotter_probe": plotter_probe,
+            "ssh_probe": ssh_probe,
+            "setup_problems": setup_problems,
+        }

@@ -1,0 +1,190 @@
+# -*- coding: utf-8 -*-
+# Copyright: plotfleet developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The body of plot_start: validate, then under the host lock gather -> decide -> launch -> record.
+
+Deciding on the host under flock(state_dir/plotfleet.lock) is what makes two concurrent passes
+unable to start two plots for one slot: the second one gathers after the first has recorded its job.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import os
+import subprocess
+import time
+import uuid
+
+from ansible_collections.plotfleet.chia.plugins.module_utils import launch, policy, records
+
+__metaclass__ = type
+
+COUNTER_RECORD = "start-policy"  # <state_dir>/cache/start-policy.json: round-robin counter
+
+
+class StartError(Exception):
+    """A launch that failed; carries what was learned (result keys) for fail_json."""
+
+    def __init__(self, msg, **result):
+        Exception.__init__(self, msg)
+        self.msg = msg
+        self.result = result
+
+
+def plot_spec(plotter):
+    return {"kind": plotter["kind"], "k": plotter["k"], "compression": plotter.get("compression") or 0,
+            "bladebit_mode": plotter.get("bladebit_mode") or "ramplot", "count": plotter.get("count") or 1}
+
+
+def _check_dir(option, path, errors):
+    if not os.path.exists(path):
+        errors.append("%s: %s does not exist" % (option, path))
+    elif not os.path.isdir(path):
+        errors.append("%s: %s is not a directory" % (option, path))
+    elif not os.access(path, os.W_OK | os.X_OK):
+        errors.append("%s: %s is not writable" % (option, path))
+
+
+def validate(params):
+    """All problems with the options, each naming its option. Returns (errors, binary path)."""
+    plotter, errors = params["plotter"], []
+    errors.extend(policy.validate_rules(params.get("rules") or {}))
+    errors.extend(launch.validate_plotter(plotter))
+    if not params.get("tmp_dirs"):
+        errors.append("tmp_dirs: at least one tmp dir is needed to start plots")
+    for path in params.get("tmp_dirs") or []:
+        _check_dir("tmp_dirs", path, errors)
+    for path in params.get("dst_dirs") or []:
+        _check_dir("dst_dirs", path, errors)
+    if plotter.get("tmp2_dir"):
+        _check_dir("plotter.tmp2_dir", plotter["tmp2_dir"], errors)
+    if params.get("max_starts", 1) < 1:
+        errors.append("max_starts must be >= 1, got %s" % params["max_starts"])
+    binary = None
+    if plotter.get("kind") == "chiapos":
+        binary = launch.resolve_executable(plotter.get("python") or "python3")
+        if binary is None:
+            errors.append("plotter.python: %s not found or not executable" % (plotter.get("python") or "python3"))
+        elif not errors and not _has_chiapos(binary):
+            errors.append("plotter.python: %s cannot import chiapos (pip install chiapos)" % binary)
+    elif plotter.get("kind") in launch.DEFAULT_BINARY:
+        name = plotter.get("binary") or launch.DEFAULT_BINARY[plotter["kind"]]
+        binary = launch.resolve_executable(name)
+        if binary is None:
+            errors.append("plotter.binary: %s not found or not executable" % name)
+    return errors, binary
+
+
+def _has_chiapos(python):
+    try:
+        return subprocess.run([python, "-c", "import chiapos"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, timeout=60).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def read_counter(state_dir):
+    data = records.read_json(records.record_path(state_dir, records.CACHE, COUNTER_RECORD)) or {}
+    return int(data.get("counter") or 0)
+
+
+def write_counter(state_dir, value):
+    records.write_record(state_dir, records.CACHE, COUNTER_RECORD, {"counter": int(value)})
+
+
+def decide(params, gather, now):
+    """Gather the host state and run the policy (call it under the host lock)."""
+    state = gather(params, now=now)
+    pause_file = params.get("pause_file") or os.path.join(params["state_dir"], "pause")
+    state["pause_file"] = pause_file
+    state["pause_file_exists"] = os.path.exists(pause_file)
+    state["start_counter"] = read_counter(params["state_dir"])
+    plotter = params["plotter"]
+    decision = policy.decide(state, params.get("rules") or {}, now, tmp_dirs=params["tmp_dirs"],
+                             dst_dirs=params.get("dst_dirs") or [], plot=plot_spec(plotter),
+                             tmp2_dir=plotter.get("tmp2_dir"), max_starts=params.get("max_starts") or 1)
+    return state, decision
+
+
+def proc_start(pid):
+    """The process start time exactly as processes.list_processes() reports it (the join key)."""
+    try:
+        from ansible_collections.plotfleet.chia.plugins.module_utils import processes
+    except ImportError:
+        return None
+    for proc in processes.list_processes():
+        if proc["pid"] == pid:
+            return proc["start"]
+    return None
+
+
+def launch_one(params, slot, binary, driver, now, warnings):
+    """Start one plot in the slot chosen by the policy; returns its launch record.
+
+    Raises StartError (after keeping the record, so crash-loop backoff sees it) if it died at once.
+    """
+    plotter, state_dir = params["plotter"], params["state_dir"]
+    launch_id = uuid.uuid4().hex
+    log = launch.log_path(params["log_dir"], launch_id, now)
+    argv = launch.build_argv(plotter, binary, slot["tmp_dir"], slot["tmp2_dir"], slot["dst_dir"], driver=driver)
+    try:
+        spawned = launch.detach(argv, log, nice=plotter.get("nice"), unit="plotfleet-%s" % launch_id,
+                                warnings=warnings)
+    except OSError as exc:
+        raise StartError("cannot start %s: %s" % (argv[0], exc.strerror or exc), argv=argv, log=log) from None
+    pid = spawned["pid"]
+    record = {"version": 1, "launch_id": launch_id, "plot_id": None,
+              "plotter": "chiapos" if plotter["kind"] in ("chia", "chiapos") else plotter["kind"],
+              "plotter_kind": plotter["kind"], "argv": argv, "pid": pid, "proc_start": proc_start(pid) if pid else None,
+              "log": log, "tmp_dir": slot["tmp_dir"], "tmp2_dir": slot["tmp2_dir"], "dst_dir": slot["dst_dir"],
+              "k": plotter["k"], "count": plotter.get("count") or 1, "started": now,
+              "unit": spawned["unit"], "method": spawned["method"]}
+    records.write_record(state_dir, records.JOBS, launch_id, record)
+    seen = launch.wait_started(pid, log, want_id=plotter["kind"] in ("chia", "chiapos"),
+                               timeout=params.get("start_timeout") or 5.0)
+    if seen["plot_id"] or not seen["alive"]:
+        record["plot_id"] = seen["plot_id"]
+        if not seen["alive"]:
+            record["ended"] = time.time()  # a start that died at once: history, counted by backoff
+        records.write_record(state_dir, records.JOBS, launch_id, record)
+    if not seen["alive"]:
+        raise StartError("plotter died at once (launch %s, log %s): %s"
+                         % (launch_id, log, " | ".join(seen["head"][:8]) or "empty log"),
+                         argv=argv, log=log, log_head=seen["head"], launch_id=launch_id)
+    return record
+
+
+def public_record(record):
+    keys = ("launch_id", "plot_id", "plotter", "plotter_kind", "argv", "pid", "log", "tmp_dir", "tmp2_dir",
+            "dst_dir", "k", "count", "started", "unit", "method")
+    return dict((key, record.get(key)) for key in keys)
+
+
+def run(params, check_mode, gather, install_driver, now=None):
+    """plot_start: returns the module result; raises StartError for a failed launch."""
+    warnings, started = [], []
+    records.ensure_dir(params["log_dir"])
+    with records.host_lock(params["state_dir"]):
+        now = now or time.time()
+        state, decision = decide(params, gather, now)
+        warnings.extend(state.get("warnings") or [])
+        result = {"changed": False, "started": started, "would_start": decision["start"],
+                  "reasons": decision["reasons"], "decision": decision, "warnings": warnings}
+        if check_mode or not decision["start"]:
+            return result
+        binary = params["_binary"]
+        driver = install_driver(params["state_dir"]) if params["plotter"]["kind"] == "chiapos" else None
+        counter = state["start_counter"]
+        for slot in decision["start"]:
+            try:
+                record = launch_one(params, slot, binary, driver, now, warnings)
+            except StartError as exc:
+                counter += 1
+                write_counter(params["state_dir"], counter)
+                exc.result.update(started=started, changed=bool(started) or "launch_id" in exc.result,
+                                  decision=decision)
+                raise
+            started.append(public_record(record))
+            counter += 1
+        write_counter(params["state_dir"], counter)
+        result["changed"] = True
+        return result

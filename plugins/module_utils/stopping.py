@@ -1,0 +1,232 @@
+# -*- coding: utf-8 -*-
+# Copyright: plotfleet developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The body of plot_stop: pick jobs, signal them (terminate / suspend / resume), delete their temp files.
+
+Deletion is deliberately narrow: a file is deleted only if it sits directly in the job's own tmp or
+tmp2 dir, that dir is one of the configured tmp_dirs, its name contains the job's 64-hex plot id and
+ends in `.tmp`, and it is a regular file (not a symlink).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import errno
+import os
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import time
+
+from ansible_collections.plotfleet.chia.plugins.module_utils import launch, records
+
+__metaclass__ = type
+
+PREFIX_RE = re.compile(r"^[0-9a-f]{4,64}$")
+ID_RE = re.compile(r"^[0-9a-f]{64}$")
+ACTIONS = ("terminate", "suspend", "resume")
+ENDED = ("finished", "failed", "dead")
+
+
+class StopError(Exception):
+    pass
+
+
+def in_scope(job, tmp_dirs, dst_dirs):
+    """A job of this host's configuration: launched through this state_dir, or using a configured dir."""
+    if job.get("launch_id"):
+        return True
+    mine = set(os.path.normpath(d) for d in list(tmp_dirs or []) + list(dst_dirs or []))
+    return any(job.get(key) and os.path.normpath(job[key]) in mine for key in ("tmp_dir", "tmp2_dir", "dst_dir"))
+
+
+def select(state, plot_id, all_jobs, tmp_dirs=(), dst_dirs=()):
+    """(jobs to signal, ended entries to clean up). Raises StopError for an ambiguous or bad selection.
+
+    A plot id prefix may name any plotter job on the host; all=true alone takes only the jobs in
+    scope (see in_scope), never a plotter that belongs to someone else's setup on the same machine.
+    """
+    jobs = state.get("jobs") or []
+    if plot_id:
+        prefix = plot_id.lower()
+        if not PREFIX_RE.match(prefix):
+            raise StopError("plot_id: %r is not a plot id prefix (at least 4 hex digits)" % plot_id)
+        live = [job for job in jobs if (job.get("id") or "").lower().startswith(prefix)]
+        if len(live) > 1 and not all_jobs:
+            raise StopError("plot_id: %s matches %d running jobs (%s); give more digits or all=true"
+                            % (prefix, len(live), ", ".join(sorted(j["id"][:12] for j in live))))
+        if live:
+            return live, []
+        ended = dict((e["id"], e) for e in state.get("history") or []
+                     if e.get("state") in ENDED and (e.get("id") or "").lower().startswith(prefix))
+        if len(ended) > 1 and not all_jobs:
+            raise StopError("plot_id: %s matches %d ended jobs; give more digits" % (prefix, len(ended)))
+        if not ended:
+            raise StopError("plot_id: %s matches no job on this host" % prefix)
+        return [], list(ended.values())
+    if all_jobs:
+        return [job for job in jobs if in_scope(job, tmp_dirs, dst_dirs)], []
+    raise StopError("give plot_id (a prefix of at least 4 hex digits) or all=true")
+
+
+def _record(state_dir, job):
+    if not job.get("launch_id"):
+        return None
+    return records.read_json(records.record_path(state_dir, records.JOBS, job["launch_id"]))
+
+
+def _process_state(pid):
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as handle:
+            text = handle.read().decode("ascii", "replace")
+        return text[text.rindex(")") + 2:][:1]
+    except (IOError, OSError, ValueError):
+        out = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, universal_newlines=True).stdout.strip()
+        return out[:1] or None
+
+
+def _target(job, record):
+    """Our own launches lead their process group (setsid or a systemd unit): signal the group, so
+    helper processes go too. Adopted jobs may share a group with a shell: signal the pid only."""
+    pid = job["pid"]
+    if record and record.get("unit") and shutil.which("systemctl"):
+        return ("unit", record["unit"], pid)
+    try:
+        if record and os.getpgid(pid) == pid:
+            return ("group", pid, pid)
+    except OSError:
+        pass
+    return ("pid", pid, pid)
+
+
+def send(target, sig):
+    kind, value, pid = target
+    try:
+        if kind == "unit":
+            done = subprocess.run(["systemctl", "kill", "--signal=%d" % sig, value], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL).returncode == 0
+            if not done:  # the unit is gone (or systemd is busy): the plotter still leads its group
+                os.killpg(pid, sig)
+        elif kind == "group":
+            os.killpg(value, sig)
+        else:
+            os.kill(value, sig)
+    except OSError as exc:
+        if exc.errno != errno.ESRCH:
+            raise
+
+
+def wait_gone(pids, timeout, poll=0.2):
+    deadline = time.time() + timeout
+    alive = [pid for pid in pids if launch.pid_alive(pid)]
+    while alive and time.time() < deadline:
+        time.sleep(poll)
+        alive = [pid for pid in alive if launch.pid_alive(pid)]
+    return set(alive)
+
+
+def temp_files(entry, tmp_dirs):
+    """This job's temp files: in its own tmp/tmp2 dirs that are configured tmp_dirs, named with its id, *.tmp."""
+    plot_id = (entry.get("id") or "").lower()
+    if not ID_RE.match(plot_id):
+        return []
+    allowed = set(os.path.realpath(d) for d in tmp_dirs or [])
+    found = []
+    for directory in (entry.get("tmp_dir"), entry.get("tmp2_dir")):
+        if not directory or os.path.realpath(directory) not in allowed:
+            continue
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(directory, name)
+            if plot_id in name.lower() and name.endswith(".tmp") and path not in found:
+                try:
+                    if stat.S_ISREG(os.lstat(path).st_mode):
+                        found.append(path)
+                except OSError:
+                    pass
+    return found
+
+
+def run(params, check_mode, gather):
+    action, timeout = params["action"], params["timeout"]
+    if params["cleanup"] and action != "terminate":
+        raise StopError("cleanup: temp files are deleted only with action=terminate")
+    with records.host_lock(params["state_dir"]):
+        state = gather(params)
+        live, ended = select(state, params.get("plot_id"), params["all"], params.get("tmp_dirs"),
+                             params.get("dst_dirs"))
+        result = {"changed": False, "jobs": [], "temp_files": [], "deleted": [],
+                  "warnings": list(state.get("warnings") or [])}
+        plans = []
+        for job in live:
+            record = _record(params["state_dir"], job)
+            target = _target(job, record)
+            proc_state = _process_state(job["pid"])
+            stopped = proc_state == "T"
+            wanted = {"terminate": True, "suspend": not stopped, "resume": stopped}[action]
+            plans.append((job, target, wanted))
+            result["jobs"].append({"id": job.get("id"), "launch_id": job.get("launch_id"), "pid": job["pid"],
+                                   "plotter": job.get("plotter"), "action": action if wanted else "none",
+                                   "target": "%s %s" % target[:2], "exited": False, "killed": False})
+        for entry in ended:
+            result["jobs"].append({"id": entry.get("id"), "launch_id": entry.get("launch_id"), "pid": None,
+                                   "plotter": entry.get("plotter"), "action": "none", "target": None,
+                                   "exited": True, "killed": False, "state": entry.get("state")})
+        if params["cleanup"]:
+            for entry in list(live) + list(ended):
+                if not entry.get("id"):
+                    result["warnings"].append("job pid %s has no known plot id: its temp files are kept"
+                                              % entry.get("pid"))
+                result["temp_files"].extend(temp_files(entry, params.get("tmp_dirs")))
+        if check_mode:
+            result["changed"] = any(w for _, _, w in plans) or bool(result["temp_files"])
+            return result
+        _act(plans, action, timeout, params["kill"], result)
+        if params["cleanup"]:
+            gone = set(r["id"] for r in result["jobs"] if r["exited"])
+            for entry in list(live) + list(ended):
+                if entry.get("id") not in gone:
+                    continue
+                for path in temp_files(entry, params.get("tmp_dirs")):
+                    try:
+                        os.unlink(path)
+                        result["deleted"].append(path)
+                    except OSError as exc:
+                        result["warnings"].append("cannot delete %s: %s" % (path, exc.strerror))
+            result["changed"] = result["changed"] or bool(result["deleted"])
+        return result
+
+
+def _act(plans, action, timeout, kill, result):
+    sig = {"terminate": signal.SIGTERM, "suspend": signal.SIGSTOP, "resume": signal.SIGCONT}[action]
+    by_pid = dict((r["pid"], r) for r in result["jobs"] if r["pid"])
+    for job, target, wanted in plans:
+        if not wanted:
+            continue
+        send(target, sig)
+        if action == "terminate":
+            send(target, signal.SIGCONT)  # a suspended plotter only sees SIGTERM once it runs again
+            if job.get("plotter") == "madmax" and job.get("count") != 1:
+                time.sleep(0.5)  # madMAx -n N: the first SIGTERM means "after this plot"; the second, now
+                send(target, sig)
+        result["changed"] = True
+    if action != "terminate":
+        return
+    pids = [job["pid"] for job, _, _ in plans]
+    alive = wait_gone(pids, timeout)
+    if alive and kill:
+        for job, target, _ in plans:
+            if job["pid"] in alive:
+                send(target, signal.SIGKILL)
+                by_pid[job["pid"]]["killed"] = True
+        alive = wait_gone(list(alive), 10)
+    for pid in pids:
+        by_pid[pid]["exited"] = pid not in alive
+    if alive:
+        result["warnings"].append("still running after %ss: pid %s (use kill=true to SIGKILL)"
+                                  % (timeout, ", ".join(str(p) for p in sorted(alive))))

@@ -1,0 +1,467 @@
+# -*- coding: utf-8 -*-
+# Copyright: plotfleet developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The detached transfer worker: copies one plot to its destination, verifies it, renames it
+into place and only then deletes the source.
+
+plot_move installs this file, with plotfile.py and records.py next to it, into
+<state_dir>/bin/plotfleet-transfer-<hash>/ and runs `python transfer_worker.py <record.json>`
+detached (stdout/stderr = <log_dir>/transfer-<id>.log). The record (written by transfer.py) says
+what to do; the worker writes its outcome back into it (state done|failed, reason, finished).
+
+Every step can be repeated after a crash: a partial copy is resumed, a copy that was already
+renamed into place is recognised (verified) and only the source deletion is left to do.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import errno
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+
+try:  # installed copy: plain script next to plotfile.py and records.py
+    import plotfile
+    import records
+except ImportError:
+    from ansible_collections.plotfleet.chia.plugins.module_utils import plotfile, records
+
+__metaclass__ = type
+
+CHUNK = 8 * 1024 * 1024
+TAIL_CHECK = 1024 * 1024       # bytes compared at the end of source and copy
+RESUME_BACKOFF = 1024 * 1024   # a resumed copy rewrites this much before the end of the partial file
+HEAD_BYTES = 1024              # enough for any v1/v2 plot header
+FULL_STATE = "destinations.json"
+RSYNC_EXIT_NO_SPACE = (11, 12, 23)  # file I/O error, protocol stream error, partial transfer
+NO_SPACE_TEXT = ("No space left on device", "ENOSPC", "Disk quota exceeded")
+
+# Run on the storage host as `python3 -c REMOTE_SCRIPT <op> <dir> <final name> <partial name>`.
+# Paths only ever travel as argv (quoted with shlex.quote for the remote shell). It prints one
+# JSON object. The plot header is returned as hex and checked by the worker with plotfile.
+REMOTE_SCRIPT = r"""
+import json, os, sys
+op, d, final, partial = sys.argv[1:5]
+fp, pp = os.path.join(d, final), os.path.join(d, partial)
+def info(p, head):
+    try:
+        st = os.stat(p)
+    except OSError:
+        return None
+    r = {"size": st.st_size}
+    if head:
+        with open(p, "rb") as f:
+            r["head"] = f.read(int(head)).hex()
+    return r
+out = {}
+if op == "probe":
+    out["dir"] = os.path.isdir(d)
+    out["mount"] = os.path.ismount(d)
+    if out["dir"]:
+        s = os.statvfs(d)
+        out["free"] = s.f_bavail * s.f_frsize
+    out["final"] = info(fp, sys.argv[5])
+    out["partial"] = info(pp, sys.argv[5])
+elif op == "commit":
+    try:
+        fd = os.open(pp, os.O_RDONLY)
+        os.fsync(fd)
+        os.close(fd)
+        if os.path.exists(fp):
+            out["error"] = "destination exists"
+        else:
+            os.rename(pp, fp)
+            fd = os.open(d, os.O_RDONLY)
+            os.fsync(fd)
+            os.close(fd)
+            out["ok"] = True
+    except OSError as e:
+        out["error"] = str(e)
+elif op == "discard":
+    for p in (pp, os.path.join(d, sys.argv[5], partial)):
+        try:
+            os.unlink(p)
+        except OSError:
+            pass
+    out["ok"] = True
+print(json.dumps(out))
+"""
+
+
+class TransferError(Exception):
+    def __init__(self, reason, full=False):
+        Exception.__init__(self, reason)
+        self.reason = reason
+        self.full = full
+
+
+def log(msg):
+    sys.stdout.write("%s %s\n" % (time.strftime("%Y-%m-%d %H:%M:%S"), msg))
+    sys.stdout.flush()
+
+
+# ---- destination "full" marks (shared with transfer.py through <state_dir>/destinations.json)
+
+def destination_key(host, path):
+    return "%s:%s" % (host, path) if host else path
+
+
+def mark_full(state_dir, key, reason, now=None):
+    with records.host_lock(state_dir, name="destinations.lock"):
+        path = os.path.join(state_dir, FULL_STATE)
+        data = records.read_json(path) or {}
+        full = data.setdefault("full", {})
+        full[key] = {"since": now or time.time(), "reason": reason}
+        records.write_json_atomic(path, data)
+
+
+# ---- local copy
+
+def fsync_dir(path):
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def copy_resumable(src, dst, bwlimit_kbps=None):
+    """Copy src to dst, resuming from what dst already holds (minus RESUME_BACKOFF, in case the last
+    write was torn), throttled to bwlimit_kbps KiB/s; fsync at the end. ENOSPC -> full."""
+    total = os.stat(src).st_size
+    start = 0
+    if os.path.exists(dst):
+        have = os.stat(dst).st_size
+        start = max(0, min(have, total) // RESUME_BACKOFF * RESUME_BACKOFF - RESUME_BACKOFF)
+    rate = bwlimit_kbps * 1024 if bwlimit_kbps else None
+    chunk = CHUNK if not rate else max(64 * 1024, min(CHUNK, int(rate // 4)))
+    if start:
+        log("resuming local copy at byte %d of %d" % (start, total))
+    began, copied = time.time(), 0
+    fin = os.open(src, os.O_RDONLY)
+    try:
+        fout = os.open(dst, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            os.ftruncate(fout, start)
+            pos = start
+            while pos < total:
+                os.lseek(fin, pos, os.SEEK_SET)
+                os.lseek(fout, pos, os.SEEK_SET)
+                data = os.read(fin, min(chunk, total - pos))
+                if not data:
+                    raise TransferError("source shrank at byte %d" % pos)
+                view = memoryview(data)
+                while view:
+                    written = os.write(fout, view)
+                    view = view[written:]
+                pos += len(data)
+                copied += len(data)
+                if rate:
+                    ahead = copied / rate - (time.time() - began)
+                    if ahead > 0:
+                        time.sleep(ahead)
+            os.fsync(fout)
+        finally:
+            os.close(fout)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise TransferError("destination full: %s" % exc.strerror, full=True) from exc
+        raise TransferError("copy failed: %s" % exc) from exc
+    finally:
+        os.close(fin)
+    elapsed = max(time.time() - began, 1e-6)
+    log("copied %d bytes in %.1f s (%.1f MiB/s)" % (copied, elapsed, copied / elapsed / 1048576))
+
+
+def same_tail(a, b, size):
+    """The last TAIL_CHECK bytes of both files agree (cheap extra check beyond the header)."""
+    offset = max(0, size - TAIL_CHECK)
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        fa.seek(offset)
+        fb.seek(offset)
+        return fa.read(TAIL_CHECK) == fb.read(TAIL_CHECK)
+
+
+def run_local(rec):
+    dest_dir, name = rec["destination"], rec["plot_name"]
+    final = os.path.join(dest_dir, name)
+    partial = os.path.join(dest_dir, plotfile.partial_name(name))
+    expect = dict(expect_id=rec["plot_id"], expect_k=rec["k"], expect_size=rec["bytes_total"])
+    if os.path.exists(final):
+        problem = plotfile.check_plot(final, **expect)
+        if problem:
+            raise TransferError("destination already holds a different %s (%s)" % (name, problem))
+        log("destination already holds this plot (verified): only the source is left to delete")
+        return
+    if not os.path.isdir(dest_dir):
+        raise TransferError("destination dir %s is missing" % dest_dir)
+    try:
+        copy_resumable(rec["source"], partial, rec.get("bwlimit_kbps"))
+    except TransferError as exc:
+        if exc.full:
+            discard(partial)
+        raise
+    problem = plotfile.check_plot(partial, **expect)
+    if problem is None and not same_tail(rec["source"], partial, rec["bytes_total"]):
+        problem = "last bytes differ from the source"
+    if problem:
+        discard(partial)
+        raise TransferError("verification failed: %s" % problem)
+    if os.path.exists(final):
+        raise TransferError("destination %s appeared during the copy" % final)
+    os.rename(partial, final)
+    fsync_dir(dest_dir)
+    log("verified and renamed to %s" % final)
+
+
+def discard(path):
+    try:
+        os.unlink(path)
+        log("removed %s" % path)
+    except OSError:
+        pass
+
+
+# ---- remote copy (rsync over ssh)
+
+def ssh_argv(rec):
+    """ssh argv; the user's ssh_options come first because ssh keeps the first value of an option.
+    One master connection (ControlMaster) serves the probe, rsync and commit steps of a transfer."""
+    argv = ["ssh"] + list(rec.get("ssh_options") or [])
+    if rec.get("ssh_key"):
+        argv += ["-i", rec["ssh_key"]]
+    if rec.get("port"):
+        argv += ["-p", str(rec["port"])]
+    if rec.get("user"):
+        argv += ["-l", rec["user"]]
+    argv += ["-o", "BatchMode=yes", "-o", "ConnectTimeout=20", "-o", "ServerAliveInterval=15",
+             "-o", "ServerAliveCountMax=4"]
+    control_dir = rec.get("control_dir")
+    if control_dir:
+        argv += ["-o", "ControlMaster=auto", "-o", "ControlPath=%s" % os.path.join(control_dir, "%C"),
+                 "-o", "ControlPersist=20"]
+    return argv
+
+
+def control_dir():
+    """A short private dir for ssh control sockets (their path must stay under ~100 bytes)."""
+    path = os.path.join("/tmp", "plotfleet-ssh-%d" % os.getuid())
+    try:
+        os.mkdir(path, 0o700)
+    except OSError as exc:
+        if exc.errno != errno.EEXIST:
+            return None
+    st = os.lstat(path)
+    if not os.path.isdir(path) or os.path.islink(path) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        return None  # not ours: no connection sharing rather than a socket someone else controls
+    return path
+
+
+def rsync_escapes_args(version_text):
+    """rsync >= 3.2.4 escapes remote args itself; older ones (and openrsync) hand them to the
+    remote shell, so the caller must shell-quote the remote path."""
+    match = re.search(r"rsync\s+version\s+v?(\d+)\.(\d+)\.(\d+)", version_text)
+    if not match or "openrsync" in version_text:
+        return False
+    return tuple(int(x) for x in match.groups()) >= (3, 2, 4)
+
+
+def rsync_argv(rec, rsync_version_text):
+    dest_dir, name = rec["destination"], rec["plot_name"]
+    target = os.path.join(dest_dir, plotfile.partial_name(name))
+    if not rsync_escapes_args(rsync_version_text):
+        target = shlex.quote(target)
+    host = rec["host"] if not rec.get("user") else "%s@%s" % (rec["user"], rec["host"])
+    argv = [rec.get("rsync_path") or "rsync", "-t", "--progress",
+            "--partial-dir=%s" % plotfile.RSYNC_PARTIAL_DIR, "--timeout=%d" % rec.get("io_timeout_s", 300),
+            "-e", " ".join(shlex.quote(a) for a in ssh_argv(rec))]
+    if rec.get("bwlimit_kbps"):
+        argv.append("--bwlimit=%d" % rec["bwlimit_kbps"])
+    argv += [rec["source"], "%s:%s" % (host, target)]
+    return argv
+
+
+def remote(rec, op, *extra):
+    args = ["python3", "-c", REMOTE_SCRIPT, op, rec["destination"], rec["plot_name"],
+            plotfile.partial_name(rec["plot_name"])] + [str(x) for x in extra]
+    command = " ".join(shlex.quote(a) for a in args)
+    proc = subprocess.Popen(ssh_argv(rec) + ["--", rec["host"], command], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise TransferError("ssh %s %s failed (exit %d): %s" % (
+            rec["host"], op, proc.returncode, err.decode("utf-8", "replace").strip()[-300:]))
+    try:
+        return json.loads(out.decode("utf-8").strip().splitlines()[-1])
+    except (ValueError, IndexError) as exc:
+        raise TransferError("ssh %s %s: unexpected output %r" % (rec["host"], op, out[-200:])) from exc
+
+
+def remote_problem(info, rec):
+    """Why a remote file (probe info with size + head) is not the expected complete plot."""
+    if info is None:
+        return "missing"
+    header = plotfile.parse_header(bytes.fromhex(info.get("head", "")))
+    if header is None:
+        return "not a plot"
+    if not header["complete"]:
+        return "plot header incomplete"
+    if header["plot_id"] != rec["plot_id"] or header["k"] != rec["k"]:
+        return "plot id/k differ"
+    if info["size"] != rec["bytes_total"]:
+        return "size %d differs from %d" % (info["size"], rec["bytes_total"])
+    return None
+
+
+def run_remote(rec):
+    probe = remote(rec, "probe", HEAD_BYTES)
+    if probe.get("final") is not None:
+        problem = remote_problem(probe["final"], rec)
+        if problem:
+            raise TransferError("destination already holds a different %s (%s)" % (rec["plot_name"], problem))
+        log("destination already holds this plot (verified): only the source is left to delete")
+        return
+    if not probe.get("dir"):
+        raise TransferError("destination dir %s:%s is missing" % (rec["host"], rec["destination"]))
+    if rec.get("must_be_mount") and not probe.get("mount"):
+        raise TransferError("destination %s:%s is not a mount point" % (rec["host"], rec["destination"]), full=True)
+    have = (probe.get("partial") or {}).get("size", 0)
+    need = rec["bytes_total"] - have + int(rec.get("min_free_bytes") or 0)
+    if probe.get("free") is not None and probe["free"] < need:
+        raise TransferError("destination full: %d bytes free, %d needed" % (probe["free"], need), full=True)
+    version = subprocess.Popen([rec.get("rsync_path") or "rsync", "--version"], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT).communicate()[0].decode("utf-8", "replace")
+    argv = rsync_argv(rec, version)
+    log("running: %s" % " ".join(shlex.quote(a) for a in argv))
+    env = dict(os.environ)
+    env.pop("RSYNC_OLD_ARGS", None)  # it would switch rsync >= 3.2.4 back to unescaped remote args
+    tail = _run_logged(argv, env, rec.get("log"))
+    if tail[0] != 0:
+        text = tail[1]
+        if tail[0] in RSYNC_EXIT_NO_SPACE and any(t in text for t in NO_SPACE_TEXT):
+            remote(rec, "discard", plotfile.RSYNC_PARTIAL_DIR)
+            raise TransferError("destination full (rsync exit %d)" % tail[0], full=True)
+        raise TransferError("rsync exit %d" % tail[0])
+    probe = remote(rec, "probe", HEAD_BYTES)
+    problem = remote_problem(probe.get("partial"), rec)
+    if problem:
+        remote(rec, "discard", plotfile.RSYNC_PARTIAL_DIR)
+        raise TransferError("verification failed: %s" % problem)
+    result = remote(rec, "commit")
+    if not result.get("ok"):
+        raise TransferError("rename at destination failed: %s" % result.get("error"))
+    log("verified and renamed to %s:%s" % (rec["host"], os.path.join(rec["destination"], rec["plot_name"])))
+
+
+def _run_logged(argv, env, log_path):
+    """Run argv with its output going straight to our log (fd 1); return (rc, new log text)."""
+    sys.stdout.flush()
+    start = _size(log_path)
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=sys.stdout.fileno(),
+                            stderr=sys.stdout.fileno(), env=env)
+    rc = proc.wait()
+    try:
+        with open(log_path, "rb") as handle:
+            handle.seek(max(start, _size(log_path) - 65536))
+            return rc, handle.read().decode("utf-8", "replace")
+    except (IOError, OSError):
+        return rc, ""
+
+
+def _size(path):
+    try:
+        return os.stat(path).st_size
+    except (OSError, TypeError):
+        return 0
+
+
+# ---- main
+
+def destination_holds_plot(rec):
+    """The final file at the destination is this complete plot (after a crash past the rename)."""
+    if rec.get("host"):
+        final = remote(rec, "probe", HEAD_BYTES).get("final")
+        return remote_problem(final, rec) is None
+    final = os.path.join(rec["destination"], rec["plot_name"])
+    return plotfile.check_plot(final, rec["plot_id"], rec["k"], rec["bytes_total"]) is None
+
+
+def finish(rec_path, rec, state, reason=None):
+    rec.update(state=state, reason=reason, finished=time.time())
+    if state == "done":
+        rec["bytes_done"] = rec.get("bytes_total")
+    records.write_json_atomic(rec_path, rec)
+    log("transfer %s: %s%s" % (rec.get("id"), state, " (%s)" % reason if reason else ""))
+
+
+def delete_source(rec):
+    src = rec["source"]
+    name = os.path.basename(src)
+    if not plotfile.is_plot_name(name) or os.path.dirname(src) != rec["source_dir"]:
+        raise TransferError("refusing to delete %s: not a plot in its source dir" % src)
+    try:
+        os.unlink(src)
+    except OSError as exc:
+        if exc.errno != errno.ENOENT:
+            raise TransferError("could not delete the source: %s" % exc.strerror) from exc
+    fsync_dir(os.path.dirname(src))
+    log("deleted source %s" % src)
+
+
+def run(rec_path):
+    rec = records.read_json(rec_path)
+    if rec is None:
+        log("no readable transfer record at %s" % rec_path)
+        return 2
+    rec.pop("_path", None)
+    where = "%s:%s" % (rec["host"], rec["destination"]) if rec.get("host") else rec["destination"]
+    log("transfer %s: %s -> %s (%d bytes, attempt %d)" % (
+        rec["id"], rec["source"], where, rec["bytes_total"], rec.get("attempt", 1)))
+    try:
+        if not os.path.exists(rec["source"]):
+            if not destination_holds_plot(rec):
+                raise TransferError("source %s is gone" % rec["source"])
+            log("source already deleted and the destination holds the plot (verified)")
+            finish(rec_path, rec, "done")
+            return 0
+        problem = plotfile.check_plot(rec["source"], rec["plot_id"], rec["k"], rec["bytes_total"])
+        if problem:
+            raise TransferError("source is not the expected complete plot: %s" % problem)
+        if rec.get("host"):
+            rec["control_dir"] = control_dir()
+            run_remote(rec)
+        else:
+            run_local(rec)
+        if rec.get("delete_source", True):
+            delete_source(rec)
+    except TransferError as exc:
+        if exc.full:
+            mark_full(rec["state_dir"], destination_key(rec.get("host"), rec["destination"]), exc.reason)
+        finish(rec_path, rec, "failed", exc.reason)
+        return 1
+    except Exception as exc:  # anything unexpected still ends the record, never leaves it "running"
+        finish(rec_path, rec, "failed", "worker error: %r" % (exc,))
+        raise
+    finish(rec_path, rec, "done")
+    return 0
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        sys.stderr.write("usage: transfer_worker.py <transfer record .json>\n")
+        return 2
+    return run(argv[0])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: plotfleet developers
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: plot_info
+short_description: The whole Chia plotting state of a host in one call
+description:
+  - Returns the host's live plotting jobs, the history of finished, failed and dead plots, transfers,
+    the tmp and dst directories and the machine load. Read-only; it never changes anything (its
+    parser cache in O(state_dir) is not a change).
+  - B(Discovery.) Launch records written by M(plotfleet.chia.plot_start) in O(state_dir) are joined with
+    the process table by pid and process start time; a pid whose start time differs by more than 2
+    seconds was reused by another program, so that job is not running (a warning says so). Plotter
+    processes started by hand are adopted - C(chia plots create), C(chia plotters chiapos|madmax|bladebit),
+    C(chia_plot), C(bladebit) (RAM, C(diskplot), C(cudaplot)), Python running the chiapos module or
+    plotfleet's chiapos driver; of a parent and child running the same plot (for example
+    C(chia plotters madmax) and its C(chia_plot)), only the child is a job. An adopted job's log is the
+    file on its standard output, or else the newest unfinished log in O(log_dir) naming the same dirs.
+  - B(Logs.) Every file in O(log_dir) and the log of every live job is parsed (chiapos, madMAx, BladeBit
+    RAM and disk), incrementally - a cache in O(state_dir) keyed by path, inode, size and modification
+    time means each call reads only what was appended since the last one. A log that shrank or was
+    replaced is parsed again from the start.
+  - B(States.) C(plotting) and C(copying) for plots of live processes; C(stalled) when a live job's log has
+    not grown for O(stall_after_s) seconds (default - max(600 s, 5 x the expected duration of one step,
+    where a step is one table of a phase - 7 in phase 1, 6 in phases 2 and 3, 2 in phase 4 - and the
+    phase duration is this host's mean for that plotter and k, or without history the job's own rate
+    so far)). C(finished) once the log shows the final rename or copy (also after the plot file was
+    moved away - RV(history[].plot_file) is then null); C(failed) on a plotter error line; C(dead) when
+    no process runs and the log ends before completing. A launch record whose process died before its
+    log named a plot is a C(failed) (log has text) or C(dead) (empty log) history entry.
+  - B(ETA.) From this host's history - the mean duration of each phase (and of the final copy) over the
+    finished plots of the same plotter and k in the parsed logs. Remaining = the undone fraction of the
+    current phase (from the step and bucket position in the log) x that phase's mean + the means of the
+    later phases. Without history, default phase weights (chiapos k32 - P1 44 %, P2 18 %, P3 35 %,
+    P4 2 %) turn the elapsed time into the rate so far - remaining = elapsed x (1 - progress) / progress.
+  - Missing or unreadable dirs, binary or garbage logs, unreadable records - these become RV(host_warnings),
+    never a failure.
+version_added: "0.1.0"
+author: plotfleet developers (@plotfleet)
+extends_documentation_fragment:
+  - plotfleet.chia.host
+  - plotfleet.chia.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: [posix]
+notes:
+  - Works on Linux (process table from C(/proc)) and macOS (from C(ps -axww -o pid=,ppid=,lstart=,command=);
+    a running plotter's log is found with C(lsof)). On macOS, argv with spaces is recovered from the
+    space-joined command line by checking which joined words are existing paths.
+"""
+
+EXAMPLES = r"""
+- name: Read the plotting state of the worker
+  plotfleet.chia.plot_info:
+    log_dir: /var/log/plotfleet
+    state_dir: /var/lib/plotfleet
+    tmp_dirs: [/mnt/nvme1, /mnt/nvme2]
+    dst_dirs: [/mnt/hdd07/plots]
+  register: host
+
+- name: Show stalled jobs
+  ansible.builtin.debug:
+    msg: "{{ host.jobs | selectattr('state', 'equalto', 'stalled') | map(attribute='id') | list }}"
+"""
+
+RETURN = r"""
+jobs:
+  description:
+    - Plots of live plotter processes (one process may show two - madMAx copies one plot while it makes the
+      next). Every plot dict key below, plus the job keys.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id: {description: "Plot id (64 hex), null before the plotter printed it.", type: str, returned: always}
+    plotter: {description: "C(chiapos), C(madmax) or C(bladebit).", type: str, returned: always}
+    k: {description: Plot size., type: int, returned: always}
+    index: {description: 1-based number of this plot in its log (C(-n N) logs hold several)., type: int,
+            returned: always}
+    count: {description: The N of C(-n N) when known., type: int, returned: always}
+    state: {description: "C(plotting), C(copying), C(stalled) or C(failed) (a plotter that retries, still running).",
+            type: str, returned: always}
+    phase: {description: "0 before phase 1, 1 to 4, 5 = final copy or rename.", type: int, returned: always}
+    step: {description: "plotman-style C(phase:sub-step), for example C(2:3).", type: str, returned: always}
+    progress: {description: "Fraction done (0.0 to 1.0), bucket-level where the log has buckets.", type: float,
+               returned: always}
+    error: {description: The plotter's error line when it failed., type: str, returned: always}
+    tmp_dir: {description: Temporary dir., type: str, returned: always}
+    tmp2_dir: {description: Second temporary dir., type: str, returned: always}
+    dst_dir: {description: Destination dir., type: str, returned: always}
+    plot_name: {description: Final file name once known., type: str, returned: always}
+    plot_file: {description: Final path (only for finished plots)., type: str, returned: always}
+    phase_seconds: {description: "Duration of each completed phase, keyed C(1) to C(4).", type: dict,
+                    returned: always}
+    total_seconds: {description: Total plotting time the plotter printed., type: float, returned: always}
+    copy_seconds: {description: Final copy time the plotter printed., type: float, returned: always}
+    started_ts: {description: Start time from the log's dates (epoch)., type: float, returned: always}
+    finished_ts: {description: End time from the log's dates (epoch)., type: float, returned: always}
+    buckets: {description: Buckets., type: int, returned: always}
+    threads: {description: Threads., type: int, returned: always}
+    buffer_mib: {description: Buffer (MiB)., type: int, returned: always}
+    warning: {description: "A parser remark about this plot, if any.", type: str, returned: always}
+    pid: {description: Process id of the plotter., type: int, returned: always}
+    log: {description: Path of the log (null if it could not be found)., type: str, returned: always}
+    log_mtime: {description: Last modification of the log (epoch)., type: float, returned: always}
+    launch_id: {description: "Launch record id, null for an adopted process.", type: str, returned: always}
+    adopted: {description: True when the process was started without plotfleet., type: bool, returned: always}
+    started: {description: "Start (epoch) - launch record, else the log's first date, else the process start.",
+              type: float, returned: always}
+    ended: {description: Always null for a job., type: float, returned: always}
+    elapsed_s: {description: Seconds since the start., type: float, returned: always}
+    eta_s: {description: "Estimated seconds left (see the ETA method above), or null.", type: float,
+            returned: always}
+    stall_after_s: {description: The stall threshold applied to this job (seconds)., type: int,
+                    returned: "when the job is plotting, copying or stalled and its log is known"}
+    tmp_bytes: {description: Bytes of this plot's temp files (names holding its id) in its dirs., type: int,
+                returned: always}
+history:
+  description:
+    - Plots with no live process - finished, failed, dead - newest first, at most O(history_limit). Same keys
+      as RV(jobs) (C(pid) null, C(eta_s) null), plus those below.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    state: {description: "C(finished), C(failed) or C(dead).", type: str, returned: always}
+    plot_file: {description: The finished plot's path while it is still there; null once moved away., type: str,
+                returned: always}
+    ended: {description: "End (epoch) - the finish date in the log, else the log's last modification.",
+            type: float, returned: always}
+    tmp_bytes: {description: Bytes of the temp files a dead or failed plot left behind., type: int,
+                returned: always}
+    tmp_files: {description: Paths of those temp files., type: list, elements: str,
+                returned: for dead and failed plots from logs}
+transfers:
+  description: Plot transfers started by M(plotfleet.chia.plot_move), running or recent.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id: {description: Transfer id., type: str, returned: always}
+    plot_id: {description: Plot id., type: str, returned: always}
+    source: {description: Source path., type: str, returned: always}
+    destination: {description: Destination path (or rsync target)., type: str, returned: always}
+    host: {description: "Remote storage host, null for a local move.", type: str, returned: always}
+    state: {description: "C(running), C(done), C(failed) or C(interrupted).", type: str, returned: always}
+    pid: {description: Worker process id., type: int, returned: always}
+    bytes_total: {description: Size of the plot., type: int, returned: always}
+    bytes_done: {description: Bytes copied so far., type: int, returned: always}
+    rate_bps: {description: Copy rate (bytes per second)., type: float, returned: always}
+    started: {description: Start (epoch)., type: float, returned: always}
+    log: {description: Transfer log path., type: str, returned: always}
+dirs:
+  description: Every configured tmp and dst dir.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path: {description: The dir as configured (no trailing slash)., type: str, returned: always}
+    roles: {description: "C(tmp), C(dst) or both.", type: list, elements: str, returned: always}
+    exists: {description: Whether the dir exists., type: bool, returned: always}
+    error: {description: "Why it could not be read, else null.", type: str, returned: always}
+    free_bytes: {description: Bytes available to the user (statvfs f_bavail)., type: int, returned: always}
+    free: {description: Same as C(free_bytes)., type: int, returned: always}
+    total_bytes: {description: Size of the filesystem., type: int, returned: always}
+    plot_bytes: {description: "Bytes of C(*.plot) files in the dir.", type: int, returned: always}
+    plot_count: {description: "Number of C(*.plot) files.", type: int, returned: always}
+    temp_bytes: {description: "Bytes of C(*.tmp) files (plotter temp files, transfer partials).", type: int,
+                 returned: always}
+    temp_count: {description: Number of those temp files., type: int, returned: always}
+    device: {description: Device id (st_dev) - two dirs with the same one share a filesystem., type: int,
+             returned: always}
+    mount_point: {description: Mount point holding the dir., type: str, returned: always}
+load:
+  description: Machine load.
+  returned: always
+  type: dict
+  contains:
+    load1: {description: 1-minute load average., type: float, returned: always}
+    load5: {description: 5-minute load average., type: float, returned: always}
+    load15: {description: 15-minute load average., type: float, returned: always}
+    cpus: {description: Number of CPUs., type: int, returned: always}
+    cpu_idle_percent: {description: "CPU idle % since the previous plot_info call on this host (Linux); null on
+                       the first call and on macOS.", type: float, returned: always}
+    mem_total_bytes: {description: Physical memory., type: int, returned: always}
+    mem_available_bytes: {description: "Available memory (Linux), else null.", type: int, returned: always}
+host_warnings:
+  description:
+    - Problems found (bad records, reused pids, unreadable dirs, garbage logs); never fatal. Also shown as
+      Ansible warnings (Ansible keeps no C(warnings) key in a registered result, hence the name).
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+from ansible_collections.plotfleet.chia.plugins.module_utils import hoststate, options  # noqa: E402
+
+
+def main():
+    module = AnsibleModule(argument_spec=options.host_argument_spec(), supports_check_mode=True)
+    if module.params["history_limit"] < 0:
+        module.fail_json(msg="history_limit must be >= 0, got %d" % module.params["history_limit"])
+    if module.params["stall_after_s"] is not None and module.params["stall_after_s"] <= 0:
+        module.fail_json(msg="stall_after_s must be > 0, got %d" % module.params["stall_after_s"])
+    state = hoststate.gather(module.params)
+    warnings = state.pop("warnings")
+    for warning in warnings:
+        module.warn(warning)
+    # Ansible strips a result's `warnings` key (it only displays it): the list is returned as host_warnings.
+    module.exit_json(changed=False, host_warnings=warnings, **state)
+
+
+if __name__ == "__main__":
+    main()

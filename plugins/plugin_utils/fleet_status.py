@@ -1,0 +1,258 @@
+# -*- coding: utf-8 -*-
+# Copyright: plotfleet developers
+# Apache License 2.0
+"""Controller side: build the fleet status document from what each host returned in a pass.
+
+The document is plain JSON (it is written to a file for AWX and scripts, and JMESPath queries run
+over it). Its keys are documented in plugins/filter/plotfleet_status.yml and docs/configuration.md;
+keep the two in step with STATUS_VERSION.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import time
+
+__metaclass__ = type
+
+STATUS_VERSION = 1
+BAD_STATES = ("stalled", "failed", "dead")
+# Keys copied from a plot_info job into a status row (everything a table or a query needs).
+JOB_KEYS = ("id", "plotter", "k", "pid", "state", "phase", "step", "progress", "elapsed_s", "eta_s",
+            "tmp_dir", "tmp2_dir", "dst_dir", "plot_file", "log", "error", "launch_id", "adopted")
+RECENT = 5  # history entries per host kept in the document (plot_info's history_limit bounds the rest)
+NO_RESULT = "no result: unreachable or failed before its state was gathered (see the play output)"
+
+
+def _get(mapping, key, default=None):
+    """Read a key from a dict-like value (hostvars entries are not plain dicts)."""
+    if mapping is None:
+        return default
+    try:
+        value = mapping[key]
+    except Exception:  # missing key, or an undefined template value in hostvars: treat as unset
+        return default
+    return default if value is None else value
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def job_row(host, job):
+    row = dict((key, _get(job, key)) for key in JOB_KEYS)
+    row["host"] = host
+    row["id_short"] = (row["id"] or "")[:8] or None
+    row["bad"] = row["state"] in BAD_STATES
+    return row
+
+
+def _dir_rows(state, roles):
+    """dirs from plot_info, each labelled tmp / dst / storage by the host's settings."""
+    rows = []
+    seen = set()
+    for entry in _as_list(_get(state, "dirs")):
+        path = _get(entry, "path")
+        if path is None or path in seen:
+            continue
+        seen.add(path)
+        row = dict(entry) if isinstance(entry, dict) else {"path": path}
+        row.setdefault("role", roles.get(path, _get(entry, "role", "dir")))
+        if roles.get(path):
+            row["role"] = roles[path]
+        rows.append(row)
+    return rows
+
+
+def _roles_of(host_vars):
+    roles = {}
+    for key, role in (("plotfleet_tmp_dirs", "tmp"), ("plotfleet_dst_dirs", "dst"),
+                      ("plotfleet_storage_dirs", "storage")):
+        for path in _as_list(_get(host_vars, key)):
+            roles.setdefault(str(path).rstrip("/") or "/", role)
+            roles.setdefault(str(path), role)
+    return roles
+
+
+def _failure_of(host_vars, state):
+    failure = _get(host_vars, "plotfleet_failure")
+    if failure:
+        return {"task": _get(failure, "task"), "msg": str(_get(failure, "msg", "failed"))}
+    if state is None:
+        return {"task": None, "msg": NO_RESULT}
+    if _get(state, "unreachable"):
+        return {"task": "gather", "msg": "unreachable: %s" % _get(state, "msg", "")}
+    if _get(state, "failed"):
+        return {"task": "gather", "msg": str(_get(state, "msg", "failed"))}
+    return None
+
+
+def _count_states(jobs):
+    counts = {}
+    for job in jobs:
+        state = _get(job, "state", "unknown")
+        counts[state] = counts.get(state, 0) + 1
+    return counts
+
+
+def _start_view(result, check_mode):
+    """What plot_start did, or in check mode would do (outside check mode would_start is its plan)."""
+    if not result or _get(result, "skipped"):
+        return {"started": [], "would_start": [], "reasons": []}
+    return {
+        "started": _as_list(_get(result, "started")),
+        "would_start": _as_list(_get(result, "would_start")) if check_mode else [],
+        "reasons": [str(r) for r in _as_list(_get(result, "reasons"))],
+    }
+
+
+def _move_view(result):
+    if not result or _get(result, "skipped"):
+        return {"moved": [], "started": [], "completed": [], "would_move": [], "reasons": []}
+    return {
+        "moved": _as_list(_get(result, "moved")),
+        "started": _as_list(_get(result, "started")),
+        "completed": _as_list(_get(result, "completed")),
+        "would_move": _as_list(_get(result, "would_move")),
+        "reasons": [str(r) for r in _as_list(_get(result, "reasons"))],
+    }
+
+
+def _transfers(state, host_vars):
+    """Transfer records: plot_move's (after this pass's moves) when it ran, else plot_info's."""
+    move = _get(host_vars, "plotfleet_move_result")
+    if move and not _get(move, "skipped") and _get(move, "transfers") is not None:
+        return _as_list(_get(move, "transfers"))
+    return _as_list(_get(state, "transfers"))
+
+
+def _started_rows(host, started, now):
+    """Rows for plots this pass started (plot_info ran before them): phase 0, progress 0."""
+    rows = []
+    for record in started:
+        if not isinstance(record, dict):
+            continue
+        job = dict(record, id=record.get("plot_id"), state="plotting", phase=0, step="0:0", progress=0.0,
+                   eta_s=None, adopted=False)
+        if record.get("started") is not None:
+            job["elapsed_s"] = max(now - float(record["started"]), 0.0)
+        row = job_row(host, job)
+        row["just_started"] = True
+        rows.append(row)
+    return rows
+
+
+def host_entry(name, host_vars, plotters, storage, check_mode=False, now=None):
+    state = _get(host_vars, "plotfleet_host_state")
+    failure = _failure_of(host_vars, state)
+    usable = state if failure is None or _get(state, "jobs") is not None else None
+    roles = []
+    if name in plotters:
+        roles.append("plotter")
+    if name in storage:
+        roles.append("storage")
+    start = _start_view(_get(host_vars, "plotfleet_start_result"), check_mode)
+    move = _move_view(_get(host_vars, "plotfleet_move_result"))
+    return {
+        "name": name,
+        "roles": roles,
+        "ok": failure is None,
+        "error": failure,
+        "jobs": [job_row(name, job) for job in _as_list(_get(usable, "jobs"))]
+        + _started_rows(name, start["started"], time.time() if now is None else now),
+        "recent": [job_row(name, job) for job in _as_list(_get(usable, "history"))[:RECENT]],
+        "history_counts": _count_states(_as_list(_get(usable, "history"))),
+        "dirs": _dir_rows(usable, _roles_of(host_vars)),
+        "transfers": [dict(t, host_from=name) for t in _transfers(usable, host_vars) if isinstance(t, dict)],
+        "load": _get(usable, "load", {}),
+        "warnings": [str(w) for w in _as_list(_get(usable, "warnings"))],
+        "start": start,
+        "move": move,
+    }
+
+
+def _count_moves(move):
+    # A local rename is "moved"; a transfer that finished this pass is "completed".
+    return len(move["moved"]) + len(move["completed"])
+
+
+def build_status(hostvars, hosts, plotters=None, storage=None, check_mode=False, now=None):
+    """The fleet status document (see plotfleet_status.yml for every key)."""
+    now = time.time() if now is None else float(now)
+    plotters = list(plotters or [])
+    storage = list(storage or [])
+    names = []
+    for name in list(hosts or []) + plotters + storage:
+        if name not in names:
+            names.append(name)
+    entries = [host_entry(name, _get(hostvars, name, {}), plotters, storage, check_mode, now) for name in names]
+    jobs = [job for entry in entries for job in entry["jobs"]]
+    transfers = [t for entry in entries for t in entry["transfers"]]
+    failures = [dict(entry["error"], host=entry["name"]) for entry in entries if entry["error"]]
+    by_state = _count_states(jobs)
+    summary = {
+        "hosts": len(entries),
+        "hosts_ok": sum(1 for entry in entries if entry["ok"]),
+        "hosts_failed": len(failures),
+        "jobs": len(jobs),
+        "jobs_by_state": by_state,
+        "bad_jobs": sum(1 for job in jobs if job["bad"]),
+        "started": sum(len(e["start"]["started"]) for e in entries),
+        "would_start": sum(len(e["start"]["would_start"]) for e in entries),
+        "moved": sum(_count_moves(e["move"]) for e in entries),
+        "transfers_started": sum(len(e["move"]["started"]) for e in entries),
+        "would_move": sum(len(e["move"]["would_move"]) for e in entries),
+        "transfers_running": sum(1 for t in transfers if _get(t, "state") == "running"),
+        "failures": len(failures),
+    }
+    return {
+        "version": STATUS_VERSION,
+        "generated": now,
+        "generated_iso": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        "check_mode": bool(check_mode),
+        "summary": summary,
+        "jobs": jobs,
+        "transfers": transfers,
+        "hosts": entries,
+        "failures": failures,
+    }
+
+
+def pass_summary(status):
+    """The small dict the loop wrapper reads after each pass."""
+    summary = dict(status.get("summary", {}))
+    summary["failed_hosts"] = ["%s: %s" % (f["host"], f["msg"]) for f in status.get("failures", [])]
+    summary["check_mode"] = status.get("check_mode", False)
+    summary["generated"] = status.get("generated")
+    return summary
+
+
+def host_value(hostvars, host, key, default=None):
+    """hostvars[host][key], or default when the host or the key is missing."""
+    return _get(_get(hostvars, host), key, default)
+
+
+def dir_problems(state, configured):
+    """Configured dirs that plot_info reported missing or unusable, as messages naming the variable."""
+    by_path = {}
+    for entry in _as_list(_get(state, "dirs")):
+        if isinstance(entry, dict) and entry.get("path"):
+            by_path[str(entry["path"]).rstrip("/") or "/"] = entry
+    warnings = [str(w) for w in _as_list(_get(state, "warnings"))]
+    problems = []
+    for variable in sorted(configured or {}):
+        for path in _as_list(configured[variable]):
+            path = str(path)
+            entry = by_path.get(path.rstrip("/") or "/")
+            if entry is None:
+                said = [w for w in warnings if path in w]
+                if said:
+                    problems.append("%s: %s" % (variable, said[0]))
+                continue
+            error = entry.get("error")
+            if entry.get("exists") is False or error:
+                problems.append("%s: %s: %s" % (variable, path, error or "does not exist"))
+    return problems

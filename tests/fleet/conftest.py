@@ -1,0 +1,53 @@
+"""Fixtures for the SSH fleet tests: one namespace fleet per session, reset before every test."""
+
+import os
+import sys
+
+import fleetlib
+import pytest
+from fleetcheck import Ledger
+
+
+def _unavailable(reason):
+    # CI runs as root on Linux: a fleet that cannot be built there is a failure, not a skip.
+    if os.environ.get("CI") or os.environ.get("PLOTFLEET_REQUIRE_FLEET"):
+        pytest.fail("SSH fleet required (CI/PLOTFLEET_REQUIRE_FLEET set) but unavailable: %s" % reason)
+    pytest.skip("SSH fleet unavailable: %s" % reason)
+
+
+@pytest.fixture(scope="session")
+def fleet_session():
+    reason = fleetlib.unavailable_reason()
+    if reason:
+        _unavailable(reason)
+    fleet = fleetlib.Fleet()
+    try:
+        fleet.build()
+    except Exception as exc:
+        problems = fleet.teardown()
+        extra = "; teardown: %s" % problems if problems else ""
+        _unavailable("building the namespace fleet failed: %s%s" % (exc, extra))
+    try:
+        yield fleet
+    finally:
+        problems = fleet.teardown()
+        if problems:
+            sys.stderr.write("fleet teardown problems: %s\n" % "; ".join(problems))
+
+
+@pytest.fixture
+def fleet(fleet_session):
+    """The fleet, idle and with empty dirs."""
+    fleet_session.reset()
+    return fleet_session
+
+
+@pytest.fixture
+def ledger(fleet):
+    """Watches the fleet's dirs during a test; the invariants are checked with ledger.assert_invariants()."""
+    book = Ledger(fleet)
+    book.start()
+    try:
+        yield book
+    finally:
+        book.stop()

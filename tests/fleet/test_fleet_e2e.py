@@ -1,0 +1,99 @@
+"""End-to-end on the namespace fleet: real SSH, real chiapos plots, real transfers to the storage host."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+
+import fleetops
+import pytest
+from fleetcheck import finished_ids, plot_logs
+from fleetlib import PLOT_SETTINGS, rules_vars
+
+from plotfleet_testlib import REPO, VENV_BIN, ansible_env
+
+pytestmark = pytest.mark.fleet
+
+
+def test_fleet_hosts_answer_over_ssh(fleet):
+    """The fixture itself: Ansible reaches every host; each plotter reaches storage with its own key."""
+    proc = subprocess.run([str(VENV_BIN / "ansible"), "all", "-i", str(fleet.inventory), "-m", "ping"],
+                          cwd=str(REPO), env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout
+    for name in ("pf-plot1", "pf-plot2", "pf-store1"):
+        assert re.search(r"^%s \| SUCCESS" % name, proc.stdout, re.M), proc.stdout
+    for plotter in fleet.plotters:
+        fleet.wait_ssh_between(plotter.name, fleet.storage.name)
+
+
+def test_reconcile_plots_on_both_plotters_and_moves_to_storage(fleet, ledger):
+    max_jobs = 2
+    fleet.write_inventory(overrides=dict((h.name, rules_vars(max_jobs=max_jobs)) for h in fleet.plotters))
+    first = fleetops.run_pass(fleet)
+    assert first.returncode == 0, first.stdout[-6000:]
+    assert "Traceback" not in first.stdout
+    # Both plotters started, each within the rules (live now, or already finished: k18 is quick).
+    for host in fleet.plotters:
+        launched = fleetops.job_count(fleet, host.name)
+        assert 1 <= launched <= max_jobs, "%s launched %d plots (cap %d)" % (host.name, launched, max_jobs)
+    fleetops.wait_for(lambda: not any(fleetops.live_plots(fleet).values()), 60, "the first plots to finish",
+                      diagnose=lambda: fleetops.diagnose(fleet))
+    started = set(i for h in fleet.plotters for ids, _ in plot_logs(h).values() for i in ids)
+    assert started and started == finished_ids(fleet), "every started plot finished"
+    fleetops.settle(fleet)
+    # Verified at storage: complete header, right k, byte count equal to the source's (the ledger saw them).
+    at_storage = fleetops.plots_at_storage(fleet)
+    assert set(h["id"] for h in at_storage.values()) == started
+    for path, header in at_storage.items():
+        assert header["complete"] and header["k"] == PLOT_SETTINGS["k"], path
+        assert header["size"] == ledger.source_sizes[header["id"]], path
+    summary = ledger.assert_invariants(min_finished=2)
+    assert summary["at_storage"] == len(started)
+    assert not fleetops.plots_in_dst(fleet)
+
+    # status.yml shows both plotters (their finished plots) and writes the JSON.
+    json_path = fleet.status_json
+    if json_path.exists():
+        json_path.unlink()
+    status = fleetops.run_pass(fleet, playbook=fleetops.STATUS)
+    assert status.returncode == 0, status.stdout[-6000:]
+    for name in ("pf-plot1", "pf-plot2"):
+        assert name in status.stdout
+    assert json.loads(json_path.read_text())
+
+
+def test_loop_runs_passes_over_ssh_until_sigterm(fleet, ledger):
+    """bin/plotfleet-loop against the fleet: passes one after the other, plots start, move; SIGTERM ends it."""
+    fleetops.require(fleetops.LOOP, "loop wrapper")
+    fleet.write_inventory(overrides=dict((h.name, rules_vars(max_jobs=1)) for h in fleet.plotters))
+    log_path = fleet.root / "loop.out"
+    work = fleet.root / "loop"
+    cmd = [str(fleetops.LOOP), "--interval", "2", "--lock", str(work / "loop.lock"), "--work-dir", str(work),
+           "--", "-i", str(fleet.inventory)]
+    with open(str(log_path), "w") as out:
+        loop = subprocess.Popen([str(VENV_BIN / "python")] + cmd, cwd=str(REPO), env=ansible_env(), stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        # Until a plot of each plotter reached storage (the loop keeps starting more, one job at a time).
+        fleetops.wait_for(lambda: fleet_hosts_stored(fleet) == set(h.name for h in fleet.plotters), 120,
+                          "plots of both plotters at storage via the loop",
+                          diagnose=lambda: log_path.read_text()[-4000:] + fleetops.diagnose(fleet))
+    finally:
+        os.kill(loop.pid, signal.SIGTERM)
+        rc = loop.wait(timeout=90)
+    text = log_path.read_text()
+    assert rc == 0, text
+    assert re.search(r"pass \d+ rc=0 started=\d+ moved=\d+", text), text
+    assert "stopped after" in text
+    fleetops.settle(fleet)
+    ledger.assert_invariants(min_finished=2)
+
+
+def fleet_hosts_stored(fleet):
+    """Plotters whose plots are at storage (by the plot ids in their logs)."""
+    stored = set(h["id"] for h in fleetops.plots_at_storage(fleet).values() if h)
+    return set(host.name for host in fleet.plotters
+               if any(i in stored for ids, _ in plot_logs(host).values() for i in ids))
+

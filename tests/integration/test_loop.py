@@ -1,0 +1,172 @@
+"""bin/plotfleet-loop: one pass at a time across loops, summary lines, SIGTERM, backoff, argument
+pass-through (with a stand-in ansible-playbook), and a real plot that outlives a killed loop."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from plotfleet_testlib import PLOTTER_PYTHON, REPO, VENV_BIN
+
+LOOP = REPO / "bin" / "plotfleet-loop"
+
+# Stands in for ansible-playbook: records its argv and when it ran, sleeps, writes the summary.
+FAKE_PLAYBOOK = r'''#!/usr/bin/env python3
+import json, os, sys, time
+record = os.environ["FAKE_RECORD"]
+extra = json.loads(sys.argv[sys.argv.index("-e") + 1])
+began = time.time()
+time.sleep(float(os.environ.get("FAKE_SLEEP", "0.5")))
+with open(record, "a") as handle:
+    handle.write(json.dumps({"pid": os.getpid(), "loop": os.getppid(), "began": began, "ended": time.time(),
+                             "argv": sys.argv[1:]}) + "\n")
+if os.environ.get("FAKE_FAIL"):
+    print("fatal: [w1]: UNREACHABLE!")
+    sys.exit(4)
+with open(extra["plotfleet_summary_file"], "w") as handle:
+    json.dump({"started": 1, "moved": 2, "failures": 0, "hosts": 1, "hosts_ok": 1, "jobs": 1,
+               "table": "HOST TABLE"}, handle)
+'''
+
+
+@pytest.fixture
+def fake(tmp_path):
+    script = tmp_path / "fake-ansible-playbook"
+    script.write_text(FAKE_PLAYBOOK)
+    script.chmod(0o755)
+    record = tmp_path / "record.jsonl"
+    env = dict(os.environ, FAKE_RECORD=str(record))
+    return {"script": script, "record": record, "env": env, "dir": tmp_path}
+
+
+def start_loop(fake, *args, env=None):
+    cmd = [sys.executable, str(LOOP), "--ansible-playbook", str(fake["script"]), "--lock",
+           str(fake["dir"] / "loop.lock"), "--work-dir", str(fake["dir"] / "work")] + list(args)
+    return subprocess.Popen(cmd, env=dict(fake["env"], **(env or {})), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, universal_newlines=True)
+
+
+def records(fake):
+    if not fake["record"].exists():
+        return []
+    return [json.loads(line) for line in fake["record"].read_text().splitlines()]
+
+
+def wait_for(predicate, timeout=30.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_two_loops_run_passes_one_at_a_time(fake):
+    loops = [start_loop(fake, "--interval", "0", "--max-passes", "3", env={"FAKE_SLEEP": "0.4"}) for _ in range(2)]
+    outputs = [loop.communicate(timeout=60)[0] for loop in loops]
+    assert all(loop.returncode == 0 for loop in loops), outputs
+    passes = sorted(records(fake), key=lambda r: r["began"])
+    assert len(passes) == 6
+    assert {r["loop"] for r in passes} == {loop.pid for loop in loops}  # both loops ran passes
+    for earlier, later in zip(passes, passes[1:]):
+        assert later["began"] >= earlier["ended"], "two passes overlapped"
+
+
+def test_summary_line_and_argument_pass_through(fake):
+    loop = start_loop(fake, "--interval", "0", "--max-passes", "1", "--show-table",
+                      "-i", "inventory/example", "--limit", "w1", "-e", "plotfleet_k=20")
+    out = loop.communicate(timeout=60)[0]
+    assert loop.returncode == 0, out
+    assert "pass 1 rc=0 started=1 moved=2 failures=0 hosts=1/1 jobs=1 duration=" in out
+    assert "HOST TABLE" in out
+    argv = records(fake)[0]["argv"]
+    assert argv[0] == str(REPO / "reconcile.yml")
+    assert argv[-6:] == ["-i", "inventory/example", "--limit", "w1", "-e", "plotfleet_k=20"]
+
+
+def test_sigterm_while_waiting_exits_cleanly(fake):
+    loop = start_loop(fake, "--interval", "600", env={"FAKE_SLEEP": "0"})
+    assert wait_for(lambda: len(records(fake)) == 1)
+    time.sleep(0.3)
+    loop.send_signal(signal.SIGTERM)
+    out = loop.communicate(timeout=10)[0]
+    assert loop.returncode == 0, out
+    assert "stopped after 1 pass(es)" in out
+
+
+def test_sigterm_during_a_pass_lets_it_finish(fake):
+    loop = start_loop(fake, "--interval", "600", env={"FAKE_SLEEP": "2"})
+    time.sleep(0.8)  # the pass is running
+    loop.send_signal(signal.SIGTERM)
+    out = loop.communicate(timeout=30)[0]
+    assert loop.returncode == 0, out
+    assert len(records(fake)) == 1, out  # the pass ran to its end (it recorded itself)
+    assert "pass 1 rc=0 started=1" in out
+
+
+def test_second_signal_terminates_the_pass(fake):
+    loop = start_loop(fake, "--interval", "600", env={"FAKE_SLEEP": "60"})
+    time.sleep(0.8)
+    loop.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    loop.send_signal(signal.SIGTERM)
+    out = loop.communicate(timeout=30)[0]
+    assert loop.returncode == 0, out
+    assert "terminating the running pass" in out and records(fake) == []
+
+
+def test_backoff_after_failed_passes(fake):
+    loop = start_loop(fake, "--interval", "0.2", "--max-passes", "3", "--max-backoff", "2.5",
+                      env={"FAKE_FAIL": "1", "FAKE_SLEEP": "0"})
+    out = loop.communicate(timeout=60)[0]
+    assert loop.returncode == 0, out
+    assert "pass 1 rc=4 no summary" in out and "UNREACHABLE" in out  # the failing pass's output is shown
+    # The wait doubles from max(interval, 1 s) and stops at --max-backoff.
+    assert "1 failed pass(es) in a row: next pass in 2.0s" in out
+    assert "2 failed pass(es) in a row: next pass in 2.5s" in out
+    passes = records(fake)
+    assert passes[2]["began"] - passes[1]["ended"] >= 2.4
+
+
+@pytest.mark.live
+def test_plot_started_by_the_loop_survives_killing_the_loop(tmp_path):
+    dirs = {name: tmp_path / name for name in ("tmp", "dst", "storage", "logs", "state")}
+    for path in dirs.values():
+        path.mkdir()
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(json.dumps({"all": {"hosts": {"localhost": {
+        "ansible_connection": "local", "ansible_python_interpreter": "/usr/bin/python3",
+        "plotfleet_log_dir": str(dirs["logs"]), "plotfleet_state_dir": str(dirs["state"]),
+        "plotfleet_tmp_dirs": [str(dirs["tmp"])], "plotfleet_dst_dirs": [str(dirs["dst"])],
+        "plotfleet_plotter": "chiapos", "plotfleet_plotter_python": PLOTTER_PYTHON, "plotfleet_k": 20,
+        "plotfleet_buckets": 32, "plotfleet_stripe": 4096, "plotfleet_buffer_mib": 200,
+        "plotfleet_move_enabled": False, "plotfleet_status_file": str(tmp_path / "status.json"),
+        # Only this test's tmp dir counts: other tests' plots may be running on this machine.
+        "plotfleet_max_jobs": 50, "plotfleet_min_start_interval_minutes": 0, "plotfleet_crash_window_minutes": 0,
+        "plotfleet_status_table_file": str(tmp_path / "status.txt")}},
+        "children": {"plotters": {"hosts": {"localhost": {}}}}}}))
+    loop = subprocess.Popen([sys.executable, str(LOOP), "--interval", "600", "--ansible-playbook",
+                             str(VENV_BIN / "ansible-playbook"), "--lock", str(tmp_path / "loop.lock"),
+                             "--work-dir", str(tmp_path / "work"), "-i", str(inventory)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                            start_new_session=True)
+    try:
+        assert wait_for(lambda: list((dirs["state"] / "jobs").glob("*.json")), timeout=120)
+        assert wait_for(lambda: list(dirs["tmp"].glob("*.tmp")), timeout=60)  # the plot is writing
+    finally:
+        # SIGKILL the loop and the running pass's whole process group (ansible-playbook and its workers).
+        passes = subprocess.run(["ps", "-o", "pid=", "--ppid", str(loop.pid)], stdout=subprocess.PIPE,
+                                universal_newlines=True).stdout.split()
+        os.killpg(loop.pid, signal.SIGKILL)
+        for pid in passes:
+            try:
+                os.killpg(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        out = loop.communicate(timeout=30)[0] + "".join(
+            path.read_text() for path in (tmp_path / "work").glob("pass-*.log"))
+    assert wait_for(lambda: list(dirs["dst"].glob("*.plot")), timeout=180), out

@@ -1,0 +1,76 @@
+"""plot_move to a remote destination: rsync over a real sshd on loopback (own config, host key,
+authorized keys, key-only root login), destination path with spaces, verified at the far end."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import plotmove_lib as lib  # noqa: E402
+from plotmove_lib import run_module  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not lib.Sshd.available(), reason="needs root, /usr/sbin/sshd and rsync")
+
+
+@pytest.fixture
+def sshd(tmp_path):
+    with lib.Sshd(tmp_path / "sshd") as server:
+        yield server
+
+
+def test_rsync_over_ssh_to_real_sshd(tmp_path, sshd):
+    (tmp_path / "src").mkdir()
+    storage = tmp_path / "storage host" / "my plots"
+    storage.mkdir(parents=True)
+    plots = lib.place_plots(tmp_path / "src", 2)
+    want = dict((p.name, p.read_bytes()) for p in lib.cached_plots(2))
+    args = lib.move_args(tmp_path, [sshd.destination(storage, free_bytes=10 ** 12)], ssh_options=sshd.ssh_options,
+                         max_transfers_per_source=2, max_transfers_per_destination=2)
+
+    rc, res = run_module("plot_move", args, check=True)
+    assert rc == 0 and res["changed"] and {w["method"] for w in res["would_move"]} == {"rsync"}
+    rc, res = run_module("plot_move", args)
+    assert rc == 0 and sorted(s["plot"] for s in res["started"]) == sorted(p.name for p in plots)
+    assert all(s["host"] == "127.0.0.1" for s in res["started"])
+    recs = lib.wait_transfers_finished(tmp_path / "state")
+    assert [r["state"] for r in recs] == ["done", "done"], [r.get("reason") for r in recs]
+
+    # Verified at the destination through the same sshd, byte for byte; no temp files left there.
+    listing = subprocess.run(sshd.ssh_argv() + ["127.0.0.1", "ls -A %s" % _q(storage)], stdout=subprocess.PIPE,
+                             universal_newlines=True, check=True).stdout.split()
+    assert sorted(listing) == sorted(p.name for p in plots)
+    for plot in plots:
+        assert (storage / plot.name).read_bytes() == want[plot.name] and not plot.exists()
+    log = Path(recs[0]["log"]).read_text()
+    assert "--partial-dir=.plotfleet-rsync" in log and "verified and renamed" in log
+
+    rc, res = run_module("plot_move", args)
+    assert res["changed"] is True and len(res["completed"]) == 2
+    assert {t["bytes_done"] for t in res["transfers"]} == {os.path.getsize(str(storage / p.name)) for p in plots}
+    rc, res = run_module("plot_move", args)
+    assert res["changed"] is False
+
+
+def test_remote_not_a_mount_point_fails_and_is_held(tmp_path, sshd):
+    (tmp_path / "src").mkdir()
+    storage = tmp_path / "storage"
+    storage.mkdir()
+    (plot,) = lib.place_plots(tmp_path / "src", 1)
+    args = lib.move_args(tmp_path, [sshd.destination(storage, must_be_mount=True)], ssh_options=sshd.ssh_options)
+    rc, res = run_module("plot_move", args)
+    assert len(res["started"]) == 1  # the worker checks the mount point at the far end
+    (rec,) = lib.wait_transfers_finished(tmp_path / "state")
+    assert rec["state"] == "failed" and "not a mount point" in rec["reason"]
+    assert plot.exists() and os.listdir(str(storage)) == []
+    rc, res = run_module("plot_move", args)
+    assert res["changed"] is False and res["started"] == []
+    assert "marked full" in "\n".join(res["reasons"]) and "not a mount point" in "\n".join(res["reasons"])
+    assert res["transfers"][0]["state"] == "failed"
+
+
+def _q(path):
+    import shlex
+    return shlex.quote(str(path))

@@ -1,0 +1,127 @@
+"""plot_start with real chiapos plots (k18-k20) through real Ansible on the system Python."""
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+
+from startstop_lib import K18, K18_DIES, K20, alive, host  # noqa: F401  (host is a fixture)
+
+from plotfleet_testlib import REPO, VENV_BIN, ansible_env
+
+
+def test_check_mode_starts_nothing(host):  # noqa: F811
+    rc, result = host.start(K18, check=True)
+    assert rc == 0, result
+    assert result["changed"] is False
+    assert result["would_start"] == [{"tmp_dir": host.tmp, "tmp2_dir": host.tmp, "dst_dir": host.dst}]
+    assert result["started"] == [] and result["reasons"] == []
+    assert host.records() == [] and os.listdir(host.logs) == [] and os.listdir(host.tmp) == []
+
+
+def test_plot_survives_when_ansible_and_its_process_group_are_killed(host, tmp_path):  # noqa: F811
+    playbook = tmp_path / "start.yml"
+    playbook.write_text(json.dumps([{
+        "hosts": "localhost", "gather_facts": False,
+        "tasks": [{"plotfleet.chia.plot_start": host.args(plotter=K20)},
+                  {"ansible.builtin.pause": {"seconds": 120}}],
+    }]))
+    proc = subprocess.Popen([str(VENV_BIN / "ansible-playbook"), str(playbook)], cwd=str(REPO), env=ansible_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + 60
+        while not (host.records() and host.records()[0].get("plot_id")) and time.time() < deadline:
+            time.sleep(0.1)
+        records = host.records()
+        assert records, "plot_start did not launch anything"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    record = records[0]
+    assert alive(record["pid"]), "the plot died with ansible-playbook"
+    assert os.getpgid(record["pid"]) == record["pid"] != proc.pid
+    assert record["method"] in ("setsid", "systemd-run") and record["plotter_kind"] == "chiapos" and record["k"] == 20
+    assert len(record["plot_id"]) == 64 and record["log"].startswith(host.logs)
+    plots = host.wait_plots(1)
+    assert len(plots) == 1 and record["plot_id"] in plots[0]
+    with open(record["log"]) as handle:
+        assert "Renamed final file" in handle.read()
+
+
+def test_two_passes_at_the_same_moment_start_one_plot(host):  # noqa: F811
+    # A cap of one job (per tmp dir: max_jobs counts every plotter on the machine, and other test
+    # suites may be plotting right now). Without the host lock both passes would see no job.
+    results = []
+    rules = {"max_jobs": 100, "max_jobs_per_tmp": 1, "max_before_step": 100}
+
+    def one_pass():
+        results.append(host.start(K20, rules=rules))
+
+    threads = [threading.Thread(target=one_pass) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [rc for rc, _ in results] == [0, 0], results
+    changed = sorted(r["changed"] for _, r in results)
+    assert changed == [False, True], results
+    idle = [r for _, r in results if not r["changed"]][0]
+    assert idle["reasons"] == ["tmp %s: 1 job (limit 1)" % host.tmp]
+    assert len(host.records()) == 1
+
+
+def test_a_plotter_that_dies_at_once_backs_off(host):  # noqa: F811
+    rules = {"crash_window_minutes": 10, "backoff_base_minutes": 5}
+    rc, result = host.start(K18_DIES, rules=rules)
+    assert rc != 0, result
+    assert "plotter died at once" in result["msg"] and "Stripe size too large" in result["msg"]
+    assert len(host.records()) == 1 and host.records()[0]["ended"] is not None
+    for _ in range(2):  # the next passes wait instead of starting it again
+        rc, result = host.start(K18_DIES, rules=rules)
+        assert rc == 0 and result["changed"] is False, result
+        assert len(result["reasons"]) == 1
+        assert result["reasons"][0].startswith("backoff: 1 job died within 10 min of starting: waiting 5 min")
+    assert len(host.records()) == 1
+
+
+def test_pause_file_stops_starts(host):  # noqa: F811
+    pause = os.path.join(host.state, "pause")
+    open(pause, "w").close()
+    rc, result = host.start(K18)
+    assert rc == 0 and result["changed"] is False
+    assert result["reasons"] == ["pause file %s exists: draining, no new starts" % pause]
+    assert host.records() == []
+    os.unlink(pause)
+    rc, result = host.start(K18)
+    assert rc == 0 and result["changed"] is True and len(result["started"]) == 1
+    assert host.wait_plots(1)
+
+
+def test_bad_input_fails_naming_the_option_and_starts_nothing(host):  # noqa: F811
+    a_file = os.path.join(host.root, "a-file")
+    open(a_file, "w").close()
+    cases = [
+        (dict(plotter=dict(K18, kind="plotman")), "plotter", "kind"),
+        (dict(plotter=dict(K18, k=17)), "plotter.k: 17 is out of range for plotter kind chiapos (18..35)", None),
+        (dict(plotter=K18, tmp_dirs=[os.path.join(host.root, "missing")]), "tmp_dirs: %s/missing does not exist"
+         % host.root, None),
+        (dict(plotter=K18, tmp_dirs=[a_file]), "tmp_dirs: %s is not a directory" % a_file, None),
+        (dict(plotter={"kind": "madmax", "binary": "/nonexistent/chia_plot", "farmer_public_key": "a" * 96,
+                       "pool_public_key": "b" * 96}), "plotter.binary: /nonexistent/chia_plot not found", None),
+        (dict(plotter=dict(K18, python="/nonexistent/python3")), "plotter.python: /nonexistent/python3 not found",
+         None),
+        (dict(plotter=dict(K18, python="/bin/false")), "plotter.python: /bin/false cannot import chiapos", None),
+        (dict(plotter=K18, rules={"time_windows": ["10-12"]}), "rules.time_windows: '10-12' is not HH:MM-HH:MM",
+         None),
+    ]
+    for extra, expected, also in cases:
+        rc, result = host.start(extra.pop("plotter"), **extra)
+        assert rc != 0, (extra, result)
+        assert expected in result["msg"], result["msg"]
+        if also:
+            assert also in result["msg"]
+        assert not result.get("changed")
+    assert host.records() == [] and os.listdir(host.logs) == [] and os.listdir(host.tmp) == []
+

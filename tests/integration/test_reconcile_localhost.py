@@ -1,0 +1,182 @@
+"""reconcile.yml and status.yml on localhost (connection local, system Python) with real chiapos plots.
+
+One sequence, in order: check mode changes nothing -> a pass starts a plot -> the next pass, inside
+the phase stagger, starts none (changed=0) and says why -> once the plot finished, a pass moves it
+to storage -> a pass with nothing to do reports changed=0 -> status.yml prints the table and writes
+valid JSON -> a JMESPath query. Plus bad input: a missing tmp dir, a wrong type and an unknown
+plotter fail with the variable and the host named, while a good host in the same run goes on.
+"""
+
+import json
+import re
+import time
+
+import pytest
+
+from plotfleet_testlib import PLOTTER_PYTHON, REPO, run_playbook
+
+# Per-tmp-dir rules only (max_jobs is high): other tests' plots may run on this machine too.
+# k=22 plots take ~25 s here, ~45 % of it in phase 1: a pass right after the start finds the plot in
+# phase 1 (inside the 2:1 stagger), whatever the machine's speed.
+PLOT = {"plotfleet_plotter": "chiapos", "plotfleet_plotter_python": PLOTTER_PYTHON, "plotfleet_k": 22,
+        "plotfleet_buckets": 32, "plotfleet_stripe": 65536, "plotfleet_buffer_mib": 300, "plotfleet_threads": 2}
+
+
+def recap(output, host="localhost"):
+    match = re.search(r"^%s\s+:\s+(.*)$" % re.escape(host), output, re.M)
+    assert match, output[-3000:]
+    return dict((key, int(value)) for key, value in re.findall(r"(\w+)=(\d+)", match.group(1)))
+
+
+def host_vars(tmp_path, name="localhost", **over):
+    root = tmp_path / name
+    values = {"ansible_connection": "local", "ansible_python_interpreter": "/usr/bin/python3",
+              "plotfleet_log_dir": str(root / "logs"), "plotfleet_state_dir": str(root / "state"),
+              "plotfleet_tmp_dirs": [str(root / "tmp")], "plotfleet_dst_dirs": [str(root / "dst")],
+              "plotfleet_storage_dirs": [str(root / "storage")], "plotfleet_max_jobs": 50,
+              "plotfleet_max_jobs_per_tmp": 2, "plotfleet_stagger_step": "2:1", "plotfleet_max_before_step": 1,
+              "plotfleet_min_start_interval_minutes": 0, "plotfleet_crash_window_minutes": 0,
+              "plotfleet_status_file": str(tmp_path / "status.json"),
+              "plotfleet_status_table_file": str(tmp_path / "status.txt")}
+    values.update(PLOT)
+    values.update(over)
+    for key in ("tmp", "dst", "storage"):
+        (root / key).mkdir(parents=True, exist_ok=True)
+    return values
+
+
+def write_inventory(tmp_path, hosts, storage=None):
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(json.dumps({"all": {"hosts": hosts, "children": {
+        "plotters": {"hosts": dict((name, {}) for name in hosts)},
+        "storage": {"hosts": dict((name, {}) for name in (storage if storage is not None else hosts))}}}}))
+    return inventory
+
+
+def my_jobs(doc, root):
+    """Jobs in this test's tmp dir (plot_info also lists plotter processes other tests left running)."""
+    return [job for job in doc["jobs"] if str(job.get("tmp_dir") or "").startswith(str(root))]
+
+
+def status_doc(tmp_path):
+    return json.loads((tmp_path / "status.json").read_text())
+
+
+def plots(path):
+    return sorted(path.glob("*.plot"))
+
+
+def wait_for(predicate, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        if predicate():
+            return True
+        time.sleep(0.5)
+    return False
+
+
+@pytest.mark.live
+def test_passes_start_stagger_move_and_report(tmp_path):
+    inventory = write_inventory(tmp_path, {"localhost": host_vars(tmp_path)})
+    root = tmp_path / "localhost"
+
+    # Check mode: shows the plot it would start, starts nothing, writes no record.
+    proc = run_playbook(REPO / "reconcile.yml", inventory=inventory, check=True)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert recap(proc.stdout)["changed"] == 0
+    assert not list((root / "state").glob("jobs/*.json")) and not list((root / "logs").glob("*.log"))
+    doc = status_doc(tmp_path)
+    assert doc["check_mode"] is True and doc["summary"]["would_start"] == 1 and doc["summary"]["started"] == 0
+
+    # Pass 1 starts a plot.
+    proc = run_playbook(REPO / "reconcile.yml", inventory=inventory)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert recap(proc.stdout)["changed"] == 1
+    doc = status_doc(tmp_path)
+    assert doc["summary"]["started"] == 1 and len(list((root / "state").glob("jobs/*.json"))) == 1
+    assert "started" in (tmp_path / "status.txt").read_text()
+
+    # Pass 2, inside the stagger: starts none, changes nothing, and says why.
+    proc = run_playbook(REPO / "reconcile.yml", inventory=inventory)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert recap(proc.stdout)["changed"] == 0, proc.stdout[-4000:]
+    doc = status_doc(tmp_path)
+    host = doc["hosts"][0]
+    jobs = my_jobs(doc, root)
+    assert doc["summary"]["started"] == 0 and len(jobs) == 1 and jobs[0]["state"] == "plotting"
+    assert any("before phase 2:1" in reason for reason in host["start"]["reasons"]), host["start"]
+    assert "before phase 2:1" in proc.stdout  # the table shows the reason
+    assert len(list((root / "state").glob("jobs/*.json"))) == 1
+
+    # The plot finishes; drain the host (pause file) so the next pass only moves.
+    assert wait_for(lambda: plots(root / "dst"), timeout=180), "the k22 plot did not finish"
+    (root / "state" / "pause").touch()
+    proc = run_playbook(REPO / "reconcile.yml", inventory=inventory)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert recap(proc.stdout)["changed"] == 1
+    assert len(plots(root / "storage")) == 1 and plots(root / "dst") == []
+    assert status_doc(tmp_path)["summary"]["moved"] == 1
+
+    # Nothing to do: changed=0.
+    proc = run_playbook(REPO / "reconcile.yml", inventory=inventory)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert recap(proc.stdout)["changed"] == 0, proc.stdout[-4000:]
+
+    # status.yml: the table on stdout, valid JSON with the finished plot in the history.
+    (tmp_path / "status.json").unlink()
+    proc = run_playbook(REPO / "status.yml", inventory=inventory)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert recap(proc.stdout)["changed"] == 0
+    for text in ("HOST", "PLOTTER", "PROGRESS", "localhost (plotter, storage)", "1 finished (history)", "storage "):
+        assert text in proc.stdout
+    doc = status_doc(tmp_path)
+    assert doc["hosts"][0]["recent"][0]["state"] == "finished"
+    assert doc["hosts"][0]["recent"][0]["k"] == 22
+
+    # A JMESPath query instead of the table.
+    proc = run_playbook(REPO / "status.yml", inventory=inventory,
+                        extra_vars={"plotfleet_query": "hosts[0].dirs[?role=='storage'].plot_count"})
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert re.search(r'"?msg"?:\s*\[\s*1\s*\]', proc.stdout), proc.stdout[-2000:]
+
+
+def test_bad_input_names_the_variable_and_the_host(tmp_path):
+    hosts = {
+        "missing_tmp": host_vars(tmp_path, "missing_tmp", plotfleet_tmp_dirs=[str(tmp_path / "no-such-dir")]),
+        "wrong_type": host_vars(tmp_path, "wrong_type", plotfleet_k="thirty-two"),
+        "bad_plotter": host_vars(tmp_path, "bad_plotter", plotfleet_plotter="gpuplot"),
+        "good": host_vars(tmp_path, "good", plotfleet_start_enabled=False),
+    }
+    inventory = write_inventory(tmp_path, hosts, storage=[])
+    proc = run_playbook(REPO / "reconcile.yml", inventory=inventory)
+    out = proc.stdout
+    assert proc.returncode != 0
+    assert re.search(r"fatal: \[missing_tmp\].*plotfleet_tmp_dirs: %s" % re.escape(str(tmp_path / "no-such-dir")), out)
+    assert re.search(r"fatal: \[wrong_type\].*plotfleet_k", out)
+    assert re.search(r"fatal: \[bad_plotter\].*plotfleet_plotter.*gpuplot", out)
+    failures = dict((f["host"], f["msg"]) for f in status_doc(tmp_path)["failures"])
+    assert set(failures) == {"missing_tmp", "wrong_type", "bad_plotter"}
+    assert "plotfleet_tmp_dirs" in failures["missing_tmp"] and "plotfleet_k" in failures["wrong_type"]
+    assert "plotfleet_plotter" in failures["bad_plotter"]
+    assert recap(out, "good")["failed"] == 0  # the good host went on
+    for name in ("missing_tmp", "wrong_type", "bad_plotter"):
+        assert recap(out, name)["failed"] == 1
+        assert not list((tmp_path / name / "state").glob("jobs/*.json"))
+
+
+def test_setup_lists_what_is_missing_with_the_fix(tmp_path):
+    plotter = host_vars(tmp_path, "p1", plotfleet_plotter="chia", plotfleet_plotter_binary=str(tmp_path / "no-chia"),
+                        plotfleet_tmp_dirs=[str(tmp_path / "no-tmp")])
+    storage = host_vars(tmp_path, "nas", plotfleet_storage_address="127.0.0.1", plotfleet_storage_ssh_port=1)
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(json.dumps({"all": {"hosts": {"p1": plotter, "nas": storage}, "children": {
+        "plotters": {"hosts": {"p1": {}}}, "storage": {"hosts": {"nas": {}}}}}}))
+    proc = run_playbook(REPO / "setup.yml", inventory=inventory)
+    out = proc.stdout
+    assert proc.returncode != 0
+    assert "plotfleet_tmp_dirs: %s does not exist. Fix:" % (tmp_path / "no-tmp") in out
+    assert "plotfleet_plotter=chia: %s does not run" % (tmp_path / "no-chia") in out
+    assert "plotfleet_farmer_public_key is not set" in out
+    assert "p1 cannot write to storage 127.0.0.1:%s over SSH" % (tmp_path / "nas" / "storage") in out
+    assert "ssh-copy-id" in out and "5 problem(s) on p1" in out
+    assert recap(out, "nas")["failed"] == 0 and recap(out, "p1")["failed"] == 1

@@ -1,0 +1,280 @@
+"""Controller filters: status document, table (100 columns), bars, JMESPath, destinations, setup checks."""
+
+import json
+import unicodedata
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.plotfleet.chia.plugins.filter import fleet
+from ansible_collections.plotfleet.chia.plugins.plugin_utils import fleet_table
+
+ID_A = "3f2a9c1e" + "0" * 56
+ID_B = "ab" * 32
+LONG_REASON = ("tmp /mnt/nvme1: 2 jobs before phase 2:1 (limit 2); and a reason long enough that it has to "
+               "wrap onto a second line in a 100 column terminal")
+
+
+def job(**over):
+    base = {"id": ID_A, "plotter": "chiapos", "k": 32, "pid": 100, "state": "plotting", "phase": 2,
+            "step": "2:3", "progress": 0.48, "elapsed_s": 3723, "eta_s": 5000, "tmp_dir": "/mnt/nvme1",
+            "dst_dir": "/mnt/dst", "log": "/var/log/plotfleet/a.log"}
+    base.update(over)
+    return base
+
+
+def hostvars():
+    return {
+        "plotter1": {
+            "plotfleet_tmp_dirs": ["/mnt/nvme1"], "plotfleet_dst_dirs": ["/mnt/dst"],
+            "plotfleet_host_state": {
+                "jobs": [job(), job(id=ID_B, plotter="madmax", state="stalled", step="1:7", progress=0.13,
+                                    elapsed_s=90000, eta_s=None,
+                                    tmp_dir="/very/long/path/to/a/temporary/nvme/disk-number-two",
+                                    dst_dir="/mnt/storage/farm/destination-array-seven")],
+                "history": [job(state="finished", id="cd" * 32), job(state="dead", id="ef" * 32)],
+                "dirs": [{"path": "/mnt/nvme1", "exists": True, "free_bytes": 500 * 2 ** 30,
+                          "total_bytes": 1000 * 2 ** 30, "temp_bytes": 200 * 2 ** 30},
+                         {"path": "/mnt/dst", "exists": True, "free_bytes": 2 ** 40, "total_bytes": 2 ** 41,
+                          "plot_count": 3}],
+                "transfers": [{"id": "t1", "plot_id": "cd" * 32, "source": "/mnt/dst/plot-k32-cd.plot",
+                               "destination": "/srv/plots", "host": "nas1", "state": "running",
+                               "bytes_total": 200, "bytes_done": 50, "rate_bps": 1.2e8}],
+                "load": {"load1": 3.2, "load5": 3.0, "load15": 2.9, "cpus": 16},
+                "warnings": ["ignoring unreadable record /x/jobs/y.json"],
+            },
+            "plotfleet_start_result": {"changed": False, "started": [], "reasons": [LONG_REASON]},
+            "plotfleet_move_result": {"changed": True, "started": [], "completed": [], "reasons": [],
+                                      "moved": [{"plot_id": "cd" * 32, "source": "/a", "destination": "/b"}]},
+        },
+        "nas1": {
+            "plotfleet_storage_dirs": ["/srv/plots"],
+            "plotfleet_host_state": {"jobs": [], "history": [], "dirs": [
+                {"path": "/srv/plots", "exists": True, "free_bytes": 10 * 2 ** 40, "total_bytes": 16 * 2 ** 40}]},
+        },
+        "gone": {"plotfleet_failure": {"task": "Gather plots, transfers and disks", "msg": "unreachable: timeout"}},
+        "silent": {},
+    }
+
+
+@pytest.fixture
+def status():
+    return fleet.fleet_status(hostvars(), ["plotter1", "nas1", "gone", "silent"],
+                              ["plotter1", "gone", "silent"], ["nas1"], now=1764380000)
+
+
+def columns(line):
+    """Terminal columns of a line (wide east-asian characters count two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
+
+
+# ------------------------------------------------------------------ bars and durations
+
+@pytest.mark.parametrize("ascii", [False, True])
+@pytest.mark.parametrize("progress", [0, 0.01, 0.33, 0.5, 0.999, 1, 1.7, -1])
+def test_bar_has_exact_width(progress, ascii):
+    assert len(fleet.progress_bar(progress, 10, ascii)) == 10
+
+
+def test_bar_fills_in_proportion():
+    assert fleet.progress_bar(0.5, 10, True) == "#####....."
+    assert fleet.progress_bar(1.0, 4, True) == "####"
+    assert fleet.progress_bar(0.0, 4, True) == "...."
+    assert fleet.progress_bar(1.0, 4) == u"\u2588" * 4
+    assert fleet.progress_bar(0.25, 2) == u"\u258c\u2591"  # a quarter of a 2-cell bar is half a cell
+    assert fleet.progress_bar(0.0625, 2) == u"\u258f\u2591"  # one eighth of a cell
+
+
+def test_bar_blank_when_progress_unknown():
+    assert fleet.progress_bar(None, 6) == " " * 6
+
+
+@pytest.mark.parametrize("seconds,text", [(None, "-"), (5, "5s"), (65, "1m05s"), (3723, "1h02m"),
+                                          (90000, "1d01h"), (-3, "0s")])
+def test_duration(seconds, text):
+    assert fleet_table.duration(seconds) == text
+
+
+# ------------------------------------------------------------------ the document
+
+def test_document_keys(status):
+    assert set(status) == {"version", "generated", "generated_iso", "check_mode", "summary", "jobs",
+                           "transfers", "hosts", "failures"}
+    assert status["version"] == 1 and status["generated_iso"] == "2025-11-29T01:33:20Z"
+    assert set(status["summary"]) >= {"hosts", "hosts_ok", "hosts_failed", "jobs", "jobs_by_state", "bad_jobs",
+                                      "started", "would_start", "moved", "transfers_running", "failures"}
+    row = status["jobs"][0]
+    assert {"host", "id", "id_short", "plotter", "k", "state", "step", "progress", "elapsed_s", "eta_s",
+            "tmp_dir", "dst_dir", "bad"} <= set(row)
+    host = status["hosts"][0]
+    assert {"name", "roles", "ok", "error", "jobs", "recent", "dirs", "transfers", "load", "warnings",
+            "start", "move", "history_counts"} <= set(host)
+    json.dumps(status)  # plain JSON
+
+
+def test_document_counts_and_failures(status):
+    summary = status["summary"]
+    assert summary["hosts"] == 4 and summary["hosts_ok"] == 2 and summary["hosts_failed"] == 2
+    assert summary["jobs"] == 2 and summary["jobs_by_state"] == {"plotting": 1, "stalled": 1}
+    assert summary["bad_jobs"] == 1 and summary["moved"] == 1 and summary["transfers_running"] == 1
+    failures = {f["host"]: f for f in status["failures"]}
+    assert failures["gone"]["msg"] == "unreachable: timeout"
+    assert "no result" in failures["silent"]["msg"]
+    roles = {h["name"]: h["roles"] for h in status["hosts"]}
+    assert roles == {"plotter1": ["plotter"], "nas1": ["storage"], "gone": ["plotter"], "silent": ["plotter"]}
+    dirs = {d["path"]: d["role"] for d in status["hosts"][0]["dirs"]}
+    assert dirs == {"/mnt/nvme1": "tmp", "/mnt/dst": "dst"}
+    assert status["hosts"][1]["dirs"][0]["role"] == "storage"
+
+
+def test_plot_move_transfers_replace_plot_info_transfers():
+    hv = hostvars()
+    hv["plotter1"]["plotfleet_move_result"]["transfers"] = []
+    status = fleet.fleet_status(hv, ["plotter1"], ["plotter1"], [])
+    assert status["transfers"] == [] and status["summary"]["transfers_running"] == 0
+
+
+# ------------------------------------------------------------------ the table
+
+@pytest.mark.parametrize("ascii", [False, True])
+def test_table_fits_in_100_columns(status, ascii):
+    text = fleet.fleet_table(status, 100, ascii)
+    lines = text.splitlines()
+    assert max(columns(line) for line in lines) <= 100
+    assert len(lines) > 10
+    if ascii:
+        assert all(ord(ch) < 128 for ch in text)
+
+
+def test_table_rows_show_each_column(status):
+    lines = fleet.fleet_table(status).splitlines()
+    header = next(line for line in lines if line.startswith("HOST"))
+    for name in ("ID", "PLOTTER", "K", "TMP -> DST", "STEP", "PROGRESS", "ELAPSED", "ETA", "STATE"):
+        assert name in header
+    row = next(line for line in lines if line.startswith("plotter1") and "3f2a9c1e" in line)
+    for text in ("chiapos", "32", "/mnt/nvme1", "/mnt/dst", "2:3", " 48%", "1h02m", "1h23m", "plotting"):
+        assert text in row
+    stalled = next(line for line in lines if "abababab" in line)
+    assert "STALLED!" in stalled and u"\u2026umber-two \u2192 \u2026rray-seven" in stalled  # tails kept
+
+
+def test_table_host_blocks(status):
+    text = fleet.fleet_table(status, 100, True)
+    assert "-- plotter1 (plotter)  load 3.20/16 cpu" in text
+    assert "500.0 GiB free of 1000.0 GiB" in text and "temp 200.0 GiB" in text
+    assert "nas1:/srv/plots" in text and " 25%" in text  # transfer in flight
+    assert "wait   tmp /mnt/nvme1: 2 jobs before phase 2:1 (limit 2)" in text  # why nothing started
+    assert "100 column terminal" in text  # the wrapped reason is complete
+    assert "FAILED unreachable: timeout" in text
+    assert "1 dead, 1 finished (history)" in text
+    assert "moved cdcdcdcd" in text
+
+
+def test_table_narrower_width_still_fits(status):
+    assert max(columns(line) for line in fleet.fleet_table(status, 90).splitlines()) <= 90
+
+
+def test_table_empty_fleet():
+    text = fleet.fleet_table(fleet.fleet_status({}, [], [], []))
+    assert "(no plotting jobs)" in text
+
+
+def test_check_mode_title():
+    hv = {"w": {"plotfleet_host_state": {"jobs": []},
+                "plotfleet_start_result": {"would_start": [{"tmp_dir": "/t", "dst_dir": "/d"}], "reasons": []}}}
+    status = fleet.fleet_status(hv, ["w"], ["w"], [], check_mode=True)
+    text = fleet.fleet_table(status)
+    assert status["check_mode"] is True and status["summary"]["would_start"] == 1
+    assert "[check mode: would start 1," in text and "would start /t -> /d" in text
+
+
+# ------------------------------------------------------------------ JMESPath
+
+def test_query_selects_stalled_jobs(status):
+    assert fleet.fleet_query(status, "jobs[?state=='stalled'].id_short") == ["abababab"]
+
+
+def test_query_one_hosts_disks(status):
+    paths = fleet.fleet_query(status, "hosts[?name=='nas1'].dirs[].path")
+    assert paths == ["/srv/plots"]
+
+
+def test_query_failures_and_summary(status):
+    assert fleet.fleet_query(status, "failures[].host") == ["gone", "silent"]
+    assert fleet.fleet_query(status, "summary.jobs") == 2
+    assert fleet.fleet_query(status, "") == status
+
+
+def test_query_invalid_expression_names_the_variable(status):
+    with pytest.raises(AnsibleFilterError, match="plotfleet_query"):
+        fleet.fleet_query(status, "jobs[?state==")
+
+
+def test_pass_summary(status):
+    summary = fleet.pass_summary(status)
+    assert summary["started"] == 0 and summary["moved"] == 1 and summary["failures"] == 2
+    assert summary["failed_hosts"][0] == "gone: unreachable: timeout"
+    assert "HOST" in summary["table"]
+
+
+# ------------------------------------------------------------------ storage offers and destinations
+
+def test_destinations_local_and_remote():
+    state = {"dirs": [{"path": "/srv/a", "free_bytes": 100, "total_bytes": 200}]}
+    hv = {
+        "p1": {"plotfleet_storage_offer": fleet.storage_offer(state, ["/srv/a/"], "p1")},
+        "nas": {"plotfleet_storage_offer": fleet.storage_offer(state, ["/srv/a"], "10.0.0.5", "farm", 2222, True, 5)},
+        "down": {"plotfleet_storage_offer": fleet.storage_offer({}, ["/srv/b"], "down")},
+    }
+    dests = fleet.move_destinations(hv, ["p1", "nas", "down", "missing"], "p1", "/root/.ssh/k")
+    assert dests == [
+        {"path": "/srv/a/", "host": None, "user": None, "port": None, "ssh_key": None, "must_be_mount": False,
+         "free_bytes": 100, "min_free_bytes": 0},
+        {"path": "/srv/a", "host": "10.0.0.5", "user": "farm", "port": 2222, "ssh_key": "/root/.ssh/k",
+         "must_be_mount": True, "free_bytes": 100, "min_free_bytes": 5},
+    ]
+    everything = fleet.move_destinations(hv, ["down"], "p1", known_free_only=False)
+    assert [d["host"] for d in everything] == ["down"]
+
+
+# ------------------------------------------------------------------ dir and setup checks
+
+def test_dir_problems_name_the_variable():
+    state = {"dirs": [{"path": "/mnt/gone", "exists": False, "error": "No such file or directory"},
+                      {"path": "/mnt/ok", "exists": True, "error": None}],
+             "warnings": ["dst dir /mnt/odd: Permission denied"]}
+    problems = fleet.dir_problems(state, {"plotfleet_tmp_dirs": ["/mnt/gone", "/mnt/ok"],
+                                          "plotfleet_dst_dirs": ["/mnt/odd"]})
+    assert problems == ["plotfleet_dst_dirs: dst dir /mnt/odd: Permission denied",
+                        "plotfleet_tmp_dirs: /mnt/gone: No such file or directory"]
+
+
+def test_setup_problems_each_with_a_fix():
+    checks = {
+        "host": "p1", "python_version": "3.6.9", "ssh_key": None,
+        "plotter": {"kind": "chia", "binary": "/opt/chia"},
+        "plotter_probe": {"rc": 2, "stderr": "No such file or directory"},
+        "dirs": [{"item": {"variable": "plotfleet_tmp_dirs", "path": "/mnt/t"}, "stat": {"exists": False}},
+                 {"item": {"variable": "plotfleet_dst_dirs", "path": "/mnt/d"},
+                  "stat": {"exists": True, "isdir": True, "writeable": True}}],
+        "ssh": [{"item": {"host": "nas", "user": "farm", "path": "/srv/a b"}, "rc": 255,
+                 "stderr": "Permission denied (publickey)."}],
+    }
+    problems = fleet.setup_problems(checks)
+    text = "\n".join(problems)
+    assert len(problems) == 6
+    assert "3.6.9" in text and "plotfleet_tmp_dirs: /mnt/t does not exist" in text
+    assert "plotfleet_plotter_binary" in text and "Chia.app" in text
+    assert "plotfleet_farmer_public_key is not set" in text and "plotfleet_pool_contract_address" in text
+    assert "farm@nas:/srv/a b" in text and "ssh-copy-id" in text
+    assert all("Fix:" in p or "need" in p for p in problems)
+
+
+def test_probes_are_argv_lists():
+    assert fleet.plotter_probe({"kind": "chiapos", "python": "/v/bin/python"}) == ["/v/bin/python", "-c",
+                                                                                   "import chiapos"]
+    assert fleet.plotter_probe({"kind": "madmax"}) == ["chia_plot", "--version"]
+    argv = fleet.ssh_probe({"host": "nas", "path": "/srv/it's", "port": 2222, "ssh_key": "/k", "user": "u"})
+    assert argv[:5] == ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"]
+    assert "-p" in argv and "u@nas" in argv
+    assert argv[-1] == "test -d '/srv/it'\"'\"'s' && test -w '/srv/it'\"'\"'s'"

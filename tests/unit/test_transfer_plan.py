@@ -1,0 +1,212 @@
+"""transfer: the pure plan, busy plots, transfer records' live state, rsync argv; worker pieces."""
+
+import json
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+
+from ansible_collections.plotfleet.chia.plugins.module_utils import plotfile, transfer, transfer_worker
+
+GIB = 1024 ** 3
+NOW = 1764380000.0
+
+
+def cand(n, dev=1, size=100 * GIB):
+    pid = ("%02x" % n) * 32
+    name = "plot-k32-2025-01-01-00-00-%s.plot" % pid
+    return {"path": "/src/%s" % name, "name": name, "dir": "/src", "size": size, "dev": dev, "mtime": NOW - 1000 + n,
+            "plot_id": pid, "k": 32}
+
+
+def dest(path, index, free=None, dev=None, host=None, problem=None, min_free=0):
+    return {"path": path, "host": host, "index": index, "key": transfer_worker.destination_key(host, path),
+            "dev": dev, "free_bytes": free, "problem": problem, "min_free_bytes": min_free}
+
+
+def running(plot, destination, host=None, size=100 * GIB, done=0, source_dev=1):
+    return {"id": plot["plot_id"], "plot_id": plot["plot_id"], "state": "running", "destination": destination,
+            "host": host, "bytes_total": size, "bytes_done": done, "source_dev": source_dev, "pid": 99}
+
+
+def test_same_filesystem_is_a_rename_and_preferred():
+    out = transfer.plan([cand(1, dev=7)], [dest("/big", 0, free=900 * GIB, dev=8), dest("/same", 1, free=0, dev=7)], [])
+    (action,) = out["actions"]
+    assert action["kind"] == "rename" and action["destination"]["path"] == "/same"
+
+
+def test_most_free_space_after_reservations_wins():
+    busy = cand(9)
+    dests = [dest("/a", 0, free=500 * GIB, dev=2), dest("/b", 1, free=450 * GIB, dev=3)]
+    out = transfer.plan([cand(1)], dests, [running(busy, "/a", size=100 * GIB, done=10 * GIB, source_dev=5)],
+                        max_per_destination=2)
+    assert out["actions"][0]["destination"]["path"] == "/b"  # /a: 500 - 90 reserved = 410 < 450
+
+
+def test_no_room_is_a_reason_and_next_destination_is_used():
+    dests = [dest("/small", 0, free=50 * GIB, dev=2), dest("/next", 1, free=None, host="s1")]
+    out = transfer.plan([cand(1)], dests, [])
+    assert out["actions"][0]["destination"]["key"] == "s1:/next"
+    out = transfer.plan([cand(1)], dests[:1], [])
+    assert out["actions"] == [] and "/small has no room" in out["reasons"][0]
+
+
+def test_min_free_bytes_is_kept():
+    out = transfer.plan([cand(1)], [dest("/a", 0, free=150 * GIB, dev=2, min_free=60 * GIB)], [])
+    assert out["actions"] == [] and "no room" in out["reasons"][0]
+
+
+def test_caps_per_destination_and_per_source():
+    plots = [cand(1, dev=1), cand(2, dev=1), cand(3, dev=2)]
+    dests = [dest("/a", 0, free=10000 * GIB, dev=9), dest("/b", 1, free=9000 * GIB, dev=8)]
+    out = transfer.plan(plots, dests, [], max_per_destination=1, max_per_source=1)
+    moves = [(a["candidate"]["plot_id"][:2], a["destination"]["path"]) for a in out["actions"]]
+    assert moves == [("01", "/a"), ("03", "/b")]
+    assert "source disk has 1 transfers running (cap 1)" in out["reasons"][0]
+    out = transfer.plan(plots, dests[:1], [], max_per_destination=1, max_per_source=5)
+    assert len(out["actions"]) == 1 and "/a has 1 transfers running (cap 1)" in out["reasons"][0]
+
+
+def test_destination_problems_are_reasons():
+    out = transfer.plan([cand(1)], [dest("/m", 0, free=10 ** 15, problem="not a mount point"),
+                                    dest("/f", 1, free=10 ** 15, problem="marked full 3 min ago (x)")], [])
+    assert out["actions"] == []
+    assert "/m not a mount point" in out["reasons"][0] and "/f marked full" in out["reasons"][0]
+
+
+def test_existing_records_decide():
+    plot = cand(1)
+    dests = [dest("/a", 0, free=10 ** 15, dev=9), dest("/b", 1, free=10 ** 16, dev=8)]
+    rec = running(plot, "/a")
+    out = transfer.plan([plot], dests, [rec])
+    assert out["actions"] == [] and "running" in out["reasons"][0]
+    rec["state"] = "done"
+    out = transfer.plan([plot], dests, [rec])
+    assert out["actions"] == [] and "not sent twice" in out["reasons"][0]
+    rec["state"] = "interrupted"  # resumes at its own destination although /b has more room
+    out = transfer.plan([plot], dests, [rec])
+    assert out["actions"][0]["destination"]["path"] == "/a" and out["actions"][0]["record"] is rec
+    rec.update(state="failed", reason="verification failed", finished=NOW - 10, attempt=1)
+    out = transfer.plan([plot], dests, [rec], now=NOW)
+    assert out["actions"] == [] and "retry in" in out["reasons"][0]
+    assert transfer.plan([plot], dests, [rec], now=NOW + transfer.RETRY_AFTER_S)["actions"]
+    rec.update(reason="destination full: no space", finished=NOW - 10)
+    assert transfer.plan([plot], dests, [rec], now=NOW)["actions"]  # another destination, right away
+    rec["attempt"] = transfer.MAX_ATTEMPTS
+    out = transfer.plan([plot], dests, [rec], now=NOW + 10 ** 6)
+    assert out["actions"] == [] and "failed 5 times" in out["reasons"][0]
+
+
+def test_busy_from_state():
+    state = {"jobs": [
+        {"plotter": "madmax", "pid": 10, "state": "plotting", "tmp_dir": "/t1", "tmp2_dir": "/t2", "dst_dir": "/d"},
+        {"plotter": "madmax", "pid": None, "state": "dead", "tmp_dir": "/t3", "tmp2_dir": None},
+        {"plotter": "chiapos", "pid": 11, "state": "copying", "tmp_dir": "/t4", "dst_dir": "/d",
+         "plot_name": "plot-k32-x.plot", "plot_file": None},
+    ], "history": [{"plotter": "madmax", "pid": None, "state": "finished", "plot_file": "/d/plot-k32-y.plot"}]}
+    dirs, files = transfer.busy_from_state(state)
+    assert dirs == {os.path.realpath("/t1"), os.path.realpath("/t2")}
+    assert files == {os.path.realpath("/d/plot-k32-x.plot")}
+    assert transfer.busy_from_state(None) == (set(), set())
+
+
+def write_rec(state_dir, **fields):
+    rec = {"id": "ab" * 32, "plot_id": "ab" * 32, "plot_name": "plot-k18-%s.plot" % ("ab" * 32),
+           "source": "/src/x.plot", "source_dir": "/src", "destination": str(state_dir), "host": None,
+           "state": "running", "pid": 4242, "proc_start": NOW, "bytes_total": 1000, "started": NOW - 10}
+    rec.update(fields)
+    path = state_dir / "transfers" / ("%s.json" % rec["id"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rec))
+    return rec
+
+
+def test_describe_running_interrupted_and_reused_pid(tmp_path):
+    rec = write_rec(tmp_path)
+    (tmp_path / plotfile.partial_name(rec["plot_name"])).write_bytes(b"x" * 400)
+    worker = ["/usr/bin/python3", "/s/bin/plotfleet-transfer-abc/transfer_worker.py", "r.json"]
+    procs = [{"pid": 4242, "ppid": 1, "start": NOW + 0.5, "argv": worker, "command": " ".join(worker)}]
+    (t,) = transfer.describe_transfers(str(tmp_path), procs, [], now=NOW + 10)
+    assert t["state"] == "running" and t["bytes_done"] == 400 and t["rate_bps"] == 20
+    assert set(["id", "plot_id", "source", "destination", "host", "state", "pid", "bytes_total", "bytes_done",
+                "rate_bps", "started", "log"]) <= set(t)
+    procs[0]["start"] = NOW + 100  # same pid, other process
+    assert transfer.describe_transfers(str(tmp_path), procs, [], now=NOW + 10)[0]["state"] == "interrupted"
+    assert transfer.describe_transfers(str(tmp_path), [], [], now=NOW + 10)[0]["state"] == "interrupted"
+    write_rec(tmp_path, state="done", finished=NOW - 2 * transfer.DONE_SHOWN_S)
+    assert transfer.describe_transfers(str(tmp_path), [], [], now=NOW) == []
+
+
+def test_describe_remote_progress_from_rsync_log(tmp_path):
+    log = tmp_path / "transfer.log"
+    log.write_bytes(b"2026 running: rsync ...\nplot.plot\n\r         32,768   0%    0.00kB/s    0:00:00"
+                    b"\r     52,428,800  48%   50.00MB/s    0:00:01")
+    write_rec(tmp_path, host="s1", log=str(log), pid=None, started=NOW - 5)
+    (t,) = transfer.describe_transfers(str(tmp_path), [], [], now=NOW)
+    assert t["state"] == "running" and t["bytes_done"] == 52428800  # just started: no pid yet
+    assert transfer._rsync_progress(str(tmp_path / "missing.log")) is None
+
+
+def test_rsync_argv_is_portable_and_quotes_paths():
+    rec = {"destination": "/srv/my plots", "plot_name": "plot-k32-x.plot", "host": "s1", "user": "u", "port": 2222,
+           "ssh_key": "/k/id key", "ssh_options": ["-o", "StrictHostKeyChecking=accept-new"], "bwlimit_kbps": 5000,
+           "source": "/src/plot-k32-x.plot"}
+    old = transfer_worker.rsync_argv(rec, "rsync  version 2.6.9  protocol version 29")
+    new = transfer_worker.rsync_argv(rec, "rsync  version 3.2.7  protocol version 32")
+    for argv in (old, new):
+        assert "--partial-dir=.plotfleet-rsync" in argv and "--bwlimit=5000" in argv
+        assert not any(a.startswith(("--preallocate", "--info", "--append")) for a in argv)
+        ssh = shlex.split(argv[argv.index("-e") + 1])
+        assert ssh[:3] == ["ssh", "-o", "StrictHostKeyChecking=accept-new"]  # ssh keeps an option's first value
+        assert "BatchMode=yes" in ssh and "/k/id key" in ssh and "2222" in ssh
+    assert old[-1] == "u@s1:'/srv/my plots/.plot-k32-x.plot.plotfleet-partial'"  # remote shell splits args
+    assert new[-1] == "u@s1:/srv/my plots/.plot-k32-x.plot.plotfleet-partial"   # rsync >= 3.2.4 escapes itself
+    assert not transfer_worker.rsync_escapes_args("openrsync: protocol version 29\nrsync version 2.6.9 compatible")
+
+
+def test_find_candidates_skips_temp_incomplete_and_open_files(tmp_path):
+    import plotmove_lib
+
+    good, writing, incomplete = plotmove_lib.place_plots(tmp_path, 3)
+    data = bytearray(incomplete.read_bytes())
+    end = plotfile.read_header(str(incomplete))["header_bytes"]
+    data[end - 80:end] = bytes(80)
+    incomplete.write_bytes(bytes(data))
+    (tmp_path / (good.name + ".2.tmp")).write_bytes(good.read_bytes())
+    with open(str(writing), "r+b"):
+        found, reasons = transfer.find_candidates([str(tmp_path)], set(), set(), now=time.time())
+    assert [c["path"] for c in found] == [str(good)]
+    text = "\n".join(reasons)
+    assert "open for writing" in text and "incomplete" in text and ".tmp" not in text
+    found, reasons = transfer.find_candidates([str(tmp_path)], {os.path.realpath(str(tmp_path))}, set())
+    assert found == [] and "live madMAx job" in reasons[0]
+
+
+def test_local_copy_resumes_and_full_destination_is_marked(tmp_path):
+    src = tmp_path / "src.bin"
+    src.write_bytes(os.urandom(3 * transfer_worker.CHUNK + 123))
+    dst = tmp_path / "dst.bin"
+    dst.write_bytes(src.read_bytes()[:2 * transfer_worker.CHUNK + 5] + b"garbage")  # torn tail
+    transfer_worker.copy_resumable(str(src), str(dst))
+    assert dst.read_bytes() == src.read_bytes()
+    transfer_worker.mark_full(str(tmp_path), "/d", "destination full: test", now=NOW)
+    assert transfer.full_marks(str(tmp_path))["/d"]["since"] == NOW
+    (m,) = transfer.measure_destinations([{"path": str(tmp_path)}], {str(tmp_path): {"since": NOW - 60}}, now=NOW)
+    assert m["problem"].startswith("marked full 1 min ago") and m["free_bytes"] > 0
+    (m,) = transfer.measure_destinations([{"path": str(tmp_path)}], {str(tmp_path): {"since": NOW - 60}},
+                                         now=NOW + transfer.FULL_HOLD_S)
+    assert m["problem"] is None
+    (m,) = transfer.measure_destinations([{"path": str(tmp_path), "must_be_mount": True}], {})
+    assert m["problem"] == "not a mount point"
+
+
+@pytest.mark.parametrize("version,escapes", [("rsync  version 3.2.4  protocol version 31", True),
+                                             ("rsync  version 3.1.3  protocol version 31", False),
+                                             ("rsync  version v3.4.1  protocol version 32", True)])
+def test_rsync_escape_detection(version, escapes):
+    assert transfer_worker.rsync_escapes_args(version) is escapes
