@@ -34,6 +34,11 @@ def _get(mapping, key, default=None):
     return default if value is None else value
 
 
+def _host_warnings(state):
+    """plot_info's warnings: `host_warnings` (Ansible strips a result's `warnings` key), else `warnings`."""
+    return [str(w) for w in _as_list(_get(state, "host_warnings") or _get(state, "warnings"))]
+
+
 def _as_list(value):
     if value is None:
         return []
@@ -168,7 +173,7 @@ def host_entry(name, host_vars, plotters, storage, check_mode=False, now=None):
         "dirs": _dir_rows(usable, _roles_of(host_vars)),
         "transfers": [dict(t, host_from=name) for t in _transfers(usable, host_vars) if isinstance(t, dict)],
         "load": _get(usable, "load", {}),
-        "warnings": [str(w) for w in _as_list(_get(usable, "warnings"))],
+        "warnings": _host_warnings(usable),
         "start": start,
         "move": move,
     }
@@ -241,7 +246,7 @@ def dir_problems(state, configured):
     for entry in _as_list(_get(state, "dirs")):
         if isinstance(entry, dict) and entry.get("path"):
             by_path[str(entry["path"]).rstrip("/") or "/"] = entry
-    warnings = [str(w) for w in _as_list(_get(state, "warnings"))]
+    warnings = _host_warnings(state)
     problems = []
     for variable in sorted(configured or {}):
         for path in _as_list(configured[variable]):

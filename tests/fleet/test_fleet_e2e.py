@@ -76,8 +76,12 @@ def test_loop_runs_passes_over_ssh_until_sigterm(fleet, ledger):
         loop = subprocess.Popen([str(VENV_BIN / "python")] + cmd, cwd=str(REPO), env=ansible_env(), stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        # Until a plot of each plotter reached storage (the loop keeps starting more, one job at a time).
-        fleetops.wait_for(lambda: fleet_hosts_stored(fleet) == set(h.name for h in fleet.plotters), 120,
+        # Once both plotters started a plot, drain them (pause file): later passes only move.
+        fleetops.wait_for(lambda: all(fleetops.launch_records(fleet, h.name) for h in fleet.plotters), 60,
+                          "the loop's first pass to start plots on both plotters",
+                          diagnose=lambda: log_path.read_text()[-4000:] + fleetops.diagnose(fleet))
+        fleetops.pause(fleet)
+        fleetops.wait_for(lambda: fleet_hosts_stored(fleet) == set(h.name for h in fleet.plotters), 90,
                           "plots of both plotters at storage via the loop",
                           diagnose=lambda: log_path.read_text()[-4000:] + fleetops.diagnose(fleet))
     finally:
