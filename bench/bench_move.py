@@ -1,10 +1,15 @@
 """plot_move throughput against raw rsync, same file, same loopback sshd, same run; local rename time.
 
-Usage: .venv/bin/python bench/bench_move.py [--size-mib 1024] [--rounds 3] [--keep DIR]
-Needs root (a private sshd on 127.0.0.1), rsync and /usr/sbin/sshd. Prints a Markdown table.
+Usage: .venv/bin/python bench/bench_move.py [--size-mib 1024] [--rounds 5]
+Needs root (a private sshd on 127.0.0.1), rsync and /usr/sbin/sshd. Prints JSON and a Markdown table.
 
 The file is plot-shaped: a valid v1 plot header (complete table pointers) followed by random
 bytes, so plot_move's verification runs exactly as for a real plot of that size.
+Raw and plot_move runs are interleaved, in alternating order (raw first in even rounds, plot_move
+first in odd ones), each after a `sync` so no run writes back the previous one's dirty pages.
+Figures are medians. "plot_move" = transfer record finished - started (started: the plot_move pass
+began). "raw rsync --fsync" is the same raw copy made durable (rsync fsyncs the file), for reference:
+plot_move syncs the copy to disk before it deletes the source, plain raw rsync never does.
 """
 
 import argparse
@@ -47,9 +52,10 @@ def timed(argv):
     return time.time() - start
 
 
-def raw_rsync(sshd, plot, dest):
+def raw_rsync(sshd, plot, dest, fsync=False):
+    """Plain rsync; fsync=True adds rsync's own --fsync (3.2.4+): the same copy made durable."""
     ssh = " ".join(sshd.ssh_argv())
-    return timed(["rsync", "-t", "-e", ssh, str(plot), "root@127.0.0.1:%s/" % dest])
+    return timed(["rsync", "-t"] + (["--fsync"] if fsync else []) + ["-e", ssh, str(plot), "root@127.0.0.1:%s/" % dest])
 
 
 def plot_move_rsync(sshd, work, plot, dest, round_no):
@@ -84,7 +90,7 @@ def local_rename(work, plot):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     opts = parser.parse_args()
     if not lib.Sshd.available():
         sys.exit("needs root, /usr/sbin/sshd and rsync")
@@ -94,17 +100,22 @@ def main():
         (work / "logs").mkdir()
         plot = make_plot_shaped(work / "src", opts.size_mib * 1024 * 1024)
         size = plot.stat().st_size
-        raw, move, move_wall = [], [], []
+        raw, raw_fsync, move, move_wall = [], [], [], []
         with lib.Sshd(work / "sshd") as sshd:
             for round_no in range(opts.rounds):
-                for kind in ("raw", "move"):  # alternate, so both see the same machine state
+                # interleaved, alternating order: both see the same machine state on average
+                kinds = ("raw", "move", "raw-fsync")
+                for kind in kinds if round_no % 2 == 0 else kinds[::-1]:
                     dest = work / ("dest %s %d" % (kind, round_no))
                     dest.mkdir()
+                    subprocess.run(["sync"], check=True)
                     if kind == "raw":
                         raw.append(raw_rsync(sshd, plot, dest))
+                    elif kind == "raw-fsync":
+                        raw_fsync.append(raw_rsync(sshd, plot, dest, fsync=True))
                     else:
-                        worker_s, wall_s = plot_move_rsync(sshd, work, plot, dest, round_no)
-                        move.append(worker_s)
+                        record_s, wall_s = plot_move_rsync(sshd, work, plot, dest, round_no)
+                        move.append(record_s)
                         move_wall.append(wall_s)
                     shutil.rmtree(str(dest))
         rename_s, rename_wall = local_rename(work, plot)
@@ -113,19 +124,23 @@ def main():
             "size_mib": round(mib, 1), "rounds": opts.rounds,
             "raw_rsync_s": [round(x, 3) for x in raw], "plot_move_worker_s": [round(x, 3) for x in move],
             "plot_move_wall_s": [round(x, 3) for x in move_wall],
+            "raw_rsync_fsync_s": [round(x, 3) for x in raw_fsync],
             "raw_rsync_mib_s": round(mib / statistics.median(raw), 1),
             "plot_move_mib_s": round(mib / statistics.median(move), 1),
             "ratio": round(statistics.median(raw) / statistics.median(move), 3),
             "ratio_incl_ansible_call": round(statistics.median(raw) / statistics.median(move_wall), 3),
+            "ratio_vs_raw_fsync": round(statistics.median(raw_fsync) / statistics.median(move), 3),
             "rename_ms": round(rename_s * 1000, 3), "rename_module_call_s": round(rename_wall, 2),
         }
         print(json.dumps(result, indent=1))
-        print("\n| file | raw rsync | plot_move (worker) | ratio | plot_move incl. Ansible call | local rename |")
-        print("| --- | --- | --- | --- | --- | --- |")
-        print("| %.0f MiB | %.1f MiB/s (%.2f s) | %.1f MiB/s (%.2f s) | %.3f | %.2f s (ratio %.3f) | %.3f ms "
-              "(module call %.2f s) |" % (
-                  mib, result["raw_rsync_mib_s"], statistics.median(raw), result["plot_move_mib_s"],
-                  statistics.median(move), result["ratio"], statistics.median(move_wall),
+        med = statistics.median
+        print("\n| file | rounds | raw rsync | plot_move | ratio | raw rsync --fsync (ratio) "
+              "| incl. Ansible call (ratio) | local rename |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        print("| %.0f MiB | %d | %.1f MiB/s (%.2f s) | %.1f MiB/s (%.2f s) | %.3f | %.2f s (%.3f) | %.2f s (%.3f) "
+              "| %.3f ms (module call %.2f s) |" % (
+                  mib, opts.rounds, result["raw_rsync_mib_s"], med(raw), result["plot_move_mib_s"], med(move),
+                  result["ratio"], med(raw_fsync), result["ratio_vs_raw_fsync"], med(move_wall),
                   result["ratio_incl_ansible_call"], result["rename_ms"], rename_wall))
     finally:
         shutil.rmtree(str(work), ignore_errors=True)

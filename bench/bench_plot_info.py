@@ -13,8 +13,12 @@ Method
   importing the collection's module_utils, not the venv) that times hoststate.gather() in-process and
   reports its peak RSS; the wall time of the whole process (start-up + imports + gather) is also shown.
 - cold = empty cache (state_dir/cache removed); warm = the cache from the previous call.
+- --churn N: before every N-th warm call one historical log is deleted and one newly finished log
+  appears (as when a plot ends and old logs are pruned), which updates the ETA sums and the store.
+- --collections DIR: time another checkout's code (e.g. a copy of the previous version) on the same host.
 
-Usage: python bench/bench_plot_info.py [--logs 10000] [--jobs 20] [--warm 15] [--cold 1] [--keep DIR]
+Usage: python bench/bench_plot_info.py [--logs 10000] [--jobs 20] [--warm 15] [--cold 1] [--churn 0]
+                                       [--collections DIR] [--keep DIR]
 """
 
 import argparse
@@ -120,9 +124,20 @@ def grow(jobs, lines=25):
         job["next"] += lines
 
 
-def one_call(params):
+def churn(params, step):
+    """One old log gone, one newly finished log (a hard link to a finished fixture) in log_dir."""
+    log_dir = Path(params["log_dir"])
+    old = sorted(log_dir.glob("2025-*"))
+    if old:
+        old[0].unlink()
+    finished = [p for p in source_logs() if "rename" in p.name or "n2" in p.name] or source_logs()
+    src = finished[step % len(finished)]
+    os.link(str(src), str(log_dir / ("2026-%05d-%s" % (step, src.name))))
+
+
+def one_call(params, collections):
     t0 = time.perf_counter()
-    out = subprocess.run([SYSTEM_PYTHON, "-c", CHILD, str(REPO / "collections"), json.dumps(params)],
+    out = subprocess.run([SYSTEM_PYTHON, "-c", CHILD, str(collections), json.dumps(params)],
                          stdout=subprocess.PIPE, check=True, universal_newlines=True).stdout
     result = json.loads(out)
     result["wall_ms"] = (time.perf_counter() - t0) * 1000
@@ -153,16 +168,27 @@ def machine():
     return "nproc %d, CPU %s, %s" % (os.cpu_count(), model, version.strip())
 
 
+def loadavg():
+    try:
+        with open("/proc/loadavg") as handle:
+            return " ".join(handle.read().split()[:3])
+    except OSError:
+        return "?"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--logs", type=int, default=10000)
     ap.add_argument("--jobs", type=int, default=20)
     ap.add_argument("--warm", type=int, default=15)
     ap.add_argument("--cold", type=int, default=1)
+    ap.add_argument("--churn", type=int, default=0, help="every N-th warm call: one log gone, one new finished log")
+    ap.add_argument("--collections", default=str(REPO / "collections"), help="collections dir whose code is timed")
     ap.add_argument("--keep", help="build the host in this dir and keep it")
     args = ap.parse_args()
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="plotfleet-bench-info-"))
-    print("machine: %s" % machine())
+    print("machine: %s; load average %s" % (machine(), loadavg()))
+    print("code: %s" % args.collections)
     t0 = time.time()
     params, jobs = build_host(root, args.logs, args.jobs)
     print("host: %d historical logs, %d live jobs (%d with records) built in %.1f s under %s"
@@ -171,18 +197,22 @@ def main():
         cold = []
         for _ in range(args.cold):
             shutil.rmtree(str(Path(params["state_dir"]) / "cache"), ignore_errors=True)
-            cold.append(one_call(params))
+            cold.append(one_call(params, args.collections))
         warm = []
-        for _ in range(args.warm):
+        for i in range(args.warm):
             grow(jobs)
-            warm.append(one_call(params))
+            if args.churn and (i + 1) % args.churn == 0:
+                churn(params, i)
+            warm.append(one_call(params, args.collections))
         last = warm[-1] if warm else cold[-1]
         print("result: %d jobs (%s), %d history entries, warnings %s"
               % (last["jobs"], ",".join(last["states"]), last["history"], last["warnings"]))
         summary("cold", cold)
         summary("warm", warm)
-        cache = Path(params["state_dir"]) / "cache" / "logs.jsonl"
-        print("cache file: %.1f MB" % (cache.stat().st_size / 1e6))
+        files = sorted((Path(params["state_dir"]) / "cache").iterdir())
+        print("cache: %.1f MB (%s); load average now %s" % (
+            sum(f.stat().st_size for f in files) / 1e6,
+            ", ".join("%s %.2f MB" % (f.name, f.stat().st_size / 1e6) for f in files), loadavg()))
     finally:
         for job in jobs:
             job["proc"].terminate()

@@ -7,7 +7,8 @@ Method:
 1. History: for every finished plot in the host's logs, its per-phase durations
    (`phase_seconds`, phases 1-4, from the plotter's own `Time for phase` / `Phase K took` /
    `Finished Phase K` lines) and its final copy time (`copy_seconds`, as phase "5") are
-   averaged per (plotter, k): `phase_means(history_plots)`.
+   averaged per (plotter, k): `phase_means(history_plots)` (exact sums in whole microseconds:
+   `phase_sums`, `add_sums`, `means_from_sums` let a cache keep them up to date incrementally).
 2. With history for the plot's (plotter, k) and the current phase:
    remaining = (1 - fraction of the current phase done) x mean duration of that phase
              + sum of the mean durations of the later phases.
@@ -31,26 +32,55 @@ PHASES = ("1", "2", "3", "4", "5")
 
 def phase_means(history_plots):
     """{(plotter, k): {"1": mean_s, ..., "5": mean copy s}} over finished plots."""
+    return means_from_sums(phase_sums(history_plots))
+
+
+def phase_sums(history_plots):
+    """{(plotter, k): {phase: [total_us, n]}} over finished plots.
+
+    Whole microseconds (the logs print milliseconds at most), so sums kept by a cache can be added
+    to and subtracted from without drift: an updated aggregate equals one computed from scratch.
+    """
     sums = {}
     for plot in history_plots or ():
         if not isinstance(plot, dict) or plot.get("state") != "finished":
             continue
-        key = (plot.get("plotter"), plot.get("k"))
-        per_phase = sums.setdefault(key, {})
         seconds = dict(plot.get("phase_seconds") or {})
         if plot.get("copy_seconds") is not None:
             seconds["5"] = plot["copy_seconds"]
+        per_phase = None
         for phase, value in seconds.items():
             try:
-                value = float(value)
-            except (TypeError, ValueError):
+                micros = int(round(float(value) * 1e6))
+            except (TypeError, ValueError, OverflowError):
                 continue
-            if value >= 0 and str(phase) in PHASES:
-                acc = per_phase.setdefault(str(phase), [0.0, 0])
-                acc[0] += value
+            if micros >= 0 and str(phase) in PHASES:
+                if per_phase is None:
+                    per_phase = sums.setdefault((plot.get("plotter"), plot.get("k")), {})
+                acc = per_phase.setdefault(str(phase), [0, 0])
+                acc[0] += micros
                 acc[1] += 1
-    return dict((key, dict((ph, total / n) for ph, (total, n) in per.items() if n))
-                for key, per in sums.items() if per)
+    return sums
+
+
+def add_sums(into, sums, sign=1):
+    """into += sign * sums (both as phase_sums returns them); phases and keys left empty are dropped."""
+    for key, per in sums.items():
+        target = into.setdefault(key, {})
+        for phase, (total, n) in per.items():
+            acc = target.setdefault(phase, [0, 0])
+            acc[0] += sign * total
+            acc[1] += sign * n
+            if acc[1] <= 0:
+                del target[phase]
+        if not target:
+            del into[key]
+    return into
+
+
+def means_from_sums(sums):
+    return dict((key, dict((ph, total / n / 1e6) for ph, (total, n) in per.items() if n > 0))
+                for key, per in sums.items() if any(n > 0 for _t, n in per.values()))
 
 
 def estimate(plot, means, elapsed_s):

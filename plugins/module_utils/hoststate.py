@@ -75,7 +75,7 @@ def gather(params, now=None):
     _match_logless_adoptions(live, infos, now)
     live_logs = dict((entry["log"], entry) for entry in live if entry.get("log") in infos)
 
-    means = _phase_means(cache, infos, live_logs)
+    means = _phase_means(cache, live_logs)
 
     # -- dirs ------------------------------------------------------------------------------------
     dir_scans = {}
@@ -276,25 +276,15 @@ def _match_logless_adoptions(live, infos, now):
             taken.add(best.path)
 
 
-def _phase_means(cache, infos, live_logs):
-    """eta.phase_means over finished plots of closed logs; reused from the cache when none changed."""
-    cached = cache.header.get("means")
-    unchanged = not any(path not in live_logs for path in cache.changed) and not cache.dropped_any()
-    if unchanged and isinstance(cached, list):
-        means = {}
-        for item in cached:
-            try:
-                plotter, k, per = item
-                means[(plotter, k)] = dict(per)
-            except (TypeError, ValueError):
-                break
-        else:
-            return means
-    plots = []
-    for path, info in infos.items():
-        if path not in live_logs and info.plotter:
-            plots.extend(p for p in info.plots if p.get("state") == "finished")
-    return eta.phase_means(plots)
+def _phase_means(cache, live_logs):
+    """eta means over the finished plots of closed logs: the cache's exact sums over every log,
+    minus those of the logs of live jobs (their earlier plots are history, but not yet closed)."""
+    sums = eta.add_sums({}, cache.totals())
+    for path in live_logs:
+        info = cache.seen.get(path)
+        if info is not None:
+            eta.add_sums(sums, info.sums(), -1)
+    return eta.means_from_sums(sums)
 
 
 def _means_to_json(means):

@@ -5,8 +5,8 @@
 
 Two halves: argv builders, one per plotter kind (always the plotter binary itself, never
 `chia plotters madmax|bladebit`, whose Python parent pipes the output and takes the plot down with
-it), and detach(): a transient systemd unit where systemd runs, else double fork + setsid with the
-output going straight to the log file.
+it), and detach() (detach.py, shared with the transfer worker launch): a transient systemd unit where
+systemd runs, else double fork + setsid with the output going straight to the log file.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,9 +15,10 @@ import errno
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
+
+from ansible_collections.plotfleet.chia.plugins.module_utils import detach as detach_impl
 
 __metaclass__ = type
 
@@ -32,7 +33,6 @@ BLADEBIT_MODES = ("ramplot", "diskplot", "cudaplot")
 HEX96 = re.compile(r"^(0x)?[0-9a-fA-F]{96}$")
 CONTRACT = re.compile(r"^t?xch1[0-9a-z]{20,}$")
 ID_LINE = re.compile(r"^ID: ([0-9a-fA-F]{64})\s*$", re.M)
-SYSTEMD_DIR = "/run/systemd/system"
 
 
 # ---------------------------------------------------------------- validation and argv
@@ -154,126 +154,18 @@ def log_path(log_dir, launch_id, now):
     return os.path.join(log_dir, "%s-%s.log" % (stamp, launch_id))
 
 
-# ---------------------------------------------------------------- detaching
+# ---------------------------------------------------------------- detaching (shared with transfers: detach.py)
 
-def systemd_usable():
-    """systemd is PID 1 and we may create system units (root). Users' units die with logind sessions."""
-    return os.path.isdir(SYSTEMD_DIR) and os.geteuid() == 0 and shutil.which("systemd-run") is not None
+SYSTEMD_DIR = detach_impl.SYSTEMD_DIR
+systemd_usable = detach_impl.systemd_usable
 
 
 def detach(argv, log, nice=None, unit=None, use_systemd=None, warnings=None):
     """Start argv detached with stdout+stderr appended to log. Returns {pid, method, unit}.
 
-    Raises OSError when the program cannot be executed at all.
+    Raises OSError when the program cannot be executed at all. See detach.detach().
     """
-    if use_systemd is None:
-        use_systemd = systemd_usable()
-    if use_systemd and unit:
-        started = _spawn_systemd(argv, log, nice, unit, warnings)
-        if started:
-            return started
-    return {"pid": _spawn_setsid(argv, log, nice), "method": "setsid", "unit": None}
-
-
-def _spawn_systemd(argv, log, nice, unit, warnings):
-    name = unit if unit.endswith(".service") else unit + ".service"
-    cmd = ["systemd-run", "--unit", name, "--collect", "--quiet",
-           "-p", "StandardInput=null", "-p", "StandardOutput=append:%s" % log,
-           "-p", "StandardError=append:%s" % log, "-p", "WorkingDirectory=/", "-p", "KillMode=control-group"]
-    if nice is not None:
-        cmd += ["-p", "Nice=%d" % nice]
-    for key in ("PATH", "HOME", "LANG", "CHIA_ROOT"):
-        if os.environ.get(key):
-            cmd.append("--setenv=%s=%s" % (key, os.environ[key]))
-    proc = subprocess.run(cmd + ["--"] + list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True)
-    if proc.returncode != 0:
-        if warnings is not None:
-            warnings.append("systemd-run failed (%s); started with setsid instead" % proc.stderr.strip()[:200])
-        return None
-    show = subprocess.run(["systemctl", "show", "-p", "MainPID", "--value", name], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True)
-    try:
-        pid = int(show.stdout.strip() or 0)
-    except ValueError:
-        pid = 0
-    return {"pid": pid or None, "method": "systemd-run", "unit": name}
-
-
-def _close_fds(keep):
-    try:
-        fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
-    except OSError:
-        fds = range(3, min(os.sysconf("SC_OPEN_MAX"), 65536))
-    for fd in fds:
-        if fd > 2 and fd != keep:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
-def _spawn_setsid(argv, log, nice):
-    """Double fork + setsid: the plotter's parent exits at once, so it belongs to no session of ours."""
-    log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    pid_r, pid_w = os.pipe()
-    err_r, err_w = os.pipe()  # close-on-exec: EOF without data means exec worked
-    child = os.fork()
-    if child == 0:  # pragma: no cover - runs in the forked child
-        try:
-            os.close(pid_r)
-            os.close(err_r)
-            os.setsid()
-            grandchild = os.fork()
-            if grandchild:
-                os.write(pid_w, str(grandchild).encode())
-                os._exit(0)
-            os.close(pid_w)
-            os.setsid()  # again: the plotter leads its own session and process group (pid == pgid == sid)
-            null = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(null, 0)
-            os.dup2(log_fd, 1)
-            os.dup2(log_fd, 2)
-            _close_fds(keep=err_w)
-            # Python ignores SIGPIPE/SIGXFSZ, and exec keeps ignored signals ignored: undo that.
-            for name in ("SIGPIPE", "SIGXFSZ", "SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGCHLD"):
-                if hasattr(signal, name):
-                    signal.signal(getattr(signal, name), signal.SIG_DFL)
-            if hasattr(signal, "pthread_sigmask"):
-                signal.pthread_sigmask(signal.SIG_SETMASK, [])
-            os.chdir("/")
-            if nice:
-                os.nice(nice)
-            os.execv(argv[0], argv)
-        except BaseException as exc:  # report to the parent, never return into Ansible's code
-            try:
-                os.write(err_w, ("%s: %s" % (argv[0], getattr(exc, "strerror", None) or exc)).encode())
-            finally:
-                os._exit(127)
-    os.close(pid_w)
-    os.close(err_w)
-    os.close(log_fd)
-    os.waitpid(child, 0)
-    pid_text = _read_all(pid_r)
-    error = _read_all(err_r)
-    if error:
-        raise OSError(errno.ENOEXEC, error)
-    if not pid_text:
-        raise OSError(errno.ECHILD, "the detaching child died before forking the plotter")
-    return int(pid_text)
-
-
-def _read_all(fd):
-    chunks = []
-    try:
-        while True:
-            data = os.read(fd, 4096)
-            if not data:
-                break
-            chunks.append(data)
-    finally:
-        os.close(fd)
-    return b"".join(chunks).decode("utf-8", "replace")
+    return detach_impl.detach(argv, log, nice=nice, unit=unit, use_systemd=use_systemd, warnings=warnings)
 
 
 # ---------------------------------------------------------------- watching the start

@@ -14,15 +14,13 @@ A plot has one transfer record, named by its plot id, so it is never transferred
 
 from __future__ import absolute_import, division, print_function
 
-import errno
 import hashlib
 import os
 import re
-import subprocess
 import sys
 import time
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import plotfile, records, transfer_worker
+from ansible_collections.plotfleet.chia.plugins.module_utils import detach, plotfile, records, transfer_worker
 
 __metaclass__ = type
 
@@ -38,94 +36,9 @@ LIVE_JOB_STATES = ("plotting", "copying", "stalled")
 PROGRESS_RE = re.compile(r"^\s*([\d,.']+)\s+\d+%\s")
 
 
-# ---- processes: start time of one pid, detached spawn
+# ---- processes
 
-def process_start(pid):
-    """Start time (epoch seconds) of pid, or None if it is not running."""
-    try:
-        with open("/proc/%d/stat" % pid) as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-        with open("/proc/stat") as handle:
-            btime = next(int(line.split()[1]) for line in handle if line.startswith("btime "))
-        return btime + int(fields[19]) / float(os.sysconf("SC_CLK_TCK"))
-    except (IOError, OSError, StopIteration, IndexError, ValueError):
-        pass
-    if os.path.exists("/proc/self/stat"):
-        return None  # Linux and no such pid
-    try:
-        out = subprocess.check_output(["ps", "-o", "lstart=", "-p", str(pid)], stderr=subprocess.DEVNULL)
-        return time.mktime(time.strptime(out.decode("ascii").strip(), "%a %b %d %H:%M:%S %Y"))
-    except (OSError, subprocess.CalledProcessError, ValueError):
-        return None
-
-
-def spawn_detached(argv, log_path, before_exec=None):
-    """Start argv as a daemon (double fork + setsid, stdin /dev/null, stdout+stderr appended to
-    log_path, cwd /): it survives the module, the SSH session and the controller.
-
-    before_exec(pid) runs here while the daemon waits, so the caller can record the pid before
-    the program can do anything. Returns the pid."""
-    pid_r, pid_w = os.pipe()
-    go_r, go_w = os.pipe()
-    child = os.fork()
-    if child == 0:
-        try:
-            os.close(pid_r)
-            os.close(go_w)
-            os.setsid()
-            grandchild = os.fork()
-            if grandchild == 0:
-                os.close(pid_w)
-                _exec_daemon(argv, log_path, go_r)
-            os.write(pid_w, str(grandchild).encode("ascii"))
-        finally:
-            os._exit(0)
-    os.close(pid_w)
-    os.close(go_r)
-    try:
-        data = _read_all(pid_r)
-        os.waitpid(child, 0)
-        if not data:
-            raise OSError(errno.ECHILD, "detached spawn failed")
-        pid = int(data)
-        if before_exec is not None:
-            before_exec(pid)
-        os.write(go_w, b"g")
-    finally:
-        os.close(go_w)
-    return pid
-
-
-def _read_all(fd):
-    data = b""
-    try:
-        while True:
-            chunk = os.read(fd, 64)
-            if not chunk:
-                return data
-            data += chunk
-    finally:
-        os.close(fd)
-
-
-def _exec_daemon(argv, log_path, go_fd):
-    try:
-        if os.read(go_fd, 1) != b"g":  # the parent died before recording us: do nothing
-            os._exit(1)
-        os.close(go_fd)
-        null_fd = os.open(os.devnull, os.O_RDONLY)
-        log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        os.dup2(null_fd, 0)
-        os.dup2(log_fd, 1)
-        os.dup2(log_fd, 2)
-        os.closerange(3, 1024)
-        os.chdir("/")
-        os.execv(argv[0], argv)
-    except BaseException as exc:  # noqa: B036 - the forked child must never return into the module
-        try:
-            os.write(2, ("cannot start %s: %s\n" % (argv[0], exc)).encode("utf-8", "replace"))
-        finally:
-            os._exit(127)
+process_start = transfer_worker.process_start  # the worker stamps its own start time with it
 
 
 # ---- the worker script, installed content-addressed into <state_dir>/bin/
@@ -620,18 +533,18 @@ def _start(action, params, now, result, warnings):
     records.ensure_dir(params["log_dir"])
     path = records.write_record(state_dir, records.TRANSFERS, rec["id"], rec)
     python = params.get("python") or sys.executable
-    argv = [python, install_worker(state_dir), path]
-
-    def record_pid(pid):
-        rec.update(pid=pid, proc_start=process_start(pid) or time.time())
-        records.write_json_atomic(path, rec)
+    argv = [python, "-S", install_worker(state_dir), path]  # -S: stdlib only, no site start-up
+    # The worker stamps its own pid and start time into the record: nothing here writes the record
+    # once it may run (it could already have finished). Unit name per attempt: an old one may linger.
     try:
-        pid = spawn_detached(argv, rec["log"], record_pid)
+        spawned = detach.detach(argv, rec["log"], unit="plotfleet-transfer-%s-%d" % (rec["id"], rec["attempt"]),
+                                warnings=warnings)
     except OSError as exc:
         rec.update(state="failed", reason="cannot start the transfer worker: %s" % exc, finished=time.time())
         records.write_json_atomic(path, rec)
         warnings.append("%s: %s" % (cand["path"], rec["reason"]))
         return
+    pid = spawned["pid"]
     result["started"].append({"id": rec["id"], "plot": cand["name"], "plot_id": cand["plot_id"],
                               "source": cand["path"], "destination": dest["path"], "host": dest.get("host"),
                               "method": method, "pid": pid, "log": rec["log"],

@@ -5,7 +5,7 @@
 into place and only then deletes the source.
 
 plot_move installs this file, with plotfile.py and records.py next to it, into
-<state_dir>/bin/plotfleet-transfer-<hash>/ and runs `python transfer_worker.py <record.json>`
+<state_dir>/bin/plotfleet-transfer-<hash>/ and runs `python -S transfer_worker.py <record.json>`
 detached (stdout/stderr = <log_dir>/transfer-<id>.log). The record (written by transfer.py) says
 what to do; the worker writes its outcome back into it (state done|failed, reason, finished).
 
@@ -16,6 +16,7 @@ renamed into place is recognised (verified) and only the source deletion is left
 from __future__ import absolute_import, division, print_function
 
 import errno
+import hashlib
 import json
 import os
 import re
@@ -40,13 +41,27 @@ FULL_STATE = "destinations.json"
 RSYNC_EXIT_NO_SPACE = (11, 12, 23)  # file I/O error, protocol stream error, partial transfer
 NO_SPACE_TEXT = ("No space left on device", "ENOSPC", "Disk quota exceeded")
 
-# Run on the storage host as `python3 -c REMOTE_SCRIPT <op> <dir> <final name> <partial name>`.
+# Run on the storage host as `python3 -S -c REMOTE_SCRIPT <op> <dir> <final name> <partial name> ...`.
 # Paths only ever travel as argv (quoted with shlex.quote for the remote shell). It prints one
-# JSON object. The plot header is returned as hex and checked by the worker with plotfile.
+# JSON object per answer. Ops:
+#   probe <head bytes>    dir/mount/free space and size + head (hex) of the final and partial files
+#   session <head bytes> <flush every s>
+#                         the probe, then it stays up during the copy: every <flush every> s it
+#                         fdatasyncs rsync's temp file (the data reaches the disk while it is copied,
+#                         not all in the final fsync), until stdin sends a JSON line
+#                         ["commit", ...args of commit] (answered, then it exits) or EOF.
+#   commit <size> <head hex> <tail offset> <tail sha256>
+#                         fsync the partial copy, verify it (size, head bytes and tail hash equal the
+#                         source's), and only then rename it into place and fsync the dir. A copy that
+#                         does not match is left alone and described ("partial").
+#   discard <partial dir> remove the partial copy (and rsync's resumable one)
 REMOTE_SCRIPT = r"""
-import json, os, sys
+import hashlib, json, os, select, sys
 op, d, final, partial = sys.argv[1:5]
 fp, pp = os.path.join(d, final), os.path.join(d, partial)
+def answer(out):
+    sys.stdout.write(json.dumps(out) + "\n")
+    sys.stdout.flush()
 def info(p, head):
     try:
         st = os.stat(p)
@@ -57,39 +72,83 @@ def info(p, head):
         with open(p, "rb") as f:
             r["head"] = f.read(int(head)).hex()
     return r
-out = {}
-if op == "probe":
-    out["dir"] = os.path.isdir(d)
-    out["mount"] = os.path.ismount(d)
+def probe(head):
+    out = {"dir": os.path.isdir(d), "mount": os.path.ismount(d)}
     if out["dir"]:
         s = os.statvfs(d)
         out["free"] = s.f_bavail * s.f_frsize
-    out["final"] = info(fp, sys.argv[5])
-    out["partial"] = info(pp, sys.argv[5])
-elif op == "commit":
+    out["final"] = info(fp, head)
+    out["partial"] = info(pp, head)
+    return out
+def commit(size, head, tail_at, tail_sha):
+    size, tail_at, out = int(size), int(tail_at), {}
     try:
-        fd = os.open(pp, os.O_RDONLY)
-        os.fsync(fd)
-        os.close(fd)
-        if os.path.exists(fp):
+        with open(pp, "rb") as f:
+            os.fsync(f.fileno())
+            have = {"size": os.fstat(f.fileno()).st_size, "head": f.read(len(head) // 2).hex()}
+            f.seek(tail_at)
+            tail_ok = have["size"] == size and hashlib.sha256(f.read(size - tail_at)).hexdigest() == tail_sha
+        if have["size"] != size or have["head"] != head or not tail_ok:
+            out["partial"], out["tail_ok"] = have, tail_ok
+        elif os.path.exists(fp):
             out["error"] = "destination exists"
         else:
             os.rename(pp, fp)
             fd = os.open(d, os.O_RDONLY)
-            os.fsync(fd)
-            os.close(fd)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             out["ok"] = True
     except OSError as e:
         out["error"] = str(e)
+    return out
+def session(every):
+    # rsync writes to .<name>.XXXXXX, without a second dot when the name starts with one
+    prefixes, fds, pending = (partial + ".", "." + partial + "."), {}, b""
+    datasync = getattr(os, "fdatasync", os.fsync)
+    while True:
+        if select.select([0], [], [], every)[0]:
+            data = os.read(0, 65536)
+            if not data:
+                return
+            pending += data
+            if b"\n" in pending:
+                request = json.loads(pending.split(b"\n")[0].decode("utf-8"))
+                if request[0] == "commit":
+                    answer(commit(*request[1:]))
+                return
+            continue
+        try:
+            names = [n for n in os.listdir(d) if n.startswith(prefixes) and n not in fds]
+        except OSError:
+            names = []
+        for n in names:
+            try:
+                fds[n] = os.open(os.path.join(d, n), os.O_RDONLY)
+            except OSError:
+                pass
+        for fd in fds.values():
+            try:
+                datasync(fd)
+            except OSError:
+                pass
+if op == "probe":
+    answer(probe(sys.argv[5]))
+elif op == "session":
+    answer(probe(sys.argv[5]))
+    session(float(sys.argv[6]))
+elif op == "commit":
+    answer(commit(*sys.argv[5:9]))
 elif op == "discard":
     for p in (pp, os.path.join(d, sys.argv[5], partial)):
         try:
             os.unlink(p)
         except OSError:
             pass
-    out["ok"] = True
-print(json.dumps(out))
+    answer({"ok": True})
 """
+FLUSH_EVERY_S = 0.5
 
 
 class TransferError(Exception):
@@ -97,6 +156,25 @@ class TransferError(Exception):
         Exception.__init__(self, reason)
         self.reason = reason
         self.full = full
+
+
+def process_start(pid):
+    """Start time (epoch seconds) of pid, or None if it is not running (transfer.py joins on it)."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        with open("/proc/stat") as handle:
+            btime = next(int(line.split()[1]) for line in handle if line.startswith("btime "))
+        return btime + int(fields[19]) / float(os.sysconf("SC_CLK_TCK"))
+    except (IOError, OSError, StopIteration, IndexError, ValueError):
+        pass
+    if os.path.exists("/proc/self/stat"):
+        return None  # Linux and no such pid
+    try:
+        out = subprocess.check_output(["ps", "-o", "lstart=", "-p", str(pid)], stderr=subprocess.DEVNULL)
+        return time.mktime(time.strptime(out.decode("ascii").strip(), "%a %b %d %H:%M:%S %Y"))
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        return None
 
 
 def log(msg):
@@ -290,20 +368,85 @@ def rsync_argv(rec, rsync_version_text):
     return argv
 
 
-def remote(rec, op, *extra):
-    args = ["python3", "-c", REMOTE_SCRIPT, op, rec["destination"], rec["plot_name"],
+def remote_argv(rec, op, *extra):
+    # -S: no site module (the script is stdlib only), ~20-30 ms less start-up per call
+    args = ["python3", "-S", "-c", REMOTE_SCRIPT, op, rec["destination"], rec["plot_name"],
             plotfile.partial_name(rec["plot_name"])] + [str(x) for x in extra]
-    command = " ".join(shlex.quote(a) for a in args)
-    proc = subprocess.Popen(ssh_argv(rec) + ["--", rec["host"], command], stdin=subprocess.DEVNULL,
+    return ssh_argv(rec) + ["--", rec["host"], " ".join(shlex.quote(a) for a in args)]
+
+
+def remote(rec, op, *extra):
+    proc = subprocess.Popen(remote_argv(rec, op, *extra), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = proc.communicate()
-    if proc.returncode != 0:
+    return _remote_result(rec, op, proc.returncode, out, err)
+
+
+def _remote_result(rec, op, returncode, out, err):
+    if returncode != 0:
         raise TransferError("ssh %s %s failed (exit %d): %s" % (
-            rec["host"], op, proc.returncode, err.decode("utf-8", "replace").strip()[-300:]))
+            rec["host"], op, returncode, err.decode("utf-8", "replace").strip()[-300:]))
     try:
         return json.loads(out.decode("utf-8").strip().splitlines()[-1])
     except (ValueError, IndexError) as exc:
         raise TransferError("ssh %s %s: unexpected output %r" % (rec["host"], op, out[-200:])) from exc
+
+
+class RemoteSession(object):
+    """One ssh session with the storage host for the whole transfer (op `session`): the probe comes
+    first (this session also opens the shared connection that rsync then uses), the far end keeps
+    rsync's temp file syncing to disk during the copy, and the commit (fsync, verify, rename) goes
+    through the same session: no ssh or python start-up is left to pay after the copy."""
+
+    def __init__(self, rec):
+        self.rec = rec
+        self.proc = subprocess.Popen(remote_argv(rec, "session", HEAD_BYTES, FLUSH_EVERY_S), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.probe = self._answer("probe")
+
+    def _answer(self, op):
+        seen = b""
+        for line in iter(self.proc.stdout.readline, b""):  # a login shell may print something first
+            seen += line
+            try:
+                value = json.loads(line.decode("utf-8"))
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                return value
+        self._end_input()
+        out, err = self.proc.stdout.read(), self.proc.stderr.read()
+        _remote_result(self.rec, op, self.proc.wait(), seen + out, err)  # raises: ssh failed, no answer
+        raise TransferError("ssh %s %s: no answer" % (self.rec["host"], op))
+
+    def commit(self, *args):
+        """Commit through the session; a new ssh session if this one broke (a commit is repeatable:
+        the far end renames only a partial copy that verifies and never overwrites the final file)."""
+        try:
+            self.proc.stdin.write((json.dumps(["commit"] + [str(a) for a in args]) + "\n").encode("utf-8"))
+            self.proc.stdin.flush()
+            return self._answer("commit")
+        except (OSError, ValueError, TransferError) as exc:
+            log("storage host session lost (%s): commit through a new ssh session" % exc)
+            return remote(self.rec, "commit", *args)
+
+    def _end_input(self):
+        if not self.proc.stdin.closed:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+
+    def close(self):
+        """EOF ends the far end at once; then reap ssh (it may still be closing the channel)."""
+        self._end_input()
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            pipe.close()
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def remote_problem(info, rec):
@@ -323,7 +466,15 @@ def remote_problem(info, rec):
 
 
 def run_remote(rec):
-    probe = remote(rec, "probe", HEAD_BYTES)
+    session = RemoteSession(rec)
+    try:
+        copy_remote(rec, session)
+    finally:
+        session.close()
+
+
+def copy_remote(rec, session):
+    probe = session.probe
     if probe.get("final") is not None:
         problem = remote_problem(probe["final"], rec)
         if problem:
@@ -346,20 +497,33 @@ def run_remote(rec):
     env.pop("RSYNC_OLD_ARGS", None)  # it would switch rsync >= 3.2.4 back to unescaped remote args
     tail = _run_logged(argv, env, rec.get("log"))
     if tail[0] != 0:
+        session.close()
         text = tail[1]
         if tail[0] in RSYNC_EXIT_NO_SPACE and any(t in text for t in NO_SPACE_TEXT):
             remote(rec, "discard", plotfile.RSYNC_PARTIAL_DIR)
             raise TransferError("destination full (rsync exit %d)" % tail[0], full=True)
         raise TransferError("rsync exit %d" % tail[0])
-    probe = remote(rec, "probe", HEAD_BYTES)
-    problem = remote_problem(probe.get("partial"), rec)
-    if problem:
+    # fsync, verify against the source (size, head, tail hash), and only then rename: one request
+    head, tail_at, tail_sha = source_fingerprint(rec["source"], rec["bytes_total"])
+    result = session.commit(rec["bytes_total"], head, tail_at, tail_sha)
+    if result.get("partial") is not None:
+        problem = remote_problem(result["partial"], rec)
+        if problem is None:
+            problem = "last bytes differ from the source" if not result.get("tail_ok") else "header differs"
         remote(rec, "discard", plotfile.RSYNC_PARTIAL_DIR)
         raise TransferError("verification failed: %s" % problem)
-    result = remote(rec, "commit")
     if not result.get("ok"):
         raise TransferError("rename at destination failed: %s" % result.get("error"))
     log("verified and renamed to %s:%s" % (rec["host"], os.path.join(rec["destination"], rec["plot_name"])))
+
+
+def source_fingerprint(path, size):
+    """(head hex, tail offset, tail sha256) of the source, what the far end's copy must match."""
+    tail_at = max(0, size - TAIL_CHECK)
+    with open(path, "rb") as handle:
+        head = handle.read(HEAD_BYTES).hex()
+        handle.seek(tail_at)
+        return head, tail_at, hashlib.sha256(handle.read(size - tail_at)).hexdigest()
 
 
 def _run_logged(argv, env, log_path):
@@ -423,6 +587,10 @@ def run(rec_path):
         log("no readable transfer record at %s" % rec_path)
         return 2
     rec.pop("_path", None)
+    # Our own pid goes into the record first thing: plot_move does not write the record once we may
+    # run (we could finish before it got our pid back from systemd-run or the double fork).
+    rec.update(pid=os.getpid(), proc_start=process_start(os.getpid()) or time.time())
+    records.write_json_atomic(rec_path, rec)
     where = "%s:%s" % (rec["host"], rec["destination"]) if rec.get("host") else rec["destination"]
     log("transfer %s: %s -> %s (%d bytes, attempt %d)" % (
         rec["id"], rec["source"], where, rec["bytes_total"], rec.get("attempt", 1)))

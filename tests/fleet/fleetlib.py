@@ -22,6 +22,8 @@ import yaml
 from plotfleet_testlib import PLOTTER_PYTHON, REPO
 
 BRIDGE = "pf-br0"
+# Not /tmp: each host mounts its own dir on /tmp.
+FLEET_PARENT = "/var/tmp"
 NET = "10.231.0"
 CONTROLLER_IP = NET + ".1"
 PLOTTERS = ("pf-plot1", "pf-plot2")
@@ -177,8 +179,7 @@ class Host:
 
 class Fleet:
     def __init__(self):
-        # Not under /tmp: every host gets its own /tmp (a bind mount in its mount namespace).
-        self.root = Path(tempfile.mkdtemp(prefix="pf-fleet-", dir="/var/tmp"))
+        self.root = Path(tempfile.mkdtemp(prefix="pf-fleet-", dir=FLEET_PARENT))
         os.chmod(str(self.root), 0o755)
         self.hosts = dict((name, Host(name, self.root)) for name in PLOTTERS + STORAGE)
         self.controller_key = str(self.root / "controller" / "id_ed25519")
@@ -549,6 +550,13 @@ def remove_stale_fleet():
             sh(["ip", "netns", "del", name], check=False)
         sh(["ip", "link", "del", name + "-h"], check=False)
     sh(["ip", "link", "del", BRIDGE], check=False)
+    # The small storage tmpfs of a fleet whose teardown never ran (pytest killed hard).
+    with open("/proc/mounts") as handle:
+        stale = [line.split()[1] for line in handle if line.startswith("pf-small ")]
+    for mount in stale:
+        if mount.startswith(FLEET_PARENT + "/pf-fleet-"):
+            sh(["umount", "-l", mount], check=False)
+            shutil.rmtree(mount.rsplit("/", 2)[0], ignore_errors=True)
 
 
 __all__ = ["Fleet", "unavailable_reason", "REPO"]

@@ -3,15 +3,17 @@
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
+import time
 
 import fleetops
 import pytest
 from fleetcheck import finished_ids, plot_logs
 from fleetlib import PLOT_SETTINGS, rules_vars
 
-from plotfleet_testlib import REPO, VENV_BIN, ansible_env
+from plotfleet_testlib import PLOTTER_PYTHON, REPO, VENV_BIN, ansible_env
 
 pytestmark = pytest.mark.fleet
 
@@ -61,7 +63,8 @@ def test_reconcile_plots_on_both_plotters_and_moves_to_storage(fleet, ledger):
     assert status.returncode == 0, status.stdout[-6000:]
     for name in ("pf-plot1", "pf-plot2"):
         assert name in status.stdout
-    assert json.loads(json_path.read_text())
+    document = json.loads(json_path.read_text())
+    assert set(h["name"] for h in document["hosts"]) == set(fleet.hosts), document["hosts"]
 
 
 def test_loop_runs_passes_over_ssh_until_sigterm(fleet, ledger):
@@ -101,3 +104,38 @@ def fleet_hosts_stored(fleet):
     return set(host.name for host in fleet.plotters
                if any(i in stored for ids, _ in plot_logs(host).values() for i in ids))
 
+
+
+def test_ledger_catches_each_broken_invariant(fleet, ledger):
+    """The fault suite's checks can fail: a partial plot at storage, a plot lost, a duplicate, a deleted
+    sentinel and a deleted log are each reported."""
+    plotter, storage_dir = fleet.hosts["pf-plot1"], fleet.storage.storage_dirs[0]
+    plot_id = os.urandom(32)
+    name = "plot-k18-2026-01-01-00-00-%s.plot" % plot_id.hex()
+    script = ("import os, sys; from chiapos import DiskPlotter; DiskPlotter().create_plot_disk("
+              "sys.argv[1], sys.argv[1], sys.argv[1], sys.argv[2], 18, os.urandom(128), bytes.fromhex(sys.argv[3]),"
+              " 100, 32, 2000, 1, False)")
+    subprocess.run([PLOTTER_PYTHON, "-c", script, plotter.tmp_dirs[0], name, plot_id.hex()], check=True,
+                   stdout=subprocess.DEVNULL, timeout=120)
+    source = os.path.join(plotter.dst_dirs[0], name)
+    os.rename(os.path.join(plotter.tmp_dirs[0], name), source)
+    with open(os.path.join(plotter.log_dir, "made-by-hand.log"), "w") as log:
+        log.write("ID: %s\nRenamed final file from \"x\" to \"%s\"\n" % (plot_id.hex(), source))
+    fleetops.wait_for(lambda: plot_id.hex() in ledger.source_sizes, 10, "the ledger to see the plot")
+    problems, _ = ledger.check()
+    assert not problems, problems
+
+    shutil.copyfile(source, os.path.join(storage_dir, name))   # the same plot twice
+    assert any("duplicated" in p for p in ledger.check()[0])
+    with open(source, "rb") as src, open(os.path.join(storage_dir, name), "wb") as dst:
+        dst.write(src.read(2000000))                           # ... now a partial copy at storage
+    os.unlink(source)                                          # ... and the source deleted
+    os.unlink(ledger.sentinels[0])
+    os.unlink(os.path.join(plotter.log_dir, "made-by-hand.log"))
+    time.sleep(0.3)
+    problems = "\n".join(ledger.check()[0])
+    for expected in ("partial .plot", "deleted while no complete copy", "sentinel deleted",
+                     "file deleted that is not a temp file: %s" % os.path.join(plotter.log_dir, "made-by-hand.log")):
+        assert expected in problems, problems
+    with pytest.raises(AssertionError):
+        ledger.assert_invariants()

@@ -232,10 +232,13 @@ def test_history_newest_first_and_limited(host):
     assert host.gather(history_limit=0)["history"] == []
 
 
-def test_cache_file_is_one_readable_file(host):
+def test_cache_files_are_readable(host):
     host.write_log("a.log", "chiapos-k18-rename.log")
     host.gather()
-    files = list((host.state_dir / "cache").iterdir())
-    assert [f.name for f in files] == [logcache.CACHE_NAME]
-    header = json.loads(files[0].read_text().splitlines()[0])
+    files = sorted(f.name for f in (host.state_dir / "cache").iterdir())
+    assert files == sorted([logcache.CACHE_NAME, logcache.STORE_NAME, logcache.LOCK_NAME])
+    index = (host.state_dir / "cache" / logcache.CACHE_NAME).read_text().splitlines()
+    header = json.loads(index[0])
     assert header["version"] == logcache.VERSION and header["means"][0][:2] == ["chiapos", 18]
+    assert header["sums"][0][:3] == ["chiapos", 18, "1"]
+    assert index[1].startswith(str(host.log_dir / "a.log") + "\t")
