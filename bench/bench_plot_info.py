@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "fixtures"
+SHARED = REPO / "tests" / "fixtures" / "shared"  # in-repo copy of ../shared/fixtures
 SYSTEM_PYTHON = "/usr/bin/python3"
 K32_LOG = SHARED / "peer-logs" / "plotman__chianetwork.plot.log"
 

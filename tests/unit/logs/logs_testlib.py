@@ -13,7 +13,8 @@ import plotfleet_testlib  # noqa: F401  (puts collections/ on sys.path)
 from ansible_collections.plotfleet.chia.plugins.module_utils.logs import model
 
 REPO = plotfleet_testlib.REPO
-SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
+# A copy of ../shared/fixtures (the project's real plotter logs), so a clean clone has them.
+SHARED_FIXTURES = REPO / "tests" / "fixtures" / "shared"
 OWN_FIXTURES = REPO / "tests" / "fixtures" / "logs"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
