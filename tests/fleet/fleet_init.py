@@ -42,7 +42,14 @@ def stop_sshd(*_args):
 
 def main():
     subprocess.check_call(["mount", "--make-rprivate", "/"])
-    subprocess.check_call(["mount", "--bind", HOST_TMP, "/tmp"])
+    # A checkout under /tmp (a CI clone, say) must stay visible to the host: the plotter's Python lives in
+    # its .venv. Bind it into HOST_TMP at the same relative path, then put HOST_TMP (with it) on /tmp.
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+    if repo.startswith("/tmp/"):
+        inner = os.path.join(HOST_TMP, os.path.relpath(repo, "/tmp"))
+        os.makedirs(inner, exist_ok=True)
+        subprocess.check_call(["mount", "--bind", repo, inner])
+    subprocess.check_call(["mount", "--rbind", HOST_TMP, "/tmp"])
     signal.signal(signal.SIGUSR1, start_sshd)
     signal.signal(signal.SIGUSR2, stop_sshd)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
