@@ -3,9 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The body of plot_stop: pick jobs, signal them (terminate / suspend / resume), delete their temp files.
 
-Deletion is deliberately narrow: a file is deleted only if it sits directly in the job's own tmp or
-tmp2 dir, that dir is one of the configured tmp_dirs, its name contains the job's 64-hex plot id and
-ends in `.tmp`, and it is a regular file (not a symlink).
+Deletion is deliberately narrow: a file is deleted only if it sits directly in the job's own tmp,
+tmp2 or dst dir, that dir is one of the configured tmp_dirs or dst_dirs, its name contains the job's
+64-hex plot id and ends in `.tmp`, it is a regular file (not a symlink), and no process holds it open.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,7 +19,7 @@ import stat
 import subprocess
 import time
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import launch, records
+from ansible_collections.plotfleet.chia.plugins.module_utils import launch, openfiles, records
 
 __metaclass__ = type
 
@@ -41,13 +41,16 @@ def in_scope(job, tmp_dirs, dst_dirs):
     return any(job.get(key) and os.path.normpath(job[key]) in mine for key in ("tmp_dir", "tmp2_dir", "dst_dir"))
 
 
-def select(state, plot_id, all_jobs, tmp_dirs=(), dst_dirs=()):
+def select(state, plot_id, all_jobs, tmp_dirs=(), dst_dirs=(), ended_jobs=False):
     """(jobs to signal, ended entries to clean up). Raises StopError for an ambiguous or bad selection.
 
     A plot id prefix may name any plotter job on the host; all=true alone takes only the jobs in
     scope (see in_scope), never a plotter that belongs to someone else's setup on the same machine.
+    ended_jobs=true takes the dead and failed jobs in scope (see ended_in_scope).
     """
     jobs = state.get("jobs") or []
+    if ended_jobs:
+        return [], ended_in_scope(state, tmp_dirs, dst_dirs)
     if plot_id:
         prefix = plot_id.lower()
         if not PREFIX_RE.match(prefix):
@@ -68,6 +71,26 @@ def select(state, plot_id, all_jobs, tmp_dirs=(), dst_dirs=()):
     if all_jobs:
         return [job for job in jobs if in_scope(job, tmp_dirs, dst_dirs)], []
     raise StopError("give plot_id (a prefix of at least 4 hex digits) or all=true")
+
+
+def ended_in_scope(state, tmp_dirs, dst_dirs):
+    """Dead and failed jobs of this configuration with a known plot id that no live job shares."""
+    live_ids = set((job.get("id") or "").lower() for job in state.get("jobs") or [])
+    out, seen = [], set()
+    for entry in state.get("history") or []:
+        plot_id = (entry.get("id") or "").lower()
+        if entry.get("state") not in ("dead", "failed") or not ID_RE.match(plot_id):
+            continue
+        if plot_id in live_ids or plot_id in seen or not in_scope(entry, tmp_dirs, dst_dirs):
+            continue
+        seen.add(plot_id)
+        out.append(entry)
+    return out
+
+
+def unidentified_live_jobs(state):
+    """Live jobs whose plot id is not known: their temp files cannot be told apart yet."""
+    return [job for job in state.get("jobs") or [] if not ID_RE.match((job.get("id") or "").lower())]
 
 
 def _record(state_dir, job):
@@ -127,14 +150,14 @@ def wait_gone(pids, timeout, poll=0.2):
     return set(alive)
 
 
-def temp_files(entry, tmp_dirs):
-    """This job's temp files: in its own tmp/tmp2 dirs that are configured tmp_dirs, named with its id, *.tmp."""
+def temp_files(entry, tmp_dirs, dst_dirs=()):
+    """This job's temp files: in its own tmp/tmp2/dst dirs that are configured dirs, named with its id, *.tmp."""
     plot_id = (entry.get("id") or "").lower()
     if not ID_RE.match(plot_id):
         return []
-    allowed = set(os.path.realpath(d) for d in tmp_dirs or [])
+    allowed = set(os.path.realpath(d) for d in list(tmp_dirs or []) + list(dst_dirs or []))
     found = []
-    for directory in (entry.get("tmp_dir"), entry.get("tmp2_dir")):
+    for directory in (entry.get("tmp_dir"), entry.get("tmp2_dir"), entry.get("dst_dir")):
         if not directory or os.path.realpath(directory) not in allowed:
             continue
         try:
@@ -154,25 +177,26 @@ def temp_files(entry, tmp_dirs):
 
 def run(params, check_mode, gather):
     action, timeout = params["action"], params["timeout"]
+    ended_jobs = params.get("ended")
     if params["cleanup"] and action != "terminate":
         raise StopError("cleanup: temp files are deleted only with action=terminate")
+    if ended_jobs and not params["cleanup"]:
+        raise StopError("ended: it only deletes the temp files of dead and failed jobs; set cleanup=true")
+    if ended_jobs and (params.get("plot_id") or params["all"]):
+        raise StopError("ended: selects the dead and failed jobs itself; do not give plot_id or all with it")
     with records.host_lock(params["state_dir"]):
         state = gather(params)
         live, ended = select(state, params.get("plot_id"), params["all"], params.get("tmp_dirs"),
-                             params.get("dst_dirs"))
+                             params.get("dst_dirs"), ended_jobs)
         result = {"changed": False, "jobs": [], "temp_files": [], "deleted": [],
                   "warnings": list(state.get("warnings") or [])}
-        plans = []
-        for job in live:
-            record = _record(params["state_dir"], job)
-            target = _target(job, record)
-            proc_state = _process_state(job["pid"])
-            stopped = proc_state == "T"
-            wanted = {"terminate": True, "suspend": not stopped, "resume": stopped}[action]
-            plans.append((job, target, wanted))
-            result["jobs"].append({"id": job.get("id"), "launch_id": job.get("launch_id"), "pid": job["pid"],
-                                   "plotter": job.get("plotter"), "action": action if wanted else "none",
-                                   "target": "%s %s" % target[:2], "exited": False, "killed": False})
+        if ended_jobs and ended:
+            waiting = unidentified_live_jobs(state)
+            if waiting:  # a live job not yet tied to its plot id might own some of these files
+                result["warnings"].append("cleanup of dead jobs waits: the plot id of running pid %s is not known yet"
+                                          % ", ".join(str(job.get("pid")) for job in waiting))
+                ended = []
+        plans = _plan_signals(params["state_dir"], live, action, result)
         for entry in ended:
             result["jobs"].append({"id": entry.get("id"), "launch_id": entry.get("launch_id"), "pid": None,
                                    "plotter": entry.get("plotter"), "action": "none", "target": None,
@@ -182,24 +206,56 @@ def run(params, check_mode, gather):
                 if not entry.get("id"):
                     result["warnings"].append("job pid %s has no known plot id: its temp files are kept"
                                               % entry.get("pid"))
-                result["temp_files"].extend(temp_files(entry, params.get("tmp_dirs")))
+                result["temp_files"].extend(_files_of(entry, params))
         if check_mode:
             result["changed"] = any(w for _, _, w in plans) or bool(result["temp_files"])
             return result
         _act(plans, action, timeout, params["kill"], result)
         if params["cleanup"]:
             gone = set(r["id"] for r in result["jobs"] if r["exited"])
-            for entry in list(live) + list(ended):
-                if entry.get("id") not in gone:
-                    continue
-                for path in temp_files(entry, params.get("tmp_dirs")):
-                    try:
-                        os.unlink(path)
-                        result["deleted"].append(path)
-                    except OSError as exc:
-                        result["warnings"].append("cannot delete %s: %s" % (path, exc.strerror))
-            result["changed"] = result["changed"] or bool(result["deleted"])
+            doomed = [path for entry in list(live) + list(ended) if entry.get("id") in gone
+                      for path in _files_of(entry, params)]
+            _delete(doomed, result, must_know_open=bool(ended_jobs))
         return result
+
+
+def _plan_signals(state_dir, live, action, result):
+    plans = []
+    for job in live:
+        record = _record(state_dir, job)
+        target = _target(job, record)
+        stopped = _process_state(job["pid"]) == "T"
+        wanted = {"terminate": True, "suspend": not stopped, "resume": stopped}[action]
+        plans.append((job, target, wanted))
+        result["jobs"].append({"id": job.get("id"), "launch_id": job.get("launch_id"), "pid": job["pid"],
+                               "plotter": job.get("plotter"), "action": action if wanted else "none",
+                               "target": "%s %s" % target[:2], "exited": False, "killed": False})
+    return plans
+
+
+def _files_of(entry, params):
+    return temp_files(entry, params.get("tmp_dirs"), params.get("dst_dirs"))
+
+
+def _delete(paths, result, must_know_open):
+    """Delete the files no process holds open. must_know_open: keep them all when that cannot be told."""
+    held = openfiles.held_open(paths)
+    if held is None and must_know_open:
+        if paths:
+            result["warnings"].append("cannot tell which files are open here (no /proc, no lsof): %d temp "
+                                      "files of dead jobs are kept" % len(paths))
+        return
+    for path in paths:
+        if held and path in held:
+            result["warnings"].append("%s is still open in some process: kept" % path)
+            continue
+        try:
+            os.unlink(path)
+            result["deleted"].append(path)
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                result["warnings"].append("cannot delete %s: %s" % (path, exc.strerror))
+    result["changed"] = result["changed"] or bool(result["deleted"])
 
 
 def _act(plans, action, timeout, kill, result):

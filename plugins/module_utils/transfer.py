@@ -26,7 +26,7 @@ __metaclass__ = type
 
 WORKER_DIR_PREFIX = "plotfleet-transfer-"
 FULL_HOLD_S = 1800        # a destination found full is skipped this long
-RETRY_AFTER_S = 600       # a failed transfer is retried after this long ...
+RETRY_AFTER_S = 600       # default: a failed transfer is retried after this long ...
 MAX_ATTEMPTS = 5          # ... at most this many times (then a human looks at the reason)
 DONE_SHOWN_S = 86400      # finished transfers stay in describe_transfers() this long
 STARTING_GRACE_S = 60     # a record written just before its worker got a pid is still "running"
@@ -316,7 +316,8 @@ def measure_destinations(destinations, marks, now=None):
 
 # ---- the plan (pure)
 
-def plan(candidates, destinations, transfers, max_per_destination=1, max_per_source=1, now=None):
+def plan(candidates, destinations, transfers, max_per_destination=1, max_per_source=1, now=None,
+         retry_after_s=RETRY_AFTER_S, max_attempts=MAX_ATTEMPTS):
     """Decide what moves where. Returns {"actions": [...], "reasons": [...]}.
 
     actions: {"kind": "rename"|"transfer", "candidate", "destination", "record" (existing or None)}.
@@ -334,7 +335,7 @@ def plan(candidates, destinations, transfers, max_per_destination=1, max_per_sou
     actions, reasons = [], []
     for cand in sorted(candidates, key=lambda c: (c["mtime"], c["name"])):
         rec = by_plot.get(cand["plot_id"])
-        why = _record_blocks(rec, cand, now)
+        why = _record_blocks(rec, now, retry_after_s, max_attempts)
         if why:
             reasons.append("%s: %s" % (cand["path"], why))
             continue
@@ -353,7 +354,7 @@ def plan(candidates, destinations, transfers, max_per_destination=1, max_per_sou
     return {"actions": actions, "reasons": reasons}
 
 
-def _record_blocks(rec, cand, now):
+def _record_blocks(rec, now, retry_after_s=RETRY_AFTER_S, max_attempts=MAX_ATTEMPTS):
     """Why an existing transfer record of this plot forbids starting one now (or None)."""
     if rec is None:
         return None
@@ -363,10 +364,10 @@ def _record_blocks(rec, cand, now):
     if state == "done":
         return "already transferred to %s (record %s): not sent twice" % (_where(rec), rec["id"])
     if state == "failed":
-        if (rec.get("attempt") or 0) >= MAX_ATTEMPTS:
+        if (rec.get("attempt") or 0) >= max_attempts:
             return "transfer failed %d times (last: %s); remove %s to retry" % (
                 rec.get("attempt"), rec.get("reason"), rec.get("_path"))
-        wait = RETRY_AFTER_S - (now - (rec.get("finished") or 0))
+        wait = retry_after_s - (now - (rec.get("finished") or 0))
         if wait > 0 and "full" not in (rec.get("reason") or "") and "mount" not in (rec.get("reason") or ""):
             return "transfer failed (%s); retry in %d s" % (rec.get("reason"), wait)
     return None  # interrupted: resume; failed long enough ago: retry
@@ -434,7 +435,9 @@ def run_pass(params, state, procs, check_mode, warnings, now=None):
         candidates, reasons = find_candidates(source_dirs, busy_dirs, busy_files, now)
         dests = measure_destinations(destinations, full_marks(state_dir), now)
         decided = plan(candidates, dests, transfers, params.get("max_transfers_per_destination") or 1,
-                       params.get("max_transfers_per_source") or 1, now)
+                       params.get("max_transfers_per_source") or 1, now,
+                       retry_after_s=params.get("retry_after_s", RETRY_AFTER_S),
+                       max_attempts=params.get("max_attempts", MAX_ATTEMPTS))
         result["reasons"] = reasons + decided["reasons"]
         for rec in transfers:
             if rec["state"] == "done" and not rec.get("acknowledged"):

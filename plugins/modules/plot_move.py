@@ -93,6 +93,18 @@ options:
     description: Transfers running at once from one source filesystem.
     type: int
     default: 1
+  retry_after_s:
+    description:
+      - Seconds to wait before a failed transfer of a plot is tried again (a full or unmounted
+        destination is retried elsewhere at once). The reason and the time left are in RV(reasons).
+    type: int
+    default: 600
+  max_attempts:
+    description:
+      - Failed transfers of one plot after which it is no longer retried; the plot stays where it
+        is and RV(reasons) names the record file to delete to try again.
+    type: int
+    default: 5
   bwlimit_kbps:
     description: Bandwidth limit per transfer in KiB/s (rsync C(--bwlimit); also applied to local copies).
     type: int
@@ -235,6 +247,8 @@ def argument_spec():
         destinations=dict(type="list", elements="dict", default=[], options=DESTINATION_SPEC),
         max_transfers_per_destination=dict(type="int", default=1),
         max_transfers_per_source=dict(type="int", default=1),
+        retry_after_s=dict(type="int", default=transfer.RETRY_AFTER_S),
+        max_attempts=dict(type="int", default=transfer.MAX_ATTEMPTS),
         bwlimit_kbps=dict(type="int"),
         rsync_path=dict(type="str"),
         ssh_options=dict(type="list", elements="str", default=[]),
@@ -248,7 +262,9 @@ def check_params(module):
     for index, dest in enumerate(params["destinations"]):
         if not dest["path"].startswith("/"):
             module.fail_json(msg="destinations[%d].path must be absolute, got %r" % (index, dest["path"]))
-    for name in ("max_transfers_per_destination", "max_transfers_per_source"):
+    if params["retry_after_s"] < 0:
+        module.fail_json(msg="retry_after_s must be 0 or more seconds, got %d" % params["retry_after_s"])
+    for name in ("max_transfers_per_destination", "max_transfers_per_source", "max_attempts"):
         if params[name] < 1:
             module.fail_json(msg="%s must be at least 1, got %d" % (name, params[name]))
     if params["bwlimit_kbps"] is not None and params["bwlimit_kbps"] < 1:

@@ -20,8 +20,14 @@ description:
     C(systemctl kill)); jobs started by hand only on their pid.
   - O(cleanup=true) deletes, once the job is gone, only its temp files - regular files directly in its own
     tmp or tmp2 dir, when that dir is one of O(tmp_dirs), whose names contain its plot id and end in
-    C(.tmp). Nothing else is ever deleted. A prefix that matches only an ended (dead, failed) job cleans
+    C(.tmp) (chiapos also leaves C(.plot.2.tmp) in the dst dir: deleted when that dir is one of
+    O(dst_dirs)). Nothing else is ever deleted. A prefix that matches only an ended (dead, failed) job cleans
     up that job's leftover temp files without signalling anything.
+  - O(ended=true) with O(cleanup=true) deletes the leftover temp files of every dead or failed job of
+    this configuration (launched through O(state_dir), or using one of its dirs) whose plot id no
+    running job shares; nothing is signalled. It waits while a running job's plot id is not known
+    yet, keeps any file a process still holds open, and keeps everything where open files cannot be
+    checked (no C(/proc) and no C(lsof)).
   - Runs under the host lock in O(state_dir), so no plot_start of a concurrent pass can interleave.
 version_added: "0.1.0"
 author: plotfleet developers (@plotfleet)
@@ -31,12 +37,19 @@ options:
   plot_id:
     description:
       - Plot id prefix (at least 4 hex digits). It must match exactly one running job unless O(all=true).
+      - Exactly one of O(plot_id), O(all=true) and O(ended=true) selects the jobs.
     type: str
   all:
     description:
       - Without O(plot_id), act on every running job of this configuration - launched through O(state_dir),
         or using one of O(tmp_dirs) or O(dst_dirs) - never on plotters of another setup on the same machine.
         With O(plot_id), act on every job the prefix matches.
+    type: bool
+    default: false
+  ended:
+    description:
+      - Select the dead and failed jobs of this configuration, to delete their temp files (needs
+        O(cleanup=true)). Used by the reconcile role when C(plotfleet_cleanup_dead_tmp) is on.
     type: bool
     default: false
   action:
@@ -58,6 +71,7 @@ options:
     default: false
 notes:
   - Supports check mode, which lists the jobs it would signal and the files it would delete (RV(temp_files)).
+  - Another run with nothing left to signal or delete reports C(changed=false).
 """
 
 EXAMPLES = r"""
@@ -67,6 +81,15 @@ EXAMPLES = r"""
     state_dir: /var/lib/plotfleet
     tmp_dirs: [/mnt/nvme1]
     plot_id: 4d3c2b1a
+    cleanup: true
+
+- name: Delete the temp files that dead jobs (a crash, a reboot) left behind
+  plotfleet.chia.plot_stop:
+    log_dir: /var/log/plotfleet
+    state_dir: /var/lib/plotfleet
+    tmp_dirs: [/mnt/nvme1]
+    dst_dirs: [/mnt/hdd01/plots]
+    ended: true
     cleanup: true
 
 - name: Pause every plot on the host
@@ -108,6 +131,9 @@ jobs:
     killed:
       description: Whether SIGKILL was needed.
       type: bool
+    state:
+      description: C(dead) or C(failed), for an ended job only.
+      type: str
   sample:
     - id: 4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a
       launch_id: 5f0c0a4e1a8d4b6b9a3e0e55f2b1c7d0
@@ -139,6 +165,7 @@ def main():
         argument_spec=options.host_argument_spec(
             plot_id=dict(type="str"),
             all=dict(type="bool", default=False),
+            ended=dict(type="bool", default=False),
             action=dict(type="str", default="terminate", choices=list(stopping.ACTIONS)),
             timeout=dict(type="int", default=30),
             kill=dict(type="bool", default=False),

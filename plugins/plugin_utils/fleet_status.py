@@ -126,6 +126,21 @@ def _move_view(result):
     }
 
 
+def _cleanup_view(result, history, enabled):
+    """Temp files of dead jobs: deleted this pass, and those still on disk (with their bytes)."""
+    deleted = [] if not result or _get(result, "skipped") else [str(p) for p in _as_list(_get(result, "deleted"))]
+    gone = set(deleted)
+    left, left_bytes = [], 0
+    for entry in history:
+        if _get(entry, "state") not in ("dead", "failed"):
+            continue
+        files = [str(p) for p in _as_list(_get(entry, "tmp_files")) if str(p) not in gone]
+        if files:
+            left.extend(files)
+            left_bytes += int(_get(entry, "tmp_bytes") or 0)
+    return {"enabled": bool(enabled), "deleted": deleted, "left": left, "left_bytes": left_bytes}
+
+
 def _transfers(state, host_vars):
     """Transfer records: plot_move's (after this pass's moves) when it ran, else plot_info's."""
     move = _get(host_vars, "plotfleet_move_result")
@@ -176,6 +191,8 @@ def host_entry(name, host_vars, plotters, storage, check_mode=False, now=None):
         "warnings": _host_warnings(usable),
         "start": start,
         "move": move,
+        "cleanup": _cleanup_view(_get(host_vars, "plotfleet_cleanup_result"), _as_list(_get(usable, "history")),
+                                 _get(host_vars, "plotfleet_cleanup_dead_tmp", False)),
     }
 
 

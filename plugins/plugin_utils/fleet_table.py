@@ -250,11 +250,23 @@ def host_block(entry, width=100, ascii=False):
             lines += _wrap("wait", reason, width)
     for reason in move.get("reasons", []):
         lines += _wrap("move", reason, width)
+    lines += _cleanup_lines(entry.get("cleanup") or {}, width)
     counts = entry.get("history_counts") or {}
     if counts:
         lines += _wrap("done", ", ".join("%d %s" % (n, s) for s, n in sorted(counts.items())) + " (history)", width)
     for warning in entry.get("warnings", []):
         lines += _wrap("warn", warning, width)
+    return lines
+
+
+def _cleanup_lines(cleanup, width):
+    lines = []
+    if cleanup.get("deleted"):
+        lines += _wrap("clean", "deleted %d temp files of dead jobs" % len(cleanup["deleted"]), width)
+    if cleanup.get("left"):
+        why = "" if cleanup.get("enabled") else " (plotfleet_cleanup_dead_tmp is off)"
+        lines += _wrap("clean", "%d temp files of dead jobs hold %s%s" % (
+            len(cleanup["left"]), size(cleanup.get("left_bytes") or 0), why), width)
     return lines
 
 

@@ -222,22 +222,3 @@ def kill_pass_when(proc, condition, timeout=120):
     alive = proc.poll() is None
     kill_group(proc)
     return alive
-
-
-def let_retry_delay_pass(fleet):
-    """Let the retry delay of failed transfers pass (plot_move retries a failed transfer after 10 minutes,
-    a fixed delay with no option yet): move each failed record's `finished` time back by an hour."""
-    for host in fleet.plotters:
-        folder = os.path.join(host.state_dir, "transfers")
-        for name in os.listdir(folder) if os.path.isdir(folder) else []:
-            path = os.path.join(folder, name)
-            try:
-                with open(path) as handle:
-                    rec = json.load(handle)
-            except (OSError, ValueError):
-                continue
-            if rec.get("state") == "failed" and rec.get("finished"):
-                rec["finished"] -= 3600
-                with open(path + ".tmp-age", "w") as handle:
-                    json.dump(rec, handle)
-                os.rename(path + ".tmp-age", path)

@@ -278,3 +278,22 @@ def test_probes_are_argv_lists():
     assert argv[:5] == ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"]
     assert "-p" in argv and "u@nas" in argv
     assert argv[-1] == "test -d '/srv/it'\"'\"'s' && test -w '/srv/it'\"'\"'s'"
+
+
+def test_dead_jobs_temp_files_deleted_and_left():
+    names = ["/mnt/nvme1/plot-%s.plot.table1.tmp" % ("ef" * 32), "/mnt/nvme1/plot-%s.sort.tmp" % ("ef" * 32)]
+    dead = job(state="dead", id="ef" * 32, tmp_bytes=3 * 2 ** 30, tmp_files=names)
+    other = job(state="failed", id="12" * 32, tmp_bytes=2 ** 30,
+                tmp_files=["/mnt/nvme1/plot-%s.table2.tmp" % ("12" * 32)])
+    host = {"plotfleet_host_state": {"jobs": [], "history": [dead, other], "dirs": []},
+            "plotfleet_cleanup_dead_tmp": True,
+            "plotfleet_cleanup_result": {"changed": True, "deleted": dead["tmp_files"]}}
+    status = fleet.fleet_status({"p": host}, ["p"], ["p"], [], now=1764380000)
+    cleanup = status["hosts"][0]["cleanup"]
+    assert cleanup == {"enabled": True, "deleted": dead["tmp_files"], "left": other["tmp_files"], "left_bytes": 2 ** 30}
+    text = fleet.fleet_table(status)
+    assert "deleted 2 temp files of dead jobs" in text and "1 temp files of dead jobs hold 1.0 GiB" in text
+    assert "is off" not in text
+    host = dict(host, plotfleet_cleanup_dead_tmp=False, plotfleet_cleanup_result={"skipped": True})
+    text = fleet.fleet_table(fleet.fleet_status({"p": host}, ["p"], ["p"], [], now=1764380000))
+    assert "3 temp files of dead jobs hold 4.0 GiB (plotfleet_cleanup_dead_tmp is off)" in text

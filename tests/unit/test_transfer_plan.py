@@ -210,3 +210,16 @@ def test_local_copy_resumes_and_full_destination_is_marked(tmp_path):
                                              ("rsync  version v3.4.1  protocol version 32", True)])
 def test_rsync_escape_detection(version, escapes):
     assert transfer_worker.rsync_escapes_args(version) is escapes
+
+
+def test_retry_delay_and_attempts_are_settings():
+    plot = cand(1)
+    dests = [dest("/a", 0, free=10 ** 15, dev=9)]
+    rec = {"id": plot["plot_id"], "plot_id": plot["plot_id"], "state": "failed", "destination": "/a", "host": None,
+           "reason": "ssh: connect to host 10.0.0.9 port 22: Connection refused", "finished": NOW - 30, "attempt": 2}
+    out = transfer.plan([plot], dests, [rec], now=NOW, retry_after_s=60)
+    assert out["actions"] == [] and "retry in 30 s" in out["reasons"][0] and "Connection refused" in out["reasons"][0]
+    out = transfer.plan([plot], dests, [rec], now=NOW, retry_after_s=30)
+    assert out["actions"][0]["record"] is rec
+    out = transfer.plan([plot], dests, [rec], now=NOW, retry_after_s=0, max_attempts=2)
+    assert out["actions"] == [] and "failed 2 times" in out["reasons"][0]
