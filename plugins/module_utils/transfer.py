@@ -29,6 +29,8 @@ FULL_HOLD_S = 1800        # a destination found full is skipped this long
 RETRY_AFTER_S = 600       # default: a failed transfer is retried after this long ...
 MAX_ATTEMPTS = 5          # ... at most this many times (then a human looks at the reason)
 DONE_SHOWN_S = 86400      # finished transfers stay in describe_transfers() this long
+ARCHIVE_AFTER_S = 7 * 86400  # then, acknowledged, they move to transfers/done/ (out of every pass's reads)
+ARCHIVE = "done"
 STARTING_GRACE_S = 60     # a record written just before its worker got a pid is still "running"
 PID_START_SLACK_S = 2.0   # pid alive with a start time further away: a reused pid
 QUIET_S = 120             # without /proc (macOS): a plot modified this recently may be written
@@ -434,7 +436,8 @@ def run_pass(params, state, procs, check_mode, warnings, now=None):
         transfers = load_transfers(state_dir, procs, warnings, now)
         candidates, reasons = find_candidates(source_dirs, busy_dirs, busy_files, now)
         dests = measure_destinations(destinations, full_marks(state_dir), now)
-        decided = plan(candidates, dests, transfers, params.get("max_transfers_per_destination") or 1,
+        known = transfers + archived_for(state_dir, candidates, transfers, warnings)
+        decided = plan(candidates, dests, known, params.get("max_transfers_per_destination") or 1,
                        params.get("max_transfers_per_source") or 1, now,
                        retry_after_s=params.get("retry_after_s", RETRY_AFTER_S),
                        max_attempts=params.get("max_attempts", MAX_ATTEMPTS))
@@ -448,6 +451,8 @@ def run_pass(params, state, procs, check_mode, warnings, now=None):
                 warnings.append("transfer %s of %s failed: %s" % (rec["id"], rec["source"], rec.get("reason")))
                 if not check_mode:
                     _acknowledge(rec, now)
+        if not check_mode:
+            archive_old(state_dir, transfers, now, warnings)
         for action in decided["actions"]:
             if check_mode:
                 result["would_move"].append(_would(action))
@@ -488,6 +493,39 @@ def _summary(rec):
 
 def _stored(rec):
     return dict((key, value) for key, value in rec.items() if key not in COMPUTED_KEYS)
+
+
+def archive_old(state_dir, transfers, now, warnings):
+    """Move acknowledged done records older than ARCHIVE_AFTER_S to transfers/done/: a pass reads
+    only the recent ones, and archived_for() still finds a plot's record if the plot shows up again."""
+    old = [rec for rec in transfers if rec["state"] == "done" and rec.get("acknowledged")
+           and now - (rec.get("finished") or now) > ARCHIVE_AFTER_S]
+    if not old:
+        return
+    folder = os.path.join(records.record_dir(state_dir, records.TRANSFERS), ARCHIVE)
+    records.ensure_dir(folder)
+    for rec in old:
+        try:
+            os.rename(rec["_path"], os.path.join(folder, os.path.basename(rec["_path"])))
+        except OSError as exc:
+            warnings.append("cannot archive %s: %s" % (rec["_path"], exc.strerror))
+
+
+def archived_for(state_dir, candidates, transfers, warnings):
+    """Archived records of the candidate plots that have no current record (one stat per candidate)."""
+    current = set(rec.get("plot_id") for rec in transfers)
+    folder = os.path.join(records.record_dir(state_dir, records.TRANSFERS), ARCHIVE)
+    found = []
+    for cand in candidates:
+        if cand["plot_id"] in current:
+            continue
+        path = os.path.join(folder, "%s.json" % cand["plot_id"])
+        if os.path.exists(path):
+            rec = records.read_json(path, warnings)
+            if rec is not None:
+                rec.update(_path=path, state="done")  # only done records are archived
+                found.append(rec)
+    return found
 
 
 def _acknowledge(rec, now):

@@ -22,6 +22,8 @@ description:
     therefore always complete.
   - Each plot has one transfer record in O(state_dir), so a plot is never transferred twice; an
     interrupted transfer is resumed by the next run. A destination found full is skipped for a while.
+    Records of transfers done more than a week ago move to a C(done) subdirectory, where they
+    still stop a second transfer of the same plot.
   - C(changed) is true when a move or transfer started, or a finished transfer was acknowledged
     (listed in RV(completed)).
 author: plotfleet developers (@plotfleet)

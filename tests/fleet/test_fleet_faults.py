@@ -362,14 +362,18 @@ def test_fault9_host_reboot_kills_all_plots(fleet, ledger):
     info = fleetops.plot_info(fleet, host.name)
     states = dict((e.get("id"), e.get("state")) for e in info["history"])
     assert all(states.get(i) == "dead" for i in victims), info["history"]
-    fleetops.run_pass(fleet)
+    out = fleetops.run_pass(fleet)
     assert all(os.path.exists(p) for p in left), "cleanup is off: temp files stay"
+    assert "(plotfleet_cleanup_dead_tmp is off)" in status_lines(out.stdout, host.name), out.stdout[-4000:]
 
     overrides = {host.name: dict(rules, **cleanup_vars(True))}
     fleet.write_inventory(overrides=overrides)
     out = fleetops.run_pass(fleet)
     assert out.returncode == 0, out.stdout[-5000:]
     assert not any(os.path.exists(p) for p in left), "cleanup on: the dead jobs' temp files are gone"
+    assert re.search(r"deleted \d+ temp files of dead jobs", status_lines(out.stdout, host.name)), out.stdout[-4000:]
+    again = fleetops.run_pass(fleet)
+    assert re.search(r"%s\s*:.*changed=0" % host.name, again.stdout), "nothing left to clean: changed=0"
     assert os.path.exists(foreign), "a temp file of no known job stays"
     ledger.assert_invariants(min_finished=0)
 

@@ -223,3 +223,25 @@ def test_retry_delay_and_attempts_are_settings():
     assert out["actions"][0]["record"] is rec
     out = transfer.plan([plot], dests, [rec], now=NOW, retry_after_s=0, max_attempts=2)
     assert out["actions"] == [] and "failed 2 times" in out["reasons"][0]
+
+
+def test_old_done_records_are_archived_and_still_stop_a_second_send(tmp_path):
+    state_dir = str(tmp_path)
+    old, recent, unacked = cand(1), cand(2), cand(3)
+    base = {"state": "done", "destination": "/a", "host": None, "source": "/src/x.plot", "acknowledged": True}
+    for plot, age, acked in ((old, 8 * 86400, True), (recent, 86400, True), (unacked, 30 * 86400, False)):
+        rec = dict(base, id=plot["plot_id"], plot_id=plot["plot_id"], finished=NOW - age, acknowledged=acked)
+        transfer.records.write_record(state_dir, transfer.records.TRANSFERS, plot["plot_id"], rec)
+    warnings = []
+    transfers = transfer.load_transfers(state_dir, [], warnings, now=NOW)
+    transfer.archive_old(state_dir, transfers, NOW, warnings)
+    left = sorted(r["plot_id"] for r in transfer.load_transfers(state_dir, [], warnings, now=NOW))
+    assert left == sorted([recent["plot_id"], unacked["plot_id"]]) and warnings == []
+    assert os.path.exists(os.path.join(state_dir, "transfers", "done", old["plot_id"] + ".json"))
+    # The archived plot shows up again in a source dir: its archived record still refuses a second send.
+    current = transfer.load_transfers(state_dir, [], warnings, now=NOW)
+    extra = transfer.archived_for(state_dir, [old, cand(4)], current, warnings)
+    assert [r["plot_id"] for r in extra] == [old["plot_id"]]
+    out = transfer.plan([old, cand(4)], [dest("/a", 0, free=10 ** 15, dev=9)], current + extra, now=NOW)
+    assert "not sent twice" in out["reasons"][0] and [a["candidate"]["plot_id"] for a in out["actions"]] == \
+        [cand(4)["plot_id"]]
