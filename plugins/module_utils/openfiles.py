@@ -21,11 +21,19 @@ def held_open(paths, proc="/proc"):
     if not paths:
         return set()
     if os.path.isdir(os.path.join(proc, "self", "fd")):
-        return _from_proc(paths, proc)
+        return _from_proc(paths, proc, writable_only=False)
     return _from_lsof(paths)
 
 
-def _from_proc(paths, proc):
+def held_for_writing(paths, proc="/proc"):
+    """The subset of paths some process has open for writing (Linux /proc only); None if unknown."""
+    paths = list(paths)
+    if not os.path.isdir(os.path.join(proc, "self", "fdinfo")):
+        return None
+    return _from_proc(paths, proc, writable_only=True) if paths else set()
+
+
+def _from_proc(paths, proc, writable_only):
     by_real = {}
     for path in paths:
         by_real.setdefault(os.path.realpath(path), []).append(path)
@@ -43,9 +51,21 @@ def _from_proc(paths, proc):
                 target = os.readlink(os.path.join(fd_dir, fd))
             except OSError:
                 continue
-            for path in by_real.get(target, ()):
-                found.add(path)
+            mine = by_real.get(target)
+            if mine and (not writable_only or _fd_writable(proc, pid, fd)):
+                found.update(mine)
     return found
+
+
+def _fd_writable(proc, pid, fd):
+    try:
+        with open(os.path.join(proc, pid, "fdinfo", fd)) as handle:
+            for line in handle:
+                if line.startswith("flags:"):
+                    return int(line.split()[1], 8) & (os.O_WRONLY | os.O_RDWR) != 0
+    except (IOError, OSError, ValueError):
+        return True  # cannot tell: assume the worst
+    return True
 
 
 def _from_lsof(paths):

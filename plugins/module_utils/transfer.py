@@ -20,7 +20,13 @@ import re
 import sys
 import time
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import detach, plotfile, records, transfer_worker
+from ansible_collections.plotfleet.chia.plugins.module_utils import (
+    detach,
+    openfiles,
+    plotfile,
+    records,
+    transfer_worker,
+)
 
 __metaclass__ = type
 
@@ -189,42 +195,6 @@ def _real(path):
     return os.path.realpath(path)
 
 
-def open_for_writing(paths):
-    """The subset of paths some process holds open for writing (Linux /proc); None if unknown."""
-    if not os.path.isdir("/proc/self/fdinfo"):
-        return None
-    wanted, found = set(paths), set()
-    if not wanted:
-        return found
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        fd_dir = "/proc/%s/fd" % pid
-        try:
-            fds = os.listdir(fd_dir)
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                target = os.readlink(os.path.join(fd_dir, fd))
-            except OSError:
-                continue
-            if target in wanted and _fd_writable(pid, fd):
-                found.add(target)
-    return found
-
-
-def _fd_writable(pid, fd):
-    try:
-        with open("/proc/%s/fdinfo/%s" % (pid, fd)) as handle:
-            for line in handle:
-                if line.startswith("flags:"):
-                    return int(line.split()[1], 8) & (os.O_WRONLY | os.O_RDWR) != 0
-    except (IOError, OSError, ValueError):
-        return True  # cannot tell: assume the worst
-    return True
-
-
 def find_candidates(source_dirs, busy_dirs, busy_files, now=None):
     """(candidates, reasons): complete plots in source_dirs that may move now."""
     now = now or time.time()
@@ -248,7 +218,7 @@ def find_candidates(source_dirs, busy_dirs, busy_files, now=None):
                 reasons.append("%s: %s" % (path, why))
             else:
                 candidates.append(entry)
-    writing = open_for_writing([_real(c["path"]) for c in candidates])
+    writing = openfiles.held_for_writing([_real(c["path"]) for c in candidates])
     keep = []
     for cand in candidates:
         if writing is not None and _real(cand["path"]) in writing:

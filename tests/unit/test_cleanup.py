@@ -132,3 +132,13 @@ def test_parse_lsof_names():
     wanted = ["/Volumes/nvme/plot-x.plot.table1.tmp", "/Volumes/nvme/plot-x.plot.sort.tmp"]
     assert openfiles.parse_lsof_names(text, wanted) == {wanted[0]}
     assert openfiles.parse_lsof_names("", wanted) == set()
+
+
+def test_held_for_writing_ignores_readers(tmp_path):
+    path = tmp_path / "plot-k18-x.plot"
+    path.write_text("x")
+    with open(str(path), "rb"):
+        assert openfiles.held_for_writing([str(path)]) == set()
+        assert openfiles.held_open([str(path)]) == {str(path)}
+    with open(str(path), "ab"):
+        assert openfiles.held_for_writing([str(path)]) == {str(path)}
