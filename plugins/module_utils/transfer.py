@@ -512,6 +512,21 @@ def _base_record(cand, dest, method, now):
             "proc_start": None, "acknowledged": False}
 
 
+ENDPOINT_KEYS = ("destination", "host", "user", "port", "ssh_key", "ssh_options")
+
+
+def abandoned_destinations(old, rec):
+    """Earlier destinations of this plot that may hold a partial copy of it, other than the new one:
+    the worker removes those partial copies once the plot is safe at the new destination."""
+    out = []
+    for place in list((old or {}).get("abandoned") or []) + ([old] if old and old.get("method") != "rename" else []):
+        endpoint = dict((key, place.get(key)) for key in ENDPOINT_KEYS)
+        same_as_new = (endpoint["destination"], endpoint["host"]) == (rec["destination"], rec.get("host"))
+        if endpoint["destination"] and not same_as_new and endpoint not in out:
+            out.append(endpoint)
+    return out
+
+
 def _rename(action, state_dir, now, result):
     cand, dest = action["candidate"], action["destination"]
     final = os.path.join(dest["path"], cand["name"])
@@ -541,6 +556,7 @@ def _start(action, params, now, result, warnings):
                log=os.path.join(params["log_dir"], "transfer-%s.log" % cand["plot_id"]))
     if old and old.get("destination") == rec["destination"] and old.get("host") == rec["host"]:
         rec["bytes_resumed"] = old.get("bytes_done") or 0
+    rec["abandoned"] = abandoned_destinations(old, rec)
     records.ensure_dir(params["log_dir"])
     path = records.write_record(state_dir, records.TRANSFERS, rec["id"], rec)
     python = params.get("python") or sys.executable

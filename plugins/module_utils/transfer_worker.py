@@ -619,8 +619,24 @@ def run(rec_path):
     except Exception as exc:  # anything unexpected still ends the record, never leaves it "running"
         finish(rec_path, rec, "failed", "worker error: %r" % (exc,))
         raise
+    discard_abandoned(rec)
     finish(rec_path, rec, "done")
     return 0
+
+
+def discard_abandoned(rec):
+    """Remove this plot's partial copies at destinations an earlier attempt gave up on (full, cut
+    off). Only plotfleet's own partial names are touched; a failure here never fails the transfer."""
+    partial = plotfile.partial_name(rec["plot_name"])
+    for place in rec.get("abandoned") or []:
+        try:
+            if place.get("host"):
+                remote(dict(rec, **place), "discard", plotfile.RSYNC_PARTIAL_DIR)
+                log("removed any partial copy at %s:%s" % (place["host"], place["destination"]))
+            else:
+                discard(os.path.join(place["destination"], partial))
+        except (TransferError, OSError) as exc:
+            log("could not remove the partial copy at %s: %s" % (place.get("destination"), exc))
 
 
 def main(argv=None):

@@ -118,6 +118,36 @@ def test_worker_killed_half_way_then_next_pass_completes(tmp):
 
 
 @needs_mount
+def test_partial_copy_at_a_destination_given_up_on_is_removed_after_success(tmp):
+    """A copy to disk A is killed half-way; A then has no room left (something else filled it), so the
+    next pass sends the plot to disk B. Once the plot is verified at B, A's partial copy is removed."""
+    (plot,) = lib.place_plots(tmp / "src", 1)
+    with lib.tmpfs(tmp / "a", "16m") as disk_a, lib.tmpfs(tmp / "b", "64m") as disk_b:
+        dests = [{"path": str(disk_a)}, {"path": str(disk_b)}]
+        args = lib.move_args(tmp, dests[:1], bwlimit_kbps=1000)
+        rc, res = run_module("plot_move", args)
+        (started,) = res["started"]
+        partial = disk_a / ("." + plot.name + ".plotfleet-partial")
+        assert lib.wait_for(lambda: partial.exists() and partial.stat().st_size > 1000000, timeout=30)
+        os.kill(started["pid"], signal.SIGKILL)
+        lib.wait_for(lambda: not os.path.exists("/proc/%d" % started["pid"]) or
+                     "Z" in Path("/proc/%d/stat" % started["pid"]).read_text().split(")")[1][:3], timeout=10)
+        filler = disk_a / "someone-elses-file.bin"
+        st = os.statvfs(str(disk_a))
+        filler.write_bytes(b"\0" * (st.f_bavail * st.f_frsize - 512 * 1024))
+
+        rc, res = run_module("plot_move", dict(args, destinations=dests, bwlimit_kbps=None))
+        assert [s["destination"] for s in res["started"]] == [str(disk_b)], res
+        (rec,) = lib.wait_transfers_finished(tmp / "state")
+        assert rec["state"] == "done" and rec["attempt"] == 2, rec
+        assert rec["abandoned"] == [{"destination": str(disk_a), "host": None, "user": None, "port": None,
+                                     "ssh_key": None, "ssh_options": []}]
+        assert (disk_b / plot.name).read_bytes() == originals(1)[plot.name] and not plot.exists()
+        assert sorted(os.listdir(str(disk_a))) == [filler.name], "only the partial copy was removed at A"
+        assert "removed %s" % partial in Path(rec["log"]).read_text()
+
+
+@needs_mount
 def test_full_destination_is_marked_and_next_one_used(tmp):
     plots = lib.place_plots(tmp / "src", 2)
     with lib.tmpfs(tmp / "tiny", "1m") as tiny, lib.tmpfs(tmp / "big", "64m") as big:

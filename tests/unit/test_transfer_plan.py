@@ -245,3 +245,17 @@ def test_old_done_records_are_archived_and_still_stop_a_second_send(tmp_path):
     out = transfer.plan([old, cand(4)], [dest("/a", 0, free=10 ** 15, dev=9)], current + extra, now=NOW)
     assert "not sent twice" in out["reasons"][0] and [a["candidate"]["plot_id"] for a in out["actions"]] == \
         [cand(4)["plot_id"]]
+
+
+def test_abandoned_destinations_accumulate_without_the_new_one():
+    new = {"destination": "/b", "host": None}
+    assert transfer.abandoned_destinations(None, new) == []
+    old = {"destination": "/a", "host": None, "method": "copy", "ssh_options": [], "abandoned": []}
+    first = transfer.abandoned_destinations(old, new)
+    assert first == [{"destination": "/a", "host": None, "user": None, "port": None, "ssh_key": None,
+                      "ssh_options": []}]
+    # Back to /a later: /b is now the abandoned one, /a is not (the new attempt resumes there).
+    second = transfer.abandoned_destinations(dict(new, method="rsync", abandoned=first), {"destination": "/a"})
+    assert [(p["destination"], p["host"]) for p in second] == [("/b", None)]
+    # Same place again (a plain retry): nothing abandoned, nothing listed twice.
+    assert transfer.abandoned_destinations(dict(old, abandoned=first), {"destination": "/a", "host": None}) == []
