@@ -10,6 +10,10 @@ first in odd ones), each after a `sync` so no run writes back the previous one's
 Figures are medians. "plot_move" = transfer record finished - started (started: the plot_move pass
 began). "raw rsync --fsync" is the same raw copy made durable (rsync fsyncs the file), for reference:
 plot_move syncs the copy to disk before it deletes the source, plain raw rsync never does.
+plot_move runs with its default `ssh_ciphers: auto` and the destination's `cpu_aes` as the controller
+would gather it (the storage host is this machine), so it uses AES-GCM where this CPU has AES
+instructions; "raw rsync, same cipher" is raw rsync with the cipher list plot_move used (the
+like-for-like comparison of the copy itself; equal to raw rsync on a CPU without AES).
 """
 
 import argparse
@@ -27,6 +31,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 import plotmove_lib as lib  # noqa: E402
+
+sys.path.insert(0, str(REPO / "collections"))
+from ansible_collections.plotfleet.chia.plugins.module_utils import cpu, transfer  # noqa: E402
+
+CPU_AES = cpu.has_aes()
 
 
 def make_plot_shaped(directory, size):
@@ -52,16 +61,18 @@ def timed(argv):
     return time.time() - start
 
 
-def raw_rsync(sshd, plot, dest, fsync=False):
-    """Plain rsync; fsync=True adds rsync's own --fsync (3.2.4+): the same copy made durable."""
-    ssh = " ".join(sshd.ssh_argv())
+def raw_rsync(sshd, plot, dest, fsync=False, ciphers=None):
+    """Plain rsync; fsync=True adds rsync's own --fsync (3.2.4+): the same copy made durable;
+    ciphers: the ssh Ciphers list to use (None: ssh's default)."""
+    ssh = " ".join(sshd.ssh_argv() + (["-o", "Ciphers=" + ciphers] if ciphers else []))
     return timed(["rsync", "-t"] + (["--fsync"] if fsync else []) + ["-e", ssh, str(plot), "root@127.0.0.1:%s/" % dest])
 
 
 def plot_move_rsync(sshd, work, plot, dest, round_no):
     state = work / ("state-%d" % round_no)
     args = {"log_dir": str(work / "logs"), "state_dir": str(state), "dst_dirs": [str(plot.parent)],
-            "destinations": [sshd.destination(dest, free_bytes=10 ** 13)], "ssh_options": sshd.ssh_options,
+            "destinations": [sshd.destination(dest, free_bytes=10 ** 13, cpu_aes=CPU_AES)],
+            "ssh_options": sshd.ssh_options,
             "delete_source": False}
     start = time.time()
     rc, res = lib.run_module("plot_move", args)
@@ -100,11 +111,12 @@ def main():
         (work / "logs").mkdir()
         plot = make_plot_shaped(work / "src", opts.size_mib * 1024 * 1024)
         size = plot.stat().st_size
-        raw, raw_fsync, move, move_wall = [], [], [], []
+        raw, raw_fsync, raw_cipher, move, move_wall = [], [], [], [], []
+        chosen = transfer.ssh_ciphers("auto", {"host": "127.0.0.1", "cpu_aes": CPU_AES})
         with lib.Sshd(work / "sshd") as sshd:
             for round_no in range(opts.rounds):
-                # interleaved, alternating order: both see the same machine state on average
-                kinds = ("raw", "move", "raw-fsync")
+                # interleaved, alternating order: all see the same machine state on average
+                kinds = ("raw", "move", "raw-fsync", "raw-cipher")
                 for kind in kinds if round_no % 2 == 0 else kinds[::-1]:
                     dest = work / ("dest %s %d" % (kind, round_no))
                     dest.mkdir()
@@ -113,6 +125,8 @@ def main():
                         raw.append(raw_rsync(sshd, plot, dest))
                     elif kind == "raw-fsync":
                         raw_fsync.append(raw_rsync(sshd, plot, dest, fsync=True))
+                    elif kind == "raw-cipher":
+                        raw_cipher.append(raw_rsync(sshd, plot, dest, ciphers=chosen))
                     else:
                         record_s, wall_s = plot_move_rsync(sshd, work, plot, dest, round_no)
                         move.append(record_s)
@@ -121,27 +135,30 @@ def main():
         rename_s, rename_wall = local_rename(work, plot)
         mib = size / 1048576.0
         result = {
-            "size_mib": round(mib, 1), "rounds": opts.rounds,
+            "size_mib": round(mib, 1), "rounds": opts.rounds, "cpu_aes": CPU_AES, "plot_move_ciphers": chosen,
             "raw_rsync_s": [round(x, 3) for x in raw], "plot_move_worker_s": [round(x, 3) for x in move],
             "plot_move_wall_s": [round(x, 3) for x in move_wall],
             "raw_rsync_fsync_s": [round(x, 3) for x in raw_fsync],
+            "raw_rsync_same_cipher_s": [round(x, 3) for x in raw_cipher],
             "raw_rsync_mib_s": round(mib / statistics.median(raw), 1),
             "plot_move_mib_s": round(mib / statistics.median(move), 1),
             "ratio": round(statistics.median(raw) / statistics.median(move), 3),
             "ratio_incl_ansible_call": round(statistics.median(raw) / statistics.median(move_wall), 3),
             "ratio_vs_raw_fsync": round(statistics.median(raw_fsync) / statistics.median(move), 3),
+            "ratio_vs_raw_same_cipher": round(statistics.median(raw_cipher) / statistics.median(move), 3),
             "rename_ms": round(rename_s * 1000, 3), "rename_module_call_s": round(rename_wall, 2),
         }
         print(json.dumps(result, indent=1))
         med = statistics.median
-        print("\n| file | rounds | raw rsync | plot_move | ratio | raw rsync --fsync (ratio) "
-              "| incl. Ansible call (ratio) | local rename |")
-        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        print("\n| file | rounds | raw rsync | plot_move | ratio | raw rsync, same cipher (ratio) "
+              "| raw rsync --fsync (ratio) | incl. Ansible call (ratio) | local rename |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         print("| %.0f MiB | %d | %.1f MiB/s (%.2f s) | %.1f MiB/s (%.2f s) | %.3f | %.2f s (%.3f) | %.2f s (%.3f) "
-              "| %.3f ms (module call %.2f s) |" % (
+              "| %.2f s (%.3f) | %.3f ms (module call %.2f s) |" % (
                   mib, opts.rounds, result["raw_rsync_mib_s"], med(raw), result["plot_move_mib_s"], med(move),
-                  result["ratio"], med(raw_fsync), result["ratio_vs_raw_fsync"], med(move_wall),
-                  result["ratio_incl_ansible_call"], result["rename_ms"], rename_wall))
+                  result["ratio"], med(raw_cipher), result["ratio_vs_raw_same_cipher"], med(raw_fsync),
+                  result["ratio_vs_raw_fsync"], med(move_wall), result["ratio_incl_ansible_call"],
+                  result["rename_ms"], rename_wall))
     finally:
         shutil.rmtree(str(work), ignore_errors=True)
 

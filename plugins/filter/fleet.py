@@ -68,13 +68,15 @@ def storage_offer(state, dirs, address, user=None, port=None, must_be_mount=Fals
     for entry in (state or {}).get("dirs", []) if isinstance(state, dict) else []:
         if isinstance(entry, dict) and entry.get("path"):
             free[str(entry["path"]).rstrip("/")] = entry
+    load = (state or {}).get("load") if isinstance(state, dict) else None
+    cpu_aes = load.get("cpu_aes") if isinstance(load, dict) else None
     offer = []
     for path in dirs or []:
         seen = free.get(str(path).rstrip("/"), {})
         offer.append({
             "path": str(path), "address": address, "user": user or None, "port": int(port) if port else None,
             "must_be_mount": boolean(must_be_mount, strict=False), "min_free_bytes": int(min_free_bytes or 0),
-            "free_bytes": seen.get("free_bytes"), "total_bytes": seen.get("total_bytes"),
+            "free_bytes": seen.get("free_bytes"), "total_bytes": seen.get("total_bytes"), "cpu_aes": cpu_aes,
         })
     return offer
 
@@ -97,6 +99,7 @@ def move_destinations(hostvars, storage_hosts, plotter, ssh_key=None, known_free
                 "user": None if local else item.get("user"), "port": None if local else item.get("port"),
                 "ssh_key": None if local else (ssh_key or None), "must_be_mount": item.get("must_be_mount", False),
                 "free_bytes": item["free_bytes"], "min_free_bytes": item.get("min_free_bytes", 0),
+                "cpu_aes": None if local else item.get("cpu_aes"),
             })
     return _plain(destinations)
 

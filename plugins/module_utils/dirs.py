@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 
+from ansible_collections.plotfleet.chia.plugins.module_utils import cpu
+
 __metaclass__ = type
 
 
@@ -150,5 +152,6 @@ def load(cpu_sample_prev=None):
         "cpus": os.cpu_count(),
         "cpu_idle_percent": cpu_idle_percent(cpu_sample_prev, sample),
         "mem_total_bytes": mem_total, "mem_available_bytes": mem_available,
+        "cpu_aes": cpu.has_aes(),
     }
     return result, sample

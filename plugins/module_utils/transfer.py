@@ -21,6 +21,7 @@ import sys
 import time
 
 from ansible_collections.plotfleet.chia.plugins.module_utils import (
+    cpu,
     detach,
     openfiles,
     plotfile,
@@ -512,6 +513,28 @@ def _base_record(cand, dest, method, now):
             "proc_start": None, "acknowledged": False}
 
 
+# AES-GCM first (cheapest with AES in hardware on both ends), then what OpenSSH offers by default,
+# so a server without AES-GCM still agrees on a cipher.
+AES_FIRST_CIPHERS = ("aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,"
+                     "aes128-ctr,aes192-ctr,aes256-ctr")
+
+
+def ssh_ciphers(choice, dest, local_aes=None):
+    """The ssh Ciphers list for a transfer, or None for ssh's own default.
+
+    choice "auto" (the default): AES-GCM first when this host and the destination host both have AES
+    instructions (the destination's `cpu_aes` comes from its plot_info; unknown counts as no);
+    "default": ssh's choice; anything else: that list, as given."""
+    choice = choice or "auto"
+    if choice == "default" or not dest.get("host"):
+        return None
+    if choice != "auto":
+        return choice
+    if local_aes is None:
+        local_aes = cpu.has_aes()
+    return AES_FIRST_CIPHERS if local_aes and dest.get("cpu_aes") is True else None
+
+
 ENDPOINT_KEYS = ("destination", "host", "user", "port", "ssh_key", "ssh_options")
 
 
@@ -550,6 +573,7 @@ def _start(action, params, now, result, warnings):
     rec = _base_record(cand, dest, method, now)
     rec.update(user=dest.get("user"), port=dest.get("port"), ssh_key=dest.get("ssh_key"),
                ssh_options=list(params.get("ssh_options") or []), must_be_mount=bool(dest.get("must_be_mount")),
+               ssh_ciphers=ssh_ciphers(params.get("ssh_ciphers"), dest),
                min_free_bytes=int(dest.get("min_free_bytes") or 0), rsync_path=params.get("rsync_path"),
                bwlimit_kbps=params.get("bwlimit_kbps"), delete_source=params.get("delete_source", True),
                state_dir=state_dir, attempt=((old or {}).get("attempt") or 0) + 1,

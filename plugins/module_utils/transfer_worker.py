@@ -323,6 +323,8 @@ def ssh_argv(rec):
         argv += ["-l", rec["user"]]
     argv += ["-o", "BatchMode=yes", "-o", "ConnectTimeout=20", "-o", "ServerAliveInterval=15",
              "-o", "ServerAliveCountMax=4"]
+    if rec.get("ssh_ciphers"):
+        argv += ["-o", "Ciphers=%s" % rec["ssh_ciphers"]]
     control_dir = rec.get("control_dir")
     if control_dir:
         argv += ["-o", "ControlMaster=auto", "-o", "ControlPath=%s" % os.path.join(control_dir, "%C"),

@@ -194,6 +194,8 @@ load:
                        the first call and on macOS.", type: float, returned: always}
     mem_total_bytes: {description: Physical memory., type: int, returned: always}
     mem_available_bytes: {description: "Available memory (Linux), else null.", type: int, returned: always}
+    cpu_aes: {description: "Whether the CPU has AES instructions (null if unknown); plot_move prefers the
+              AES-GCM SSH cipher when both ends have them.", type: bool, returned: always}
 host_warnings:
   description:
     - Problems found (bad records, reused pids, unreadable dirs, garbage logs); never fatal. Also shown as

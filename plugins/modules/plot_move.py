@@ -87,6 +87,11 @@ options:
         description: Bytes to leave free at this destination.
         type: int
         default: 0
+      cpu_aes:
+        description:
+          - Whether the destination host's CPU has AES instructions, gathered by the controller
+            (M(plotfleet.chia.plot_info) RV(plotfleet.chia.plot_info#module:load.cpu_aes)). See O(ssh_ciphers).
+        type: bool
   max_transfers_per_destination:
     description: Transfers running at once towards one destination.
     type: int
@@ -120,6 +125,16 @@ options:
     type: list
     elements: str
     default: []
+  ssh_ciphers:
+    description:
+      - SSH ciphers for remote transfers (encryption is most of the CPU a transfer costs).
+      - V(auto) prefers AES-GCM when this host and the destination both have AES instructions
+        (O(destinations[].cpu_aes)), the fastest cipher there, and otherwise leaves ssh's default
+        (chacha20-poly1305, faster without AES hardware, as on a Raspberry Pi 4).
+      - V(default) always leaves the choice to ssh; any other value is passed as C(-o Ciphers=VALUE).
+      - A C(Ciphers) option in O(ssh_options) wins over this one.
+    type: str
+    default: auto
   delete_source:
     description: Delete the source plot after the copy is verified and renamed into place.
     type: bool
@@ -240,6 +255,7 @@ DESTINATION_SPEC = dict(
     must_be_mount=dict(type="bool", default=False),
     free_bytes=dict(type="int"),
     min_free_bytes=dict(type="int", default=0),
+    cpu_aes=dict(type="bool"),
 )
 
 
@@ -254,6 +270,7 @@ def argument_spec():
         bwlimit_kbps=dict(type="int"),
         rsync_path=dict(type="str"),
         ssh_options=dict(type="list", elements="str", default=[]),
+        ssh_ciphers=dict(type="str", default="auto"),
         delete_source=dict(type="bool", default=True),
         python=dict(type="str"),
     )

@@ -229,9 +229,9 @@ def test_destinations_local_and_remote():
     dests = fleet.move_destinations(hv, ["p1", "nas", "down", "missing"], "p1", "/root/.ssh/k")
     assert dests == [
         {"path": "/srv/a/", "host": None, "user": None, "port": None, "ssh_key": None, "must_be_mount": False,
-         "free_bytes": 100, "min_free_bytes": 0},
+         "free_bytes": 100, "min_free_bytes": 0, "cpu_aes": None},
         {"path": "/srv/a", "host": "10.0.0.5", "user": "farm", "port": 2222, "ssh_key": "/root/.ssh/k",
-         "must_be_mount": True, "free_bytes": 100, "min_free_bytes": 5},
+         "must_be_mount": True, "free_bytes": 100, "min_free_bytes": 5, "cpu_aes": None},
     ]
     everything = fleet.move_destinations(hv, ["down"], "p1", known_free_only=False)
     assert [d["host"] for d in everything] == ["down"]
