@@ -78,7 +78,8 @@ def free_port():
 class Sshd:
     """A real sshd on 127.0.0.1:<free port> with its own host key and a key-only root login."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, log_level="ERROR"):
+        self.log_level = log_level  # DEBUG1 logs the negotiated cipher of each connection
         self.dir = Path(workdir)
         self.port = free_port()
         self.client_key = self.dir / "client_key"
@@ -101,7 +102,7 @@ class Sshd:
             "Port %d" % self.port, "ListenAddress 127.0.0.1", "HostKey %s" % host_key,
             "PidFile %s" % (self.dir / "sshd.pid"), "AuthorizedKeysFile %s" % authorized,
             "PermitRootLogin prohibit-password", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
-            "PubkeyAuthentication yes", "UsePAM no", "StrictModes no", "LogLevel ERROR", ""]))
+            "PubkeyAuthentication yes", "UsePAM no", "StrictModes no", "LogLevel %s" % self.log_level, ""]))
         os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege separation dir
         self.log = open(str(self.dir / "sshd.log"), "wb")
         self.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(config)],

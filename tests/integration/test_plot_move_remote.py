@@ -2,6 +2,7 @@
 authorized keys, key-only root login), destination path with spaces, verified at the far end."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import plotmove_lib as lib  # noqa: E402
 from plotmove_lib import run_module  # noqa: E402
+
+from ansible_collections.plotfleet.chia.plugins.module_utils import cpu  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not lib.Sshd.available(), reason="needs root, /usr/sbin/sshd and rsync")
 
@@ -69,6 +72,27 @@ def test_remote_not_a_mount_point_fails_and_is_held(tmp_path, sshd):
     assert res["changed"] is False and res["started"] == []
     assert "marked full" in "\n".join(res["reasons"]) and "not a mount point" in "\n".join(res["reasons"])
     assert res["transfers"][0]["state"] == "failed"
+
+
+@pytest.mark.skipif(not cpu.has_aes(), reason="this CPU has no AES instructions")
+@pytest.mark.parametrize("storage_aes, cipher", [(True, "aes128-gcm@openssh.com"),
+                                                 (False, "chacha20-poly1305@openssh.com")])
+def test_cipher_follows_aes_on_both_ends(tmp_path, storage_aes, cipher):
+    """ssh_ciphers auto: AES-GCM when the storage host has AES too, else ssh's default (chacha20);
+    the cipher is read from the storage sshd's own log of the transfer's connection."""
+    (tmp_path / "src").mkdir()
+    storage = tmp_path / "storage"
+    storage.mkdir()
+    (plot,) = lib.place_plots(tmp_path / "src", 1)
+    with lib.Sshd(tmp_path / "sshd", log_level="DEBUG1") as server:
+        dest = server.destination(storage, free_bytes=10 ** 12, cpu_aes=storage_aes)
+        rc, res = run_module("plot_move", lib.move_args(tmp_path, [dest], ssh_options=server.ssh_options))
+        assert rc == 0 and len(res["started"]) == 1, res
+        (rec,) = lib.wait_transfers_finished(tmp_path / "state")
+    assert rec["state"] == "done", rec.get("reason")
+    assert (storage / plot.name).exists() and not plot.exists()
+    negotiated = set(re.findall(r"kex: client->server cipher: (\S+)", (tmp_path / "sshd" / "sshd.log").read_text()))
+    assert negotiated == {cipher}
 
 
 def _q(path):
