@@ -151,8 +151,10 @@ def pause(fleet, names=None):
             open(os.path.join(host.state_dir, "pause"), "w").close()
 
 
-def unpause(fleet):
+def unpause(fleet, names=None):
     for host in fleet.plotters:
+        if names is not None and host.name not in names:
+            continue
         try:
             os.unlink(os.path.join(host.state_dir, "pause"))
         except FileNotFoundError:

@@ -343,7 +343,8 @@ def test_fault9_host_reboot_kills_all_plots(fleet, ledger):
     """Every plot process of pf-plot1 is killed (a reboot): its jobs become `dead`; their temp files stay
     while cleanup is off, and with cleanup on only their temp files go (a foreign temp file stays)."""
     host = fleet.hosts["pf-plot1"]
-    rules = dict(rules_vars(max_jobs=2, max_jobs_per_tmp=1), **SLOW_PLOT)
+    # The killed plots died within minutes of starting: no crash backoff here, plots start again later.
+    rules = dict(rules_vars(max_jobs=2, max_jobs_per_tmp=1, crash_window_minutes=0), **SLOW_PLOT)
     fleet.write_inventory(overrides={host.name: rules})
     fleetops.start_plots(fleet, per_host=2, names=[host.name], max_passes=4)
     fleetops.wait_for(lambda: temp_files(host), 30, "temp files of the running plots")
@@ -375,7 +376,25 @@ def test_fault9_host_reboot_kills_all_plots(fleet, ledger):
     again = fleetops.run_pass(fleet)
     assert re.search(r"%s\s*:.*changed=0" % host.name, again.stdout), "nothing left to clean: changed=0"
     assert os.path.exists(foreign), "a temp file of no known job stays"
-    ledger.assert_invariants(min_finished=0)
+    # Cleanup stays on and one of two new plots crashes: the next pass deletes the crashed job's temp
+    # files while the other plot runs in the same tmp dirs; that one finishes (none of its files went).
+    fleetops.unpause(fleet, [host.name])
+    fleetops.start_plots(fleet, per_host=2, names=[host.name], max_passes=4)
+    fleetops.pause(fleet, [host.name])
+    pids = fleet.plot_pids(host.name)
+    assert len(pids) == 2, pids
+    kill_pids(pids[:1])
+    info = fleetops.plot_info(fleet, host.name)
+    survivors = [job["id"] for job in info["jobs"]]
+    crashed = [e for e in info["history"] if e.get("state") == "dead" and e.get("tmp_files")]
+    assert len(survivors) == 1 and len(crashed) == 1, info
+    out = fleetops.run_pass(fleet)
+    assert out.returncode == 0, out.stdout[-5000:]
+    assert not any(os.path.exists(p) for p in crashed[0]["tmp_files"]), "the crashed job's temp files are gone"
+    fleetops.wait_plots_done(fleet)
+    states = dict((e.get("id"), e.get("state")) for e in fleetops.plot_info(fleet, host.name)["history"])
+    assert states.get(survivors[0]) == "finished", "the plot running beside the cleanup finished"
+    ledger.assert_invariants(min_finished=1)
 
 
 def status_lines(output, name):
