@@ -92,17 +92,23 @@ def test_unmounted_destination_is_skipped(tmp):
 
 
 @needs_mount
+def start_then_kill_worker(args, disk, plot, min_bytes):
+    """Start a transfer of plot to disk, SIGKILL its worker once min_bytes are copied; the partial copy's path."""
+    rc, res = run_module("plot_move", args)
+    (started,) = res["started"]
+    partial = disk / ("." + plot.name + ".plotfleet-partial")
+    assert lib.wait_for(lambda: partial.exists() and partial.stat().st_size > min_bytes, timeout=30)
+    os.kill(started["pid"], signal.SIGKILL)
+    lib.wait_for(lambda: not os.path.exists("/proc/%d" % started["pid"]) or
+                 "Z" in Path("/proc/%d/stat" % started["pid"]).read_text().split(")")[1][:3], timeout=10)
+    return partial
+
+
 def test_worker_killed_half_way_then_next_pass_completes(tmp):
     (plot,) = lib.place_plots(tmp / "src", 1)
     with lib.tmpfs(tmp / "disk", "64m") as disk:
         args = lib.move_args(tmp, [{"path": str(disk)}], bwlimit_kbps=1000)
-        rc, res = run_module("plot_move", args)
-        (started,) = res["started"]
-        partial = disk / ("." + plot.name + ".plotfleet-partial")
-        assert lib.wait_for(lambda: partial.exists() and partial.stat().st_size > 2600000, timeout=30)
-        os.kill(started["pid"], signal.SIGKILL)
-        lib.wait_for(lambda: not os.path.exists("/proc/%d" % started["pid"]) or
-                     "Z" in Path("/proc/%d/stat" % started["pid"]).read_text().split(")")[1][:3], timeout=10)
+        partial = start_then_kill_worker(args, disk, plot, 2600000)
         assert not (disk / plot.name).exists() and plot.read_bytes() == originals(1)[plot.name]
         assert partial.stat().st_size < plot.stat().st_size
 
@@ -125,13 +131,7 @@ def test_partial_copy_at_a_destination_given_up_on_is_removed_after_success(tmp)
     with lib.tmpfs(tmp / "a", "16m") as disk_a, lib.tmpfs(tmp / "b", "64m") as disk_b:
         dests = [{"path": str(disk_a)}, {"path": str(disk_b)}]
         args = lib.move_args(tmp, dests[:1], bwlimit_kbps=1000)
-        rc, res = run_module("plot_move", args)
-        (started,) = res["started"]
-        partial = disk_a / ("." + plot.name + ".plotfleet-partial")
-        assert lib.wait_for(lambda: partial.exists() and partial.stat().st_size > 1000000, timeout=30)
-        os.kill(started["pid"], signal.SIGKILL)
-        lib.wait_for(lambda: not os.path.exists("/proc/%d" % started["pid"]) or
-                     "Z" in Path("/proc/%d/stat" % started["pid"]).read_text().split(")")[1][:3], timeout=10)
+        partial = start_then_kill_worker(args, disk_a, plot, 1000000)
         filler = disk_a / "someone-elses-file.bin"
         st = os.statvfs(str(disk_a))
         filler.write_bytes(b"\0" * (st.f_bavail * st.f_frsize - 512 * 1024))
