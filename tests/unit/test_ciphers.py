@@ -69,3 +69,16 @@ def test_storage_offer_carries_the_storage_hosts_aes_to_remote_destinations_only
     remote, local = fleet.move_destinations(hostvars, ["nas1", "plot1"], "plot1")
     assert remote["host"] == "10.0.0.9" and remote["cpu_aes"] is False
     assert local["host"] is None and local["cpu_aes"] is None
+
+
+@pytest.mark.parametrize("answers, expected", [
+    ({"hw.optional.arm.FEAT_AES": "1\n"}, True),                                   # Apple silicon
+    ({"machdep.cpu.features": "FPU VME DE PSE TSC MSR PAE AES PCLMULQDQ SSE4.2\n"}, True),  # Intel Mac
+    ({"machdep.cpu.features": "FPU VME DE PSE TSC MSR PAE SSE4.2\n"}, False),
+    ({}, None),
+])
+def test_aes_on_macos_from_sysctl(monkeypatch, answers, expected):
+    # Mocked: no Mac here. The sysctl names and value shapes are those macOS documents and prints.
+    monkeypatch.setattr(cpu.sys, "platform", "darwin")
+    monkeypatch.setattr(cpu, "_sysctl", lambda name: answers.get(name))
+    assert cpu.has_aes() is expected
