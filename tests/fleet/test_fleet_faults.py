@@ -381,6 +381,8 @@ def test_fault9_host_reboot_kills_all_plots(fleet, ledger):
     fleetops.unpause(fleet, [host.name])
     fleetops.start_plots(fleet, per_host=2, names=[host.name], max_passes=4)
     fleetops.pause(fleet, [host.name])
+    fleetops.wait_for(lambda: len(set(re.findall(r"[0-9a-f]{64}", " ".join(temp_files(host))))) >= 3, 30,
+                      "temp files of both new plots (and the foreign one)")
     pids = fleet.plot_pids(host.name)
     assert len(pids) == 2, pids
     kill_pids(pids[:1])
