@@ -126,9 +126,11 @@ def _move_view(result):
     }
 
 
-def _cleanup_view(result, history, enabled):
-    """Temp files of dead jobs: deleted this pass, and those still on disk (with their bytes)."""
-    deleted = [] if not result or _get(result, "skipped") else [str(p) for p in _as_list(_get(result, "deleted"))]
+def _cleanup_view(result, history, enabled, check_mode=False):
+    """Temp files of dead jobs: deleted this pass (or, in check mode, would be), and those still on disk."""
+    ran = bool(result) and not _get(result, "skipped")
+    deleted = [str(p) for p in _as_list(_get(result, "deleted"))] if ran else []
+    would = [str(p) for p in _as_list(_get(result, "temp_files"))] if ran and check_mode else []
     gone = set(deleted)
     left, left_bytes = [], 0
     for entry in history:
@@ -138,7 +140,8 @@ def _cleanup_view(result, history, enabled):
         if files:
             left.extend(files)
             left_bytes += int(_get(entry, "tmp_bytes") or 0)
-    return {"enabled": bool(enabled), "deleted": deleted, "left": left, "left_bytes": left_bytes}
+    return {"enabled": bool(enabled), "deleted": deleted, "would_delete": would, "left": left,
+            "left_bytes": left_bytes}
 
 
 def _transfers(state, host_vars):
@@ -192,7 +195,7 @@ def host_entry(name, host_vars, plotters, storage, check_mode=False, now=None):
         "start": start,
         "move": move,
         "cleanup": _cleanup_view(_get(host_vars, "plotfleet_cleanup_result"), _as_list(_get(usable, "history")),
-                                 _get(host_vars, "plotfleet_cleanup_dead_tmp", False)),
+                                 _get(host_vars, "plotfleet_cleanup_dead_tmp", False), check_mode),
     }
 
 

@@ -263,6 +263,8 @@ def _cleanup_lines(cleanup, width):
     lines = []
     if cleanup.get("deleted"):
         lines += _wrap("clean", "deleted %d temp files of dead jobs" % len(cleanup["deleted"]), width)
+    if cleanup.get("would_delete"):
+        lines += _wrap("clean", "would delete %d temp files of dead jobs" % len(cleanup["would_delete"]), width)
     if cleanup.get("left"):
         why = "" if cleanup.get("enabled") else " (plotfleet_cleanup_dead_tmp is off)"
         lines += _wrap("clean", "%d temp files of dead jobs hold %s%s" % (

@@ -290,10 +290,16 @@ def test_dead_jobs_temp_files_deleted_and_left():
             "plotfleet_cleanup_result": {"changed": True, "deleted": dead["tmp_files"]}}
     status = fleet.fleet_status({"p": host}, ["p"], ["p"], [], now=1764380000)
     cleanup = status["hosts"][0]["cleanup"]
-    assert cleanup == {"enabled": True, "deleted": dead["tmp_files"], "left": other["tmp_files"], "left_bytes": 2 ** 30}
+    assert cleanup == {"enabled": True, "deleted": dead["tmp_files"], "would_delete": [], "left": other["tmp_files"],
+                       "left_bytes": 2 ** 30}
     text = fleet.fleet_table(status)
     assert "deleted 2 temp files of dead jobs" in text and "1 temp files of dead jobs hold 1.0 GiB" in text
     assert "is off" not in text
     host = dict(host, plotfleet_cleanup_dead_tmp=False, plotfleet_cleanup_result={"skipped": True})
     text = fleet.fleet_table(fleet.fleet_status({"p": host}, ["p"], ["p"], [], now=1764380000))
     assert "3 temp files of dead jobs hold 4.0 GiB (plotfleet_cleanup_dead_tmp is off)" in text
+    # Check mode: plot_stop lists what it would delete and deletes nothing.
+    host = dict(host, plotfleet_cleanup_dead_tmp=True,
+                plotfleet_cleanup_result={"changed": True, "deleted": [], "temp_files": dead["tmp_files"]})
+    text = fleet.fleet_table(fleet.fleet_status({"p": host}, ["p"], ["p"], [], check_mode=True, now=1764380000))
+    assert "would delete 2 temp files of dead jobs" in text
