@@ -231,6 +231,7 @@ def build_status(hostvars, hosts, plotters=None, storage=None, check_mode=False,
         "transfers_started": sum(len(e["move"]["started"]) for e in entries),
         "would_move": sum(len(e["move"]["would_move"]) for e in entries),
         "transfers_running": sum(1 for t in transfers if _get(t, "state") == "running"),
+        "temp_files_deleted": sum(len(e["cleanup"]["deleted"]) for e in entries),
         "failures": len(failures),
     }
     return {

@@ -3,6 +3,7 @@ pass-through (with a stand-in ansible-playbook), and a real plot that outlives a
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -29,7 +30,7 @@ if os.environ.get("FAKE_FAIL"):
     sys.exit(4)
 with open(extra["plotfleet_summary_file"], "w") as handle:
     json.dump({"started": 1, "moved": 2, "failures": 0, "hosts": 1, "hosts_ok": 1, "jobs": 1,
-               "table": "HOST TABLE"}, handle)
+               "temp_files_deleted": 3, "table": "HOST TABLE"}, handle)
 '''
 
 
@@ -82,6 +83,7 @@ def test_summary_line_and_argument_pass_through(fake):
     out = loop.communicate(timeout=60)[0]
     assert loop.returncode == 0, out
     assert "pass 1 rc=0 started=1 moved=2 failures=0 hosts=1/1 jobs=1 duration=" in out
+    assert re.search(r"duration=[\d.]+s dead-job temp files deleted=3", out), out
     assert "HOST TABLE" in out
     argv = records(fake)[0]["argv"]
     assert argv[0] == str(REPO / "reconcile.yml")

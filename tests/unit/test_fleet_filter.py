@@ -295,6 +295,7 @@ def test_dead_jobs_temp_files_deleted_and_left():
     text = fleet.fleet_table(status)
     assert "deleted 2 temp files of dead jobs" in text and "1 temp files of dead jobs hold 1.0 GiB" in text
     assert "is off" not in text
+    assert status["summary"]["temp_files_deleted"] == 2
     host = dict(host, plotfleet_cleanup_dead_tmp=False, plotfleet_cleanup_result={"skipped": True})
     text = fleet.fleet_table(fleet.fleet_status({"p": host}, ["p"], ["p"], [], now=1764380000))
     assert "3 temp files of dead jobs hold 4.0 GiB (plotfleet_cleanup_dead_tmp is off)" in text
