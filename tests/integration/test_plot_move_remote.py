@@ -3,6 +3,7 @@ authorized keys, key-only root login), destination path with spaces, verified at
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -72,6 +73,40 @@ def test_remote_not_a_mount_point_fails_and_is_held(tmp_path, sshd):
     assert res["changed"] is False and res["started"] == []
     assert "marked full" in "\n".join(res["reasons"]) and "not a mount point" in "\n".join(res["reasons"])
     assert res["transfers"][0]["state"] == "failed"
+
+
+def test_partial_copy_at_an_abandoned_remote_destination_is_removed(tmp_path, sshd):
+    """A transfer to storage dir A dies with the plotter's worker (its whole process group SIGKILLed)
+    half-way; the controller then sees A full, so the plot goes to B; once it is verified at B, the
+    worker removes the partial copy it left at A, over ssh."""
+    (tmp_path / "src").mkdir()
+    dir_a, dir_b = tmp_path / "storage a", tmp_path / "storage b"
+    dir_a.mkdir()
+    dir_b.mkdir()
+    (plot,) = lib.place_plots(tmp_path / "src", 1)
+    args = lib.move_args(tmp_path, [sshd.destination(dir_a, free_bytes=10 ** 12)], ssh_options=sshd.ssh_options,
+                         bwlimit_kbps=500)
+    rc, res = run_module("plot_move", args)
+    (started,) = res["started"]
+    assert lib.wait_for(lambda: sum(f.stat().st_size for f in files_under(dir_a)) > 500000, timeout=30)
+    os.killpg(started["pid"], signal.SIGKILL)
+    assert lib.wait_for(lambda: not os.path.exists("/proc/%d" % started["pid"]), timeout=10)
+    assert files_under(dir_a), "the killed copy left a partial file at A"
+
+    full_a = dict(args, bwlimit_kbps=None, destinations=[sshd.destination(dir_a, free_bytes=0),
+                                                         sshd.destination(dir_b, free_bytes=10 ** 12)])
+    rc, res = run_module("plot_move", full_a)
+    assert [s["destination"] for s in res["started"]] == [str(dir_b)], res
+    (rec,) = lib.wait_transfers_finished(tmp_path / "state")
+    assert rec["state"] == "done" and rec["attempt"] == 2, rec.get("reason")
+    assert [(p["destination"], p["host"]) for p in rec["abandoned"]] == [(str(dir_a), "127.0.0.1")]
+    assert (dir_b / plot.name).exists() and not plot.exists()
+    assert files_under(dir_a) == [], "the partial copy at A was removed"
+    assert "removed any partial copy at 127.0.0.1:%s" % dir_a in Path(rec["log"]).read_text()
+
+
+def files_under(path):
+    return [Path(root, name) for root, _dirs, names in os.walk(str(path)) for name in names]
 
 
 @pytest.mark.skipif(not cpu.has_aes(), reason="this CPU has no AES instructions")
