@@ -21,8 +21,9 @@ description:
   - O(cleanup=true) deletes, once the job is gone, only its temp files - regular files directly in its own
     tmp or tmp2 dir, when that dir is one of O(tmp_dirs), whose names contain its plot id and end in
     C(.tmp) (chiapos also leaves C(.plot.2.tmp) in the dst dir, deleted when that dir is one of
-    O(dst_dirs)), and that no process holds open. Nothing else is ever deleted. A prefix that matches only an ended (dead, failed) job cleans
-    up that job's leftover temp files without signalling anything.
+    O(dst_dirs)), and that no process holds open. Nothing else is ever deleted. A prefix that
+    matches only an ended (dead, failed) job cleans up that job's leftover temp files without
+    signalling anything.
   - O(ended=true) with O(cleanup=true) deletes the leftover temp files of every dead or failed job of
     this configuration (launched through O(state_dir), or using one of its dirs) whose plot id no
     running job shares; nothing is signalled. It waits while a running job's plot id is not known
