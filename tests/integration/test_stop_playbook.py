@@ -1,0 +1,69 @@
+"""stop.yml on localhost with real chiapos plots: stop one job by id prefix (check mode first), then,
+after a plot is SIGKILLed, `plotfleet_stop_id=dead` deletes only the temp files that dead job left."""
+
+import os
+import signal
+
+import pytest
+from localhost_lib import host_vars, my_jobs, recap, status_doc, wait_for, write_inventory
+
+from plotfleet_testlib import REPO, run_playbook
+
+FOREIGN_ID = "ef" * 32
+
+
+def temp_files_of(directory, plot_id):
+    return sorted(n for n in os.listdir(str(directory)) if plot_id in n and n.endswith(".tmp"))
+
+
+def start_one_plot(tmp_path, inventory, root):
+    """A reconcile pass starts one k22 plot; its job row once it has temp files."""
+    proc = run_playbook(REPO / "reconcile.yml", inventory=inventory)
+    assert proc.returncode == 0 and recap(proc.stdout)["changed"] == 1, proc.stdout[-4000:]
+    (job,) = [j for j in my_jobs(status_doc(tmp_path), root) if j.get("just_started")]
+    assert job["id"] and wait_for(lambda: temp_files_of(root / "tmp", job["id"]), timeout=30)
+    return job
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.live
+def test_stop_by_id_then_clean_up_after_a_dead_job(tmp_path):
+    inventory = write_inventory(tmp_path, {"localhost": host_vars(tmp_path)})
+    root = tmp_path / "localhost"
+    foreign = root / "tmp" / ("plot-k22-2026-01-01-00-00-%s.plot.table1.tmp" % FOREIGN_ID)
+    foreign.write_text("a temp file of no job on this host")
+
+    job = start_one_plot(tmp_path, inventory, root)
+    prefix = job["id"][:8]
+    proc = run_playbook(REPO / "stop.yml", inventory=inventory, check=True,
+                        extra_vars={"plotfleet_stop_id": prefix})
+    assert proc.returncode == 0 and recap(proc.stdout)["changed"] == 1, proc.stdout[-4000:]
+    assert alive(job["pid"]) and temp_files_of(root / "tmp", job["id"]), "check mode signals and deletes nothing"
+    proc = run_playbook(REPO / "stop.yml", inventory=inventory, extra_vars={"plotfleet_stop_id": prefix})
+    assert proc.returncode == 0 and recap(proc.stdout)["changed"] == 1, proc.stdout[-4000:]
+    assert not alive(job["pid"]) and temp_files_of(root / "tmp", job["id"]) == []
+    proc = run_playbook(REPO / "stop.yml", inventory=inventory, extra_vars={"plotfleet_stop_id": prefix})
+    assert proc.returncode == 0 and recap(proc.stdout)["changed"] == 0, proc.stdout[-4000:]
+
+    # A plot that crashes (SIGKILL) leaves its temp files; `dead` deletes them, and only them.
+    job = start_one_plot(tmp_path, inventory, root)
+    os.kill(job["pid"], signal.SIGKILL)
+    assert wait_for(lambda: not alive(job["pid"]), timeout=10)
+    left = temp_files_of(root / "tmp", job["id"])
+    assert left
+    dead = {"plotfleet_stop_id": "dead"}
+    proc = run_playbook(REPO / "stop.yml", inventory=inventory, check=True, extra_vars=dead)
+    assert proc.returncode == 0 and recap(proc.stdout)["changed"] == 1, proc.stdout[-4000:]
+    assert temp_files_of(root / "tmp", job["id"]) == left and left[0] in proc.stdout
+    proc = run_playbook(REPO / "stop.yml", inventory=inventory, extra_vars=dead)
+    assert proc.returncode == 0 and recap(proc.stdout)["changed"] == 1, proc.stdout[-4000:]
+    assert temp_files_of(root / "tmp", job["id"]) == [] and foreign.exists()
+    proc = run_playbook(REPO / "stop.yml", inventory=inventory, extra_vars=dead)
+    assert proc.returncode == 0 and recap(proc.stdout)["changed"] == 0, proc.stdout[-4000:]
