@@ -10,8 +10,12 @@ SANITY_COLL := $(SANITY_ROOT)/ansible_collections/plotfleet/chia
 # Debian packages the tests use: rsync and sshd for transfers, iproute2 for the namespace fleet.
 DEB_PACKAGES := rsync openssh-server openssh-client iproute2 procps
 PYTEST := $(BIN)/pytest -p no:cacheprovider
+# The real `chia plots create` (PyPI chia-blockchain) for the live chia CLI test, in its own venv so
+# its pinned dependencies stay away from ansible-core's.
+CHIA_VENV ?= .venv-chia
+CHIA_VERSION := 2.7.5
 
-.PHONY: help venv sysdeps lint sanity unit integration fleet test bench demo demo-clean clean
+.PHONY: help venv chia-venv sysdeps lint sanity unit integration fleet test bench demo demo-clean clean
 
 help:
 	@echo "make demo   - real small plots on localhost, moved to ./demo/storage"
@@ -24,6 +28,14 @@ $(BIN)/.installed: requirements.txt requirements-test.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements-test.txt
+	touch $@
+
+chia-venv: $(CHIA_VENV)/bin/.installed
+
+$(CHIA_VENV)/bin/.installed:
+	test -x $(CHIA_VENV)/bin/python || $(PYTHON) -m venv $(CHIA_VENV)
+	$(CHIA_VENV)/bin/python -m pip install -q --upgrade pip
+	$(CHIA_VENV)/bin/python -m pip install -q chia-blockchain==$(CHIA_VERSION)
 	touch $@
 
 sysdeps:
@@ -58,7 +70,7 @@ sanity: venv
 unit: venv
 	$(PYTEST) tests/unit
 
-integration: venv sysdeps
+integration: venv sysdeps chia-venv
 	$(PYTEST) tests/integration
 
 fleet: venv sysdeps
@@ -76,4 +88,4 @@ demo-clean:
 	-bin/plotfleet-demo --clean
 
 clean:
-	rm -rf $(VENV) tests/output .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHIA_VENV) tests/output .pytest_cache .ruff_cache

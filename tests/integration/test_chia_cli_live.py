@@ -1,0 +1,90 @@
+"""The real `chia plots create` (PyPI chia-blockchain, `make chia-venv`) driven by plotfleet: plot_start
+launches it detached with public keys only, plot_info tracks it from its own log, a second start is
+refused, plot_stop ends it and deletes exactly its temp files. k=25 is the smallest the chia CLI takes;
+the plot (about 3 minutes here) is stopped in phase 1."""
+
+import os
+import subprocess
+import time
+
+import pytest
+from startstop_lib import Host, alive
+
+from plotfleet_testlib import REPO, run_module
+
+CHIA_VENV = REPO / ".venv-chia"
+CHIA = CHIA_VENV / "bin" / "chia"
+
+pytestmark = pytest.mark.live
+if not CHIA.exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("%s is missing: `make chia-venv` installs chia-blockchain (make test does)" % CHIA)
+    pytestmark = [pytest.mark.live, pytest.mark.skip(reason="no %s: run `make chia-venv`" % CHIA)]
+
+
+@pytest.fixture(scope="module")
+def chia_root(tmp_path_factory):
+    """A fresh CHIA_ROOT: `chia init` writes the config `chia plots create` reads (no keys in it)."""
+    root = tmp_path_factory.mktemp("chia-root")
+    subprocess.run([str(CHIA), "init"], env=dict(os.environ, CHIA_ROOT=str(root)), check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, timeout=120)
+    return str(root)
+
+
+@pytest.fixture(scope="module")
+def public_key():
+    """A BLS public key (G1) from a fixed throw-away seed: plots made with it farm nothing."""
+    code = "from chia_rs import AugSchemeMPL; print(bytes(AugSchemeMPL.key_gen(bytes(range(32))).get_g1()).hex())"
+    return subprocess.run([str(CHIA_VENV / "bin" / "python"), "-c", code], stdout=subprocess.PIPE, check=True,
+                          universal_newlines=True).stdout.strip()
+
+
+def start(host, plotter, env):
+    # max_jobs counts every plotter on the machine (other suites may plot now); one job per tmp dir here
+    rules = {"crash_window_minutes": 0, "max_jobs": 1000, "max_jobs_per_tmp": 1}
+    return run_module("plot_start", host.args(plotter=plotter, rules=rules), env=env)
+
+
+def wait_for(predicate, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.3)
+    return None
+
+
+def test_chia_plots_create_start_track_refuse_stop(tmp_path, chia_root, public_key):
+    host = Host(tmp_path)
+    plotter = {"kind": "chia", "binary": str(CHIA), "k": 25, "threads": 2, "buckets": 32, "buffer_mib": 1000,
+               "farmer_public_key": public_key, "pool_public_key": public_key}
+    env = {"CHIA_ROOT": chia_root}
+    try:
+        rc, result = start(host, plotter, env)
+        assert rc == 0 and result["changed"] and len(result["started"]) == 1, result
+        started = result["started"][0]
+        pid, plot_id = started["pid"], started["plot_id"]
+        argv = open("/proc/%d/cmdline" % pid, "rb").read().split(b"\0")
+        assert b"plots" in argv and b"create" in argv and b"--override-k" in argv and b"-x" in argv
+        # The module that launched it is gone; the plotter lives on in its own session.
+        assert alive(pid) and os.getsid(pid) == pid
+        assert wait_for(lambda: [n for n in os.listdir(host.tmp) if plot_id in n and n.endswith(".tmp")], 60)
+
+        rc, info = run_module("plot_info", host.args(), env=env)
+        (job,) = [j for j in info["jobs"] if j["pid"] == pid]
+        assert job["id"] == plot_id and job["k"] == 25 and job["state"] == "plotting" and job["phase"] == 1
+        assert job["tmp_dir"] == host.tmp and job["dst_dir"] == host.dst and not job["adopted"]
+        assert job["launch_id"] == started["launch_id"] and job["log"] == started["log"]
+
+        rc, again = start(host, plotter, env)
+        assert rc == 0 and again["changed"] is False and again["started"] == [], again
+        assert any(host.tmp in reason for reason in again["reasons"]), again["reasons"]
+
+        rc, stopped = host.stop(plot_id=plot_id[:8], cleanup=True, timeout=60, kill=True)
+        assert rc == 0 and stopped["jobs"][0]["exited"] is True, stopped
+        assert not alive(pid)
+        assert stopped["deleted"] and all(plot_id in os.path.basename(p) for p in stopped["deleted"])
+        assert [n for n in os.listdir(host.tmp) if plot_id in n] == [] and host.plots() == []
+    finally:
+        host.kill_all()
