@@ -27,6 +27,9 @@ PREFIX_RE = re.compile(r"^[0-9a-f]{4,64}$")
 ID_RE = re.compile(r"^[0-9a-f]{64}$")
 ACTIONS = ("terminate", "suspend", "resume")
 ENDED = ("finished", "failed", "dead")
+# ended=true looks at every ended job on the host, not only the newest history_limit ones: a job that
+# died long ago (cleanup was off then) still has its temp files found and deleted.
+ENDED_HISTORY_LIMIT = 1000000
 
 
 class StopError(Exception):
@@ -185,7 +188,7 @@ def run(params, check_mode, gather):
     if ended_jobs and (params.get("plot_id") or params["all"]):
         raise StopError("ended: selects the dead and failed jobs itself; do not give plot_id or all with it")
     with records.host_lock(params["state_dir"]):
-        state = gather(params)
+        state = gather(dict(params, history_limit=ENDED_HISTORY_LIMIT) if ended_jobs else params)
         live, ended = select(state, params.get("plot_id"), params["all"], params.get("tmp_dirs"),
                              params.get("dst_dirs"), ended_jobs)
         result = {"changed": False, "jobs": [], "temp_files": [], "deleted": [],

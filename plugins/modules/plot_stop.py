@@ -24,11 +24,11 @@ description:
     O(dst_dirs)), and that no process holds open. Nothing else is ever deleted. A prefix that
     matches only an ended (dead, failed) job cleans up that job's leftover temp files without
     signalling anything.
-  - O(ended=true) with O(cleanup=true) deletes the leftover temp files of every dead or failed job of
-    this configuration (launched through O(state_dir), or using one of its dirs) whose plot id no
-    running job shares; nothing is signalled. It waits while a running job's plot id is not known
-    yet, keeps any file a process still holds open, and keeps everything where open files cannot be
-    checked (no C(/proc) and no C(lsof)).
+  - O(ended=true) with O(cleanup=true) deletes the leftover temp files of every dead or failed job
+    (all of the host's history, whatever O(history_limit)) of this configuration (launched through
+    O(state_dir), or using one of its dirs) whose plot id no running job shares; nothing is signalled.
+    It waits while a running job's plot id is not known yet, keeps any file a process still holds
+    open, and keeps everything where open files cannot be checked (no C(/proc) and no C(lsof)).
   - Runs under the host lock in O(state_dir), so no plot_start of a concurrent pass can interleave.
 version_added: "0.1.0"
 author: plotfleet developers (@plotfleet)

@@ -46,7 +46,12 @@ def host(tmp_path):
 
 def run(host, check_mode=False, **over):
     params = dict(host["params"], **over)
-    return stopping.run(params, check_mode, lambda _params: host["state"])
+    host["gathered_with"] = []
+
+    def gather(given):
+        host["gathered_with"].append(given)
+        return host["state"]
+    return stopping.run(params, check_mode, gather)
 
 
 def existing(paths):
@@ -57,6 +62,11 @@ def test_ended_selects_dead_and_failed_jobs_in_scope_only(host):
     picked = stopping.ended_in_scope(host["state"], host["params"]["tmp_dirs"], host["params"]["dst_dirs"])
     # not the live job's old "dead" entry, not finished, not without id, not a foreign setup's job
     assert [e["id"] for e in picked] == [DEAD, FAILED]
+
+
+def test_every_ended_job_is_looked_at_not_only_the_newest(host):
+    run(host, check_mode=True, history_limit=50)
+    assert host["gathered_with"][0]["history_limit"] >= 1000000
 
 
 def test_check_mode_lists_and_deletes_nothing(host):
