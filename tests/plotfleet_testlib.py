@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,3 +63,14 @@ def run_playbook(playbook, extra_vars=None, check=False, inventory=None, env=Non
     cmd += list(args)
     return subprocess.run(cmd, cwd=str(REPO), env=ansible_env(env), stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, universal_newlines=True, timeout=timeout)
+
+
+def wait_for(predicate, timeout=60, interval=0.1):
+    """Poll predicate until it returns something truthy (returned) or timeout passes (its last value)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()

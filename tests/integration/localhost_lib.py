@@ -2,7 +2,6 @@
 
 import json
 import re
-import time
 
 from plotfleet_testlib import PLOTTER_PYTHON
 
@@ -55,12 +54,3 @@ def status_doc(tmp_path):
 
 def plots(path):
     return sorted(path.glob("*.plot"))
-
-
-def wait_for(predicate, timeout):
-    end = time.time() + timeout
-    while time.time() < end:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return False

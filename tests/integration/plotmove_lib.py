@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from plotfleet_testlib import PLOTTER_PYTHON, REPO, run_module  # noqa: E402,F401
+from plotfleet_testlib import PLOTTER_PYTHON, REPO, run_module, wait_for  # noqa: E402,F401
 
 PLOT_CACHE = Path(tempfile.gettempdir()) / ("plotfleet-test-plots-%d" % os.getuid())
 MAKE_PLOT = r"""
@@ -138,16 +138,6 @@ class Sshd:
 
     def ssh_argv(self):
         return ["ssh", "-i", str(self.client_key), "-p", str(self.port), "-o", "BatchMode=yes"] + self.ssh_options
-
-
-def wait_for(predicate, timeout=60, interval=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 def move_args(tmp, destinations, **extra):

@@ -5,12 +5,11 @@ the plot (about 3 minutes here) is stopped in phase 1."""
 
 import os
 import subprocess
-import time
 
 import pytest
 from startstop_lib import Host, alive
 
-from plotfleet_testlib import REPO, run_module
+from plotfleet_testlib import REPO, run_module, wait_for
 
 CHIA_VENV = REPO / ".venv-chia"
 CHIA = CHIA_VENV / "bin" / "chia"
@@ -43,16 +42,6 @@ def start(host, plotter, env):
     # max_jobs counts every plotter on the machine (other suites may plot now); one job per tmp dir here
     rules = {"crash_window_minutes": 0, "max_jobs": 1000, "max_jobs_per_tmp": 1}
     return run_module("plot_start", host.args(plotter=plotter, rules=rules), env=env)
-
-
-def wait_for(predicate, timeout):
-    end = time.time() + timeout
-    while time.time() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    return None
 
 
 def test_chia_plots_create_start_track_refuse_stop(tmp_path, chia_root, public_key):

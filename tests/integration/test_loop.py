@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from plotfleet_testlib import PLOTTER_PYTHON, REPO, VENV_BIN
+from plotfleet_testlib import PLOTTER_PYTHON, REPO, VENV_BIN, wait_for
 
 LOOP = REPO / "bin" / "plotfleet-loop"
 
@@ -55,15 +55,6 @@ def records(fake):
     if not fake["record"].exists():
         return []
     return [json.loads(line) for line in fake["record"].read_text().splitlines()]
-
-
-def wait_for(predicate, timeout=30.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_two_loops_run_passes_one_at_a_time(fake):

@@ -11,9 +11,9 @@ import json
 import re
 
 import pytest
-from localhost_lib import host_vars, my_jobs, plots, recap, status_doc, wait_for, write_inventory
+from localhost_lib import host_vars, my_jobs, plots, recap, status_doc, write_inventory
 
-from plotfleet_testlib import REPO, run_playbook
+from plotfleet_testlib import REPO, run_playbook, wait_for
 
 
 @pytest.mark.live

@@ -5,9 +5,9 @@ import os
 import signal
 
 import pytest
-from localhost_lib import host_vars, my_jobs, recap, status_doc, wait_for, write_inventory
+from localhost_lib import host_vars, my_jobs, recap, status_doc, write_inventory
 
-from plotfleet_testlib import REPO, run_playbook
+from plotfleet_testlib import REPO, run_playbook, wait_for
 
 FOREIGN_ID = "ef" * 32
 
