@@ -38,6 +38,14 @@ def fixture_path(name):
     raise KeyError(name)
 
 
+def fed(name, plotter):
+    """Feed a fixture log (by name) to a fresh parser line by line; yield (line, parser) after each."""
+    parser = model.parser_for(plotter)
+    for line in read_lines(fixture_path(name)):
+        parser.feed(line)
+        yield line, parser
+
+
 # (regex, expected (phase, minor) or a function of the match, starts a new plot?)
 CHIAPOS_MARKS = [
     (re.compile(r"^ID: [0-9a-f]{64}"), (0, 0), True),

@@ -1,6 +1,6 @@
 """BladeBit parser: the real RAM (v1) and diskplot (v2) logs, plus tolerance for unknown lines."""
 
-from logs_testlib import fixture_path, read_lines, walk
+from logs_testlib import fed, fixture_path, read_lines, walk
 
 from ansible_collections.plotfleet.chia.plugins.module_utils.logs import model
 
@@ -28,11 +28,8 @@ def test_disk_plot():
 
 
 def test_ram_progress_by_phase():
-    lines = read_lines(fixture_path("plotman__bladebit.plot.log"))
-    parser = model.parser_for("bladebit")
     at = {}
-    for line in lines:
-        parser.feed(line)
+    for line, parser in fed("plotman__bladebit.plot.log", "bladebit"):
         if line.startswith("Finished Phase"):
             at[line[15]] = parser.plots[0]["progress"]
     assert at["1"] == 0.50 and at["2"] == 0.58 and at["3"] == 0.96 and at["4"] == 0.97

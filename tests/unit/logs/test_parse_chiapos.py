@@ -3,7 +3,7 @@
 import time
 
 import pytest
-from logs_testlib import fixture_path, read_lines, walk
+from logs_testlib import fed, fixture_path, read_lines, walk
 
 from ansible_collections.plotfleet.chia.plugins.module_utils.logs import model
 
@@ -94,11 +94,8 @@ def test_dates_are_local_time_of_the_phase_lines():
 
 
 def test_progress_is_bucket_level_inside_phase_1():
-    lines = read_lines(fixture_path("chiapos-k22-b32-t2.log"))
-    parser = model.parser_for("chiapos")
     seen = []
-    for line in lines:
-        parser.feed(line)
+    for line, parser in fed("chiapos-k22-b32-t2.log", "chiapos"):
         if line.startswith("\tBucket") and parser.plots[0]["phase"] == 1:
             seen.append(parser.plots[0]["progress"])
     distinct = sorted(set(seen))
@@ -108,33 +105,24 @@ def test_progress_is_bucket_level_inside_phase_1():
 
 def test_progress_without_progress_update_lines_reaches_weights():
     """The 2021 log has no `Progress update:`; phase boundaries land on the default weights."""
-    lines = read_lines(fixture_path("plotman__2021-04-04T19_00_47.681088-0400.log"))
-    parser = model.parser_for("chiapos")
     at = {}
-    for line in lines:
-        parser.feed(line)
+    for line, parser in fed("plotman__2021-04-04T19_00_47.681088-0400.log", "chiapos"):
         if line.startswith("Time for phase"):
             at[line[15]] = parser.plots[0]["progress"]
     assert at == {"1": 0.44, "2": 0.62, "3": 0.97, "4": 0.99}
 
 
 def test_nobitfield_phase2_uses_its_bucket_lines():
-    lines = read_lines(fixture_path("local-chiapos-2.0.12__k20-nobitfield-crossdevice.log"))
-    parser = model.parser_for("chiapos")
     p2 = []
-    for line in lines:
-        parser.feed(line)
+    for _line, parser in fed("local-chiapos-2.0.12__k20-nobitfield-crossdevice.log", "chiapos"):
         if parser.plots and parser.plots[0]["phase"] == 2:
             p2.append(parser.plots[0]["progress"])
     assert len(set(p2)) > 12 and min(p2) >= 0.44 and max(p2) <= 0.62
 
 
 def test_cross_device_copy_is_state_copying_until_the_rename():
-    lines = read_lines(fixture_path("chiapos-k20-tmp2-crossdevice.log"))
-    parser = model.parser_for("chiapos")
     states = {}
-    for line in lines:
-        parser.feed(line)
+    for line, parser in fed("chiapos-k20-tmp2-crossdevice.log", "chiapos"):
         for marker in ("Total time", "Copied final file", "Copy time", "Removed temp2", "Renamed final file"):
             if line.startswith(marker):
                 p = parser.plots[0]

@@ -2,7 +2,7 @@
 
 import time
 
-from logs_testlib import fixture_path, read_lines, walk
+from logs_testlib import fed, fixture_path, read_lines, walk
 
 from ansible_collections.plotfleet.chia.plugins.module_utils.logs import model
 
@@ -53,11 +53,8 @@ def test_table_level_progress_on_the_step_grid():
 
 def test_n2_copy_of_plot_1_overlaps_plot_2():
     """SYNTHETIC log (see tests/fixtures/logs/README.md): plot 1 finishes while plot 2 is in phase 1."""
-    lines = read_lines(fixture_path("synthetic-madmax-n2-copy-overlap.log"))
-    parser = model.parser_for("madmax")
     checked = False
-    for line in lines:
-        parser.feed(line)
+    for line, parser in fed("synthetic-madmax-n2-copy-overlap.log", "madmax"):
         if line.startswith("[P1] Table 1 took") and len(parser.plots) == 2:
             assert parser.plots[0]["state"] == "copying" and parser.plots[1]["state"] == "plotting"
         if line.startswith("Copy to") and NAME1 in line:
