@@ -300,35 +300,30 @@ def _host_checks(state, jobs, rules, now, local_tm):
 
 
 def _idle_checks(load, rules):
+    """The idle gates. A measure the host could not give is reported as not checked, never a block."""
+    load1, cpus = _num(load.get("load1")), _num(load.get("cpus"))
+    per_cpu = load1 / cpus if load1 is not None and cpus else None
+    gates = (
+        ("max_load_per_cpu", per_cpu, "load average", lambda value, limit: value <= limit,
+         lambda value, limit, ok: "host: load %.2f per cpu (%.2f on %d cpus) %s limit %.2f"
+         % (value, load1, cpus, "within" if ok else "above", limit)),
+        ("min_cpu_idle_percent", _num(load.get("cpu_idle_percent")), "cpu idle", lambda value, limit: value >= limit,
+         lambda value, limit, ok: "host: cpu idle %.0f%% %s %.0f%%" % (value, "at least" if ok else "below", limit)),
+        ("min_mem_available_bytes", _num(load.get("mem_available_bytes")), "available memory",
+         lambda value, limit: value >= limit,
+         lambda value, limit, ok: "host: memory available %s %s %s"
+         % (fmt_bytes(value), "at least" if ok else "below", fmt_bytes(limit))),
+    )
     checks = []
-    limit = rules.get("max_load_per_cpu")
-    if limit is not None:
-        load1, cpus = _num(load.get("load1")), _num(load.get("cpus"))
-        if load1 is None or not cpus:
-            checks.append(_check("max_load_per_cpu", True, "load average unknown: not checked"))
+    for name, value, what, passes, describe in gates:
+        limit = rules.get(name)
+        if limit is None:
+            continue
+        if value is None:
+            checks.append(_check(name, True, "%s unknown: not checked" % what))
         else:
-            per_cpu = load1 / cpus
-            ok = per_cpu <= limit
-            checks.append(_check("max_load_per_cpu", ok, "host: load %.2f per cpu (%.2f on %d cpus) %s limit %.2f"
-                                 % (per_cpu, load1, cpus, "within" if ok else "above", limit)))
-    limit = rules.get("min_cpu_idle_percent")
-    if limit is not None:
-        idle = _num(load.get("cpu_idle_percent"))
-        if idle is None:
-            checks.append(_check("min_cpu_idle_percent", True, "cpu idle unknown: not checked"))
-        else:
-            ok = idle >= limit
-            checks.append(_check("min_cpu_idle_percent", ok, "host: cpu idle %.0f%% %s %.0f%%"
-                                 % (idle, "at least" if ok else "below", limit)))
-    limit = rules.get("min_mem_available_bytes")
-    if limit is not None:
-        avail = _num(load.get("mem_available_bytes"))
-        if avail is None:
-            checks.append(_check("min_mem_available_bytes", True, "available memory unknown: not checked"))
-        else:
-            ok = avail >= limit
-            checks.append(_check("min_mem_available_bytes", ok, "host: memory available %s %s %s"
-                                 % (fmt_bytes(avail), "at least" if ok else "below", fmt_bytes(limit))))
+            ok = passes(value, limit)
+            checks.append(_check(name, ok, describe(value, limit, ok)))
     return checks
 
 
