@@ -44,8 +44,10 @@ NO_SPACE_TEXT = ("No space left on device", "ENOSPC", "Disk quota exceeded")
 # Run on the storage host as `python3 -S -c REMOTE_SCRIPT <op> <dir> <final name> <partial name> ...`.
 # Paths only ever travel as argv (quoted with shlex.quote for the remote shell). It prints one
 # JSON object per answer. Ops:
-#   probe <head bytes>    dir/mount/free space and size + head (hex) of the final and partial files
-#   session <head bytes> <flush every s>
+#   probe <head bytes> [<rsync partial dir>]
+#                         dir/mount/free space and size + head (hex) of the final and partial files
+#                         (and the size of rsync's resumable copy in its partial dir, "resumable")
+#   session <head bytes> <flush every s> <rsync partial dir>
 #                         the probe, then it stays up during the copy: every <flush every> s it
 #                         fdatasyncs rsync's temp file (the data reaches the disk while it is copied,
 #                         not all in the final fsync), until stdin sends a JSON line
@@ -72,13 +74,15 @@ def info(p, head):
         with open(p, "rb") as f:
             r["head"] = f.read(int(head)).hex()
     return r
-def probe(head):
+def probe(head, rsync_dir=None):
     out = {"dir": os.path.isdir(d), "mount": os.path.ismount(d)}
     if out["dir"]:
         s = os.statvfs(d)
         out["free"] = s.f_bavail * s.f_frsize
     out["final"] = info(fp, head)
     out["partial"] = info(pp, head)
+    if rsync_dir:
+        out["resumable"] = info(os.path.join(d, rsync_dir, partial), 0)
     return out
 def commit(size, head, tail_at, tail_sha):
     size, tail_at, out = int(size), int(tail_at), {}
@@ -134,9 +138,9 @@ def session(every):
             except OSError:
                 pass
 if op == "probe":
-    answer(probe(sys.argv[5]))
+    answer(probe(*sys.argv[5:7]))
 elif op == "session":
-    answer(probe(sys.argv[5]))
+    answer(probe(sys.argv[5], sys.argv[7]))
     session(float(sys.argv[6]))
 elif op == "commit":
     answer(commit(*sys.argv[5:9]))
@@ -402,7 +406,8 @@ class RemoteSession(object):
 
     def __init__(self, rec):
         self.rec = rec
-        self.proc = subprocess.Popen(remote_argv(rec, "session", HEAD_BYTES, FLUSH_EVERY_S), stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen(remote_argv(rec, "session", HEAD_BYTES, FLUSH_EVERY_S,
+                                                             plotfile.RSYNC_PARTIAL_DIR), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.probe = self._answer("probe")
 
@@ -487,10 +492,13 @@ def copy_remote(rec, session):
         raise TransferError("destination dir %s:%s is missing" % (rec["host"], rec["destination"]))
     if rec.get("must_be_mount") and not probe.get("mount"):
         raise TransferError("destination %s:%s is not a mount point" % (rec["host"], rec["destination"]), full=True)
-    have = (probe.get("partial") or {}).get("size", 0)
-    need = rec["bytes_total"] - have + int(rec.get("min_free_bytes") or 0)
-    if probe.get("free") is not None and probe["free"] < need:
-        raise TransferError("destination full: %d bytes free, %d needed" % (probe["free"], need), full=True)
+    room = remote_room(rec, probe)
+    if room == "discard resumable":
+        # rsync resumes by writing a new full copy beside its old partial one: no room for both
+        log("no room to resume rsync's partial copy beside a new one: removing the partial copy")
+        remote(rec, "discard", plotfile.RSYNC_PARTIAL_DIR)
+    elif room is not None:
+        raise TransferError("destination full: " + room, full=True)
     version = subprocess.Popen([rec.get("rsync_path") or "rsync", "--version"], stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT).communicate()[0].decode("utf-8", "replace")
     argv = rsync_argv(rec, version)
@@ -500,11 +508,7 @@ def copy_remote(rec, session):
     tail = _run_logged(argv, env, rec.get("log"))
     if tail[0] != 0:
         session.close()
-        text = tail[1]
-        if tail[0] in RSYNC_EXIT_NO_SPACE and any(t in text for t in NO_SPACE_TEXT):
-            remote(rec, "discard", plotfile.RSYNC_PARTIAL_DIR)
-            raise TransferError("destination full (rsync exit %d)" % tail[0], full=True)
-        raise TransferError("rsync exit %d" % tail[0])
+        raise rsync_failure(rec, tail[0], tail[1])
     # fsync, verify against the source (size, head, tail hash), and only then rename: one request
     head, tail_at, tail_sha = source_fingerprint(rec["source"], rec["bytes_total"])
     result = session.commit(rec["bytes_total"], head, tail_at, tail_sha)
@@ -517,6 +521,39 @@ def copy_remote(rec, session):
     if not result.get("ok"):
         raise TransferError("rename at destination failed: %s" % result.get("error"))
     log("verified and renamed to %s:%s" % (rec["host"], os.path.join(rec["destination"], rec["plot_name"])))
+
+
+def remote_room(rec, probe):
+    """None when the far end has room for the copy rsync writes (a whole new file, even when it
+    resumes: the old partial one is only its basis), "discard resumable" when it has room once the
+    old partial copy is gone, else how short of room it is."""
+    have = (probe.get("partial") or {}).get("size", 0)
+    resumable = (probe.get("resumable") or {}).get("size", 0)
+    need = rec["bytes_total"] - have + int(rec.get("min_free_bytes") or 0)
+    free = probe.get("free")
+    if free is None or free >= need:
+        return None
+    if resumable and free + resumable >= need:
+        return "discard resumable"
+    return "%d bytes free, %d needed" % (free, need)
+
+
+def rsync_failure(rec, rc, text):
+    """The error for a failed rsync. A copy that ran out of space is not worth resuming: its partial
+    copies are removed and the destination is marked full. rsync's own message says so when it
+    reaches us, but it is lost when the far end's receiver dies first, so the far end is asked
+    again; if it cannot answer (network cut) the partial copy is kept for the next attempt."""
+    said_full = rc in RSYNC_EXIT_NO_SPACE and any(t in text for t in NO_SPACE_TEXT)
+    room = None
+    if not said_full:
+        try:
+            room = remote_room(rec, remote(rec, "probe", 0, plotfile.RSYNC_PARTIAL_DIR))
+        except TransferError as exc:
+            log("could not ask the destination for its free space after the failure: %s" % exc)
+    if said_full or (room is not None and room != "discard resumable"):
+        remote(rec, "discard", plotfile.RSYNC_PARTIAL_DIR)
+        return TransferError("destination full (rsync exit %d)%s" % (rc, "" if said_full else ": " + room), full=True)
+    return TransferError("rsync exit %d" % rc)
 
 
 def source_fingerprint(path, size):

@@ -133,3 +133,41 @@ def test_cipher_follows_aes_on_both_ends(tmp_path, storage_aes, cipher):
 def _q(path):
     import shlex
     return shlex.quote(str(path))
+
+
+QUIET_RSYNC = """#!/bin/sh
+# rsync whose messages never arrive (as when the far end's receiver dies before its error reaches us)
+exec rsync "$@" >/dev/null 2>&1
+"""
+
+
+@pytest.mark.skipif(not lib.can_mount(), reason="needs root to mount a tmpfs")
+@pytest.mark.parametrize("quiet", [False, True], ids=["rsync-says-why", "rsync-message-lost"])
+def test_two_copies_racing_into_a_full_remote_dir_leave_no_partial(tmp_path, sshd, quiet):
+    """Two plots (3.9 MB each) go at once to a 6 MB storage dir: both pass the far end's free-space
+    probe, then rsync runs out of space on one (or both). With or without rsync's message, the failed
+    copy is taken for 'destination full' (the far end is asked again), its partial copy in rsync's
+    partial dir is removed, its source is kept, and at most one plot lands."""
+    (tmp_path / "src").mkdir()
+    plots = lib.place_plots(tmp_path / "src", 2)
+    extra = {}
+    if quiet:
+        wrapper = tmp_path / "quiet-rsync"
+        wrapper.write_text(QUIET_RSYNC)
+        wrapper.chmod(0o755)
+        extra["rsync_path"] = str(wrapper)
+    with lib.tmpfs(tmp_path / "small", "6m") as small:
+        args = lib.move_args(tmp_path, [sshd.destination(small, free_bytes=10 ** 12)], ssh_options=sshd.ssh_options,
+                             max_transfers_per_source=2, max_transfers_per_destination=2, **extra)
+        rc, res = run_module("plot_move", args)
+        assert len(res["started"]) == 2, res
+        recs = lib.wait_transfers_finished(tmp_path / "state")
+        failed = [r for r in recs if r["state"] == "failed"]
+        assert failed, "6 MB cannot hold two 3.9 MB plots"
+        assert all(r["reason"].startswith("destination full") for r in failed), [r["reason"] for r in failed]
+        landed = [p for p in plots if (small / p.name).exists()]
+        assert len(landed) == len(recs) - len(failed) <= 1
+        assert sorted(f.name for f in files_under(small)) == sorted(p.name for p in landed), "no partial left"
+        assert all(p.exists() != (p in landed) for p in plots), "a source is deleted only once it landed"
+        rc, res = run_module("plot_move", args)
+        assert res["started"] == [] and "marked full" in "\n".join(res["reasons"]), res["reasons"]

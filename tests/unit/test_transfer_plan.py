@@ -259,3 +259,41 @@ def test_abandoned_destinations_accumulate_without_the_new_one():
     assert [(p["destination"], p["host"]) for p in second] == [("/b", None)]
     # Same place again (a plain retry): nothing abandoned, nothing listed twice.
     assert transfer.abandoned_destinations(dict(old, abandoned=first), {"destination": "/a", "host": None}) == []
+
+
+@pytest.mark.parametrize("free, partial, resumable, min_free, want", [
+    (None, 0, 0, 0, None),                          # the far end could not say: rsync finds out
+    (1000, 0, 0, 0, None),                          # exactly room for the whole copy
+    (999, 0, 0, 0, "999 bytes free, 1000 needed"),
+    (600, 400, 0, 0, None),                         # our own renamed partial copy is rewritten in place
+    (700, 0, 300, 0, "discard resumable"),          # rsync's new copy fits once its old partial one is gone
+    (600, 0, 300, 0, "600 bytes free, 1000 needed"),
+    (1000, 0, 0, 1, "1000 bytes free, 1001 needed"),     # min_free_bytes is kept free
+])
+def test_remote_room(free, partial, resumable, min_free, want):
+    probe = {"free": free, "partial": {"size": partial} if partial else None,
+             "resumable": {"size": resumable} if resumable else None}
+    rec = {"bytes_total": 1000, "min_free_bytes": min_free}
+    assert transfer_worker.remote_room(rec, probe) == want
+
+
+def test_rsync_failure_keeps_the_partial_copy_when_the_far_end_cannot_answer(monkeypatch):
+    """A network cut: the far end cannot be asked, so the failure is an ordinary one (the partial copy
+    stays for a resume) and nothing is discarded; when it answers 'full', the partial copies go."""
+    calls = []
+
+    def unreachable(rec, op, *extra):
+        calls.append(op)
+        raise transfer_worker.TransferError("ssh 10.0.0.3 probe failed (exit 255)")
+    monkeypatch.setattr(transfer_worker, "remote", unreachable)
+    rec = {"bytes_total": 1000, "host": "10.0.0.3"}
+    err = transfer_worker.rsync_failure(rec, 255, "Connection timed out")
+    assert (err.reason, err.full, calls) == ("rsync exit 255", False, ["probe"])
+
+    def full(rec, op, *extra):
+        calls.append(op)
+        return {"free": 10, "resumable": {"size": 400}} if op == "probe" else {"ok": True}
+    monkeypatch.setattr(transfer_worker, "remote", full)
+    err = transfer_worker.rsync_failure(rec, 11, "rsync error: error in file IO (code 11)")
+    assert err.full and err.reason == "destination full (rsync exit 11): 10 bytes free, 1000 needed"
+    assert calls[1:] == ["probe", "discard"]
