@@ -56,7 +56,8 @@ NO_SPACE_TEXT = ("No space left on device", "ENOSPC", "Disk quota exceeded")
 #                         fsync the partial copy, verify it (size, head bytes and tail hash equal the
 #                         source's), and only then rename it into place and fsync the dir. A copy that
 #                         does not match is left alone and described ("partial").
-#   discard <partial dir> remove the partial copy (and rsync's resumable one)
+#   discard <partial dir> remove the partial copy, rsync's resumable one and any temp file a killed
+#                         rsync left (.<partial name>.XXXXXX)
 REMOTE_SCRIPT = r"""
 import hashlib, json, os, select, sys
 op, d, final, partial = sys.argv[1:5]
@@ -107,9 +108,16 @@ def commit(size, head, tail_at, tail_sha):
     except OSError as e:
         out["error"] = str(e)
     return out
-def session(every):
+def rsync_temps():
     # rsync writes to .<name>.XXXXXX, without a second dot when the name starts with one
-    prefixes, fds, pending = (partial + ".", "." + partial + "."), {}, b""
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return []
+    prefixes = (partial + ".", "." + partial + ".")
+    return [n for n in names for p in prefixes if n.startswith(p) and len(n) == len(p) + 6]
+def session(every):
+    fds, pending = {}, b""
     datasync = getattr(os, "fdatasync", os.fsync)
     while True:
         if select.select([0], [], [], every)[0]:
@@ -123,11 +131,7 @@ def session(every):
                     answer(commit(*request[1:]))
                 return
             continue
-        try:
-            names = [n for n in os.listdir(d) if n.startswith(prefixes) and n not in fds]
-        except OSError:
-            names = []
-        for n in names:
+        for n in [n for n in rsync_temps() if n not in fds]:
             try:
                 fds[n] = os.open(os.path.join(d, n), os.O_RDONLY)
             except OSError:
@@ -145,7 +149,7 @@ elif op == "session":
 elif op == "commit":
     answer(commit(*sys.argv[5:9]))
 elif op == "discard":
-    for p in (pp, os.path.join(d, sys.argv[5], partial)):
+    for p in [pp, os.path.join(d, sys.argv[5], partial)] + [os.path.join(d, n) for n in rsync_temps()]:
         try:
             os.unlink(p)
         except OSError:

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import plotmove_lib as lib  # noqa: E402
 from plotmove_lib import run_module  # noqa: E402
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import cpu  # noqa: E402
+from ansible_collections.plotfleet.chia.plugins.module_utils import cpu, plotfile, transfer_worker  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not lib.Sshd.available(), reason="needs root, /usr/sbin/sshd and rsync")
 
@@ -103,6 +103,28 @@ def test_partial_copy_at_an_abandoned_remote_destination_is_removed(tmp_path, ss
     assert (dir_b / plot.name).exists() and not plot.exists()
     assert files_under(dir_a) == [], "the partial copy at A was removed"
     assert "removed any partial copy at 127.0.0.1:%s" % dir_a in Path(rec["log"]).read_text()
+
+
+def test_discard_removes_only_this_plots_partial_copies(tmp_path, sshd):
+    """The far end's `discard` removes this plot's partial copy, rsync's resumable copy and the temp
+    file a killed rsync leaves (.<partial>.XXXXXX); another plot's copies and other names stay."""
+    storage = tmp_path / "storage"
+    (storage / plotfile.RSYNC_PARTIAL_DIR).mkdir(parents=True)
+    ours, other = plotfile.partial_name(plot_name("aa")), plotfile.partial_name(plot_name("bb"))
+    removed = [ours, ours + ".Xy12Ab", plotfile.RSYNC_PARTIAL_DIR + "/" + ours]
+    kept = [other, other + ".Xy12Ab", plotfile.RSYNC_PARTIAL_DIR + "/" + other, ours + ".longer-suffix",
+            ours + ".tmp", plot_name("aa")]
+    for name in removed + kept:
+        (storage / name).write_bytes(b"x")
+    rec = dict(sshd.destination(storage), destination=str(storage), plot_name=plot_name("aa"),
+               ssh_options=sshd.ssh_options)
+    assert transfer_worker.remote(rec, "discard", plotfile.RSYNC_PARTIAL_DIR) == {"ok": True}
+    left = sorted(str(f.relative_to(storage)) for f in files_under(storage))
+    assert left == sorted(kept)
+
+
+def plot_name(byte_hex):
+    return "plot-k18-2025-01-01-00-00-%s.plot" % (byte_hex * 32)
 
 
 def files_under(path):
