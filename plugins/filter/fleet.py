@@ -81,12 +81,14 @@ def storage_offer(state, dirs, address, user=None, port=None, must_be_mount=Fals
     return offer
 
 
-def move_destinations(hostvars, storage_hosts, plotter, ssh_key=None, known_free_only=True):
+def move_destinations(hostvars, storage_hosts, plotter, ssh_key=None, known_free_only=True, senders=None):
     """plot_move destinations for one plotter from every storage host's offer (see storage_offer).
 
     A storage dir on the plotter itself is local (host null). Dirs whose free space is unknown
-    (their storage host failed this pass) are left out.
+    (their storage host failed this pass) are left out. incoming_bytes: what the other senders'
+    running transfers (plot_info, this pass) still have to write there.
     """
+    incoming = status_doc.incoming_bytes(hostvars, [s for s in senders or [] if s != plotter])
     destinations = []
     for name in storage_hosts or []:
         offer = status_doc.host_value(hostvars, name, "plotfleet_storage_offer") or []
@@ -94,11 +96,14 @@ def move_destinations(hostvars, storage_hosts, plotter, ssh_key=None, known_free
             if known_free_only and item.get("free_bytes") is None:
                 continue
             local = name == plotter
+            path = str(item["path"]).rstrip("/") or "/"
+            addresses = set([item.get("address") or name, name])  # a sender's local transfer is keyed by its name
             destinations.append({
                 "path": item["path"], "host": None if local else item.get("address") or name,
                 "user": None if local else item.get("user"), "port": None if local else item.get("port"),
                 "ssh_key": None if local else (ssh_key or None), "must_be_mount": item.get("must_be_mount", False),
                 "free_bytes": item["free_bytes"], "min_free_bytes": item.get("min_free_bytes", 0),
+                "incoming_bytes": sum(incoming.get((address, path), 0) for address in addresses),
                 "cpu_aes": None if local else item.get("cpu_aes"),
             })
     return _plain(destinations)

@@ -361,10 +361,13 @@ def _choose(cand, destinations, rec, reserved, per_dest, per_source, max_per_des
         if dest["dev"] is not None and dest["dev"] == cand["dev"]:
             return dest, notes  # a rename needs no room and no transfer slot
         free = dest.get("free_bytes")
-        room = None if free is None else free - reserved.get(dest["key"], 0) - int(dest.get("min_free_bytes") or 0)
+        incoming = int(dest.get("incoming_bytes") or 0)  # what other plotters are still sending there
+        room = None if free is None else (free - reserved.get(dest["key"], 0) - incoming
+                                          - int(dest.get("min_free_bytes") or 0))
         if room is not None and room < cand["size"]:
-            notes.append("%s has no room (%d bytes free after reservations, %d needed)" % (
-                dest["key"], max(room, 0), cand["size"]))
+            notes.append("%s has no room (%d bytes free after reservations%s, %d needed)" % (
+                dest["key"], max(room, 0), " and %d bytes other hosts are sending" % incoming if incoming else "",
+                cand["size"]))
             continue
         if per_dest.get(dest["key"], 0) >= max_per_destination:
             notes.append("%s has %d transfers running (cap %d)" % (

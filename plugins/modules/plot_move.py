@@ -87,6 +87,14 @@ options:
         description: Bytes to leave free at this destination.
         type: int
         default: 0
+      incoming_bytes:
+        description:
+          - Bytes other hosts are still sending to this destination (their running transfers, as
+            plot_info reports them in the same pass); they are taken off its free space, so that
+            plotters sharing a storage dir do not all start copies that only one of them can finish.
+            The reconcile role fills it in (P(plotfleet.chia.move_destinations#filter)).
+        type: int
+        default: 0
       cpu_aes:
         description:
           - Whether the destination host's CPU has AES instructions, gathered by the controller
@@ -255,6 +263,7 @@ DESTINATION_SPEC = dict(
     must_be_mount=dict(type="bool", default=False),
     free_bytes=dict(type="int"),
     min_free_bytes=dict(type="int", default=0),
+    incoming_bytes=dict(type="int", default=0),
     cpu_aes=dict(type="bool"),
 )
 

@@ -261,6 +261,20 @@ def host_value(hostvars, host, key, default=None):
     return _get(_get(hostvars, host), key, default)
 
 
+def incoming_bytes(hostvars, senders):
+    """{(host, dir): bytes} the senders' running transfers (plot_info, this pass) still have to write
+    at each destination. A sender's local transfer (host null) is keyed by the sender's name."""
+    incoming = {}
+    for sender in senders or []:
+        for record in _as_list(_get(host_value(hostvars, sender, "plotfleet_host_state"), "transfers")):
+            if not isinstance(record, dict) or record.get("state") != "running" or not record.get("destination"):
+                continue
+            left = int(record.get("bytes_total") or 0) - int(record.get("bytes_done") or 0)
+            key = (record.get("host") or sender, str(record["destination"]).rstrip("/") or "/")
+            incoming[key] = incoming.get(key, 0) + max(left, 0)
+    return incoming
+
+
 def dir_problems(state, configured):
     """Configured dirs that plot_info reported missing or unusable, as messages naming the variable."""
     by_path = {}

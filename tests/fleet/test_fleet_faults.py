@@ -243,6 +243,38 @@ def test_fault5_storage_full(fleet, ledger):
     ledger.assert_invariants(min_finished=2)
 
 
+def test_fault5_shared_storage_dir_counts_what_others_are_sending(fleet, ledger):
+    """Fault 5 without the race: pf-plot1 is slowly copying its plot (100 KiB/s) into the 6 MB storage
+    dir when pf-plot2 looks for room. The storage host's free space still holds most of the 6 MB, but
+    the controller takes off what pf-plot1 still has to send (its plot_info this pass), so pf-plot2
+    does not start a copy that cannot fit: the reason says why, no transfer ever fails."""
+    small = fleet.storage.small_storage_dir
+    first, second = fleet.plotters[0].name, fleet.plotters[1].name
+    overrides = plotter_overrides(fleet, max_jobs=1)
+    overrides[fleet.storage.name] = {"plotfleet_storage_dirs": [small]}
+    fleet.write_inventory(overrides=overrides)
+    fleetops.start_plots(fleet, per_host=1)
+    fleetops.wait_plots_done(fleet)
+    fleetops.pause(fleet)
+    overrides[first].update(plotfleet_move_bwlimit_kbps=100)
+    overrides[second].update(plotfleet_move_enabled=False)
+    fleet.write_inventory(overrides=overrides)
+    fleetops.run_pass(fleet)
+    assert fleetops.transfers_running(fleet, [first])[first], "pf-plot1's slow copy is running"
+    overrides[second].update(plotfleet_move_enabled=True)
+    fleet.write_inventory(overrides=overrides)
+    output = fleetops.run_pass(fleet).stdout
+    assert re.search(r"other hosts are sending", status_lines(output, second)), status_lines(output, second)
+    assert not read_transfer_records(fleet.hosts[second]), "pf-plot2 started no copy"
+    fleetops.wait_for(lambda: not any(fleetops.transfers_running(fleet).values()), 90, "pf-plot1's copy to end",
+                      diagnose=lambda: fleetops.diagnose(fleet))
+    output = fleetops.run_pass(fleet).stdout
+    assert re.search(r"no room", status_lines(output, second)), status_lines(output, second)
+    assert [t[0] for t in transfer_summary(fleet)] == ["done"], transfer_summary(fleet)
+    assert len(fleetops.plots_in_dst(fleet, [second])) == 1 and not storage_leftovers(fleet)
+    ledger.assert_invariants(min_finished=2)
+
+
 # ---------------------------------------------------------------------------------------------- 6
 def test_fault6_two_passes_at_once(fleet, ledger):
     """Two reconcile passes started at the same moment: no slot started twice, no plot moved twice."""

@@ -229,12 +229,37 @@ def test_destinations_local_and_remote():
     dests = fleet.move_destinations(hv, ["p1", "nas", "down", "missing"], "p1", "/root/.ssh/k")
     assert dests == [
         {"path": "/srv/a/", "host": None, "user": None, "port": None, "ssh_key": None, "must_be_mount": False,
-         "free_bytes": 100, "min_free_bytes": 0, "cpu_aes": None},
+         "free_bytes": 100, "min_free_bytes": 0, "incoming_bytes": 0, "cpu_aes": None},
         {"path": "/srv/a", "host": "10.0.0.5", "user": "farm", "port": 2222, "ssh_key": "/root/.ssh/k",
-         "must_be_mount": True, "free_bytes": 100, "min_free_bytes": 5, "cpu_aes": None},
+         "must_be_mount": True, "free_bytes": 100, "min_free_bytes": 5, "incoming_bytes": 0, "cpu_aes": None},
     ]
     everything = fleet.move_destinations(hv, ["down"], "p1", known_free_only=False)
     assert [d["host"] for d in everything] == ["down"]
+
+
+def test_destinations_count_what_other_plotters_are_still_sending():
+    """p2 and p3 are sending to nas:/srv/a (their plot_info this pass); p1 (the plotter asking) is too,
+    but plot_move reserves its own. p3 also copies to p1's own storage dir (host null on p3: keyed by
+    p3's name, which is not p1) and p1 is storage for its local dir: p2's rsync there counts."""
+    def running(host, dest, total, done, state="running"):
+        return {"host": host, "destination": dest, "state": state, "bytes_total": total, "bytes_done": done}
+    state = {"dirs": [{"path": "/srv/a", "free_bytes": 1000}, {"path": "/local", "free_bytes": 500}]}
+    hv = {
+        "nas": {"plotfleet_storage_offer": fleet.storage_offer(state, ["/srv/a"], "10.0.0.5")},
+        "p1": {"plotfleet_storage_offer": fleet.storage_offer(state, ["/local"], "10.0.0.1"),
+               "plotfleet_host_state": {"transfers": [running("10.0.0.5", "/srv/a", 100, 0)]}},
+        "p2": {"plotfleet_host_state": {"transfers": [
+            running("10.0.0.5", "/srv/a/", 300, 100), running("10.0.0.5", "/srv/a", 50, 50),
+            running("10.0.0.5", "/srv/a", 999, 0, state="done"), running("10.0.0.5", "/srv/a", 999, 0, "failed"),
+            running("10.0.0.1", "/local", 40, 10)]}},
+        "p3": {"plotfleet_host_state": {"transfers": [running("10.0.0.5", "/srv/a", 70, None),
+                                                      running(None, "/local", 80, 0)]}},
+        "gone": {"plotfleet_host_state": {"unreachable": True}},
+    }
+    dests = fleet.move_destinations(hv, ["nas", "p1"], "p1", senders=["p1", "p2", "p3", "gone", "missing"])
+    assert [(d["host"], d["path"], d["incoming_bytes"]) for d in dests] == [
+        ("10.0.0.5", "/srv/a", 200 + 0 + 70), (None, "/local", 30)]
+    assert [d["incoming_bytes"] for d in fleet.move_destinations(hv, ["nas"], "p1")] == [0]
 
 
 # ------------------------------------------------------------------ dir and setup checks

@@ -56,6 +56,18 @@ def test_no_room_is_a_reason_and_next_destination_is_used():
     assert out["actions"] == [] and "/small has no room" in out["reasons"][0]
 
 
+def test_bytes_other_plotters_are_sending_are_not_free():
+    """nas:/a has 250 GiB free but two other plotters still have 200 GiB to write there: this plot goes to
+    /b; when /b is gone, the reason names what the others are sending."""
+    shared = dict(dest("/a", 0, free=250 * GIB, host="nas"), incoming_bytes=200 * GIB)
+    out = transfer.plan([cand(1)], [shared, dest("/b", 1, free=150 * GIB, host="nas")], [])
+    assert out["actions"][0]["destination"]["key"] == "nas:/b"
+    out = transfer.plan([cand(1)], [shared], [])
+    assert out["actions"] == []
+    assert out["reasons"] == ["/src/%s: not moved: nas:/a has no room (%d bytes free after reservations and %d bytes "
+                              "other hosts are sending, %d needed)" % (cand(1)["name"], 50 * GIB, 200 * GIB, 100 * GIB)]
+
+
 def test_min_free_bytes_is_kept():
     out = transfer.plan([cand(1)], [dest("/a", 0, free=150 * GIB, dev=2, min_free=60 * GIB)], [])
     assert out["actions"] == [] and "no room" in out["reasons"][0]
