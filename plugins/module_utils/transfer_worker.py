@@ -410,9 +410,8 @@ class RemoteSession(object):
 
     def __init__(self, rec):
         self.rec = rec
-        self.proc = subprocess.Popen(remote_argv(rec, "session", HEAD_BYTES, FLUSH_EVERY_S,
-                                                             plotfile.RSYNC_PARTIAL_DIR), stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        argv = remote_argv(rec, "session", HEAD_BYTES, FLUSH_EVERY_S, plotfile.RSYNC_PARTIAL_DIR)
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.probe = self._answer("probe")
 
     def _answer(self, op):
@@ -555,7 +554,10 @@ def rsync_failure(rec, rc, text):
         except TransferError as exc:
             log("could not ask the destination for its free space after the failure: %s" % exc)
     if said_full or (room is not None and room != "discard resumable"):
-        remote(rec, "discard", plotfile.RSYNC_PARTIAL_DIR)
+        try:
+            remote(rec, "discard", plotfile.RSYNC_PARTIAL_DIR)
+        except TransferError as exc:  # gone once the plot lands elsewhere (the abandoned destination)
+            log("could not remove the partial copy: %s" % exc)
         return TransferError("destination full (rsync exit %d)%s" % (rc, "" if said_full else ": " + room), full=True)
     return TransferError("rsync exit %d" % rc)
 

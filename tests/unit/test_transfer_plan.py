@@ -309,3 +309,10 @@ def test_rsync_failure_keeps_the_partial_copy_when_the_far_end_cannot_answer(mon
     err = transfer_worker.rsync_failure(rec, 11, "rsync error: error in file IO (code 11)")
     assert err.full and err.reason == "destination full (rsync exit 11): 10 bytes free, 1000 needed"
     assert calls[1:] == ["probe", "discard"]
+
+    def said_full_then_cut(rec, op, *extra):  # rsync said ENOSPC, then the link went down
+        calls.append(op)
+        raise transfer_worker.TransferError("ssh 10.0.0.3 discard failed (exit 255)")
+    monkeypatch.setattr(transfer_worker, "remote", said_full_then_cut)
+    err = transfer_worker.rsync_failure(rec, 11, "write failed: No space left on device (28)")
+    assert (err.reason, err.full, calls[3:]) == ("destination full (rsync exit 11)", True, ["discard"])
