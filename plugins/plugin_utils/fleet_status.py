@@ -199,6 +199,27 @@ def host_entry(name, host_vars, plotters, storage, check_mode=False, now=None):
     }
 
 
+def _mark_incoming(entries, hostvars):
+    """Each storage dir row gets `incoming`: the transfers any plotter is running towards it (a
+    plotter names a storage host by its offered address; its local copies by its own name)."""
+    running = [t for entry in entries for t in entry["transfers"] if _get(t, "state") == "running"]
+    for entry in entries:
+        if "storage" not in entry["roles"]:
+            continue
+        names = set([entry["name"]])
+        for item in _as_list(_get(_get(hostvars, entry["name"]), "plotfleet_storage_offer")):
+            if _get(item, "address"):
+                names.add(_get(item, "address"))
+        for row in entry["dirs"]:
+            if row.get("role") != "storage":
+                continue
+            path = str(row.get("path")).rstrip("/") or "/"
+            towards = [t for t in running if (t.get("host") or t.get("host_from")) in names
+                       and str(t.get("destination") or "").rstrip("/") == path]
+            row["incoming"] = {"transfers": len(towards), "bytes": sum(
+                max(int(t.get("bytes_total") or 0) - int(t.get("bytes_done") or 0), 0) for t in towards)}
+
+
 def _count_moves(move):
     # A local rename is "moved"; a transfer that finished this pass is "completed".
     return len(move["moved"]) + len(move["completed"])
@@ -214,6 +235,7 @@ def build_status(hostvars, hosts, plotters=None, storage=None, check_mode=False,
         if name not in names:
             names.append(name)
     entries = [host_entry(name, _get(hostvars, name, {}), plotters, storage, check_mode, now) for name in names]
+    _mark_incoming(entries, hostvars)
     jobs = [job for entry in entries for job in entry["jobs"]]
     transfers = [t for entry in entries for t in entry["transfers"]]
     failures = [dict(entry["error"], host=entry["name"]) for entry in entries if entry["error"]]

@@ -174,6 +174,9 @@ def _dir_line(entry, width, ascii):
     plots = _first(entry, "plot_count", "plots")
     if isinstance(plots, int) and plots:
         extra.append("%d plot%s" % (plots, "" if plots == 1 else "s"))
+    incoming = entry.get("incoming") or {}
+    if incoming.get("transfers"):
+        extra.append("%d incoming %s" % (incoming["transfers"], size(incoming.get("bytes"))))
     if entry.get("error"):
         extra.append("ERROR %s" % entry["error"])
     if extra:

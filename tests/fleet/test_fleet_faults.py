@@ -265,6 +265,7 @@ def test_fault5_shared_storage_dir_counts_what_others_are_sending(fleet, ledger)
     fleet.write_inventory(overrides=overrides)
     output = fleetops.run_pass(fleet).stdout
     assert re.search(r"other hosts are sending", status_lines(output, second)), status_lines(output, second)
+    assert re.search(r"storage .* 1 incoming", status_lines(output, fleet.storage.name)), output[-3000:]
     assert not read_transfer_records(fleet.hosts[second]), "pf-plot2 started no copy"
     fleetops.wait_for(lambda: not any(fleetops.transfers_running(fleet).values()), 90, "pf-plot1's copy to end",
                       diagnose=lambda: fleetops.diagnose(fleet))

@@ -170,6 +170,26 @@ def test_table_host_blocks(status):
     assert "moved cdcdcdcd" in text
 
 
+def test_storage_dirs_show_what_is_still_coming(status):
+    """plotter1's running transfer (200 bytes, 50 sent) goes to nas1:/srv/plots; a storage host is
+    matched by the address it offers as well as by its name, a plotter's local copy by the plotter."""
+    (nas_dir,) = [d for d in status["hosts"][1]["dirs"]]
+    assert nas_dir["role"] == "storage" and nas_dir["incoming"] == {"transfers": 1, "bytes": 150}
+    assert "dirs" not in status["hosts"][0] or all("incoming" not in d for d in status["hosts"][0]["dirs"])
+    assert "16.0 TiB  1 incoming 150 B" in fleet.fleet_table(status, 100, True)
+
+    hv = hostvars()
+    hv["nas1"]["plotfleet_storage_offer"] = fleet.storage_offer(hv["nas1"]["plotfleet_host_state"], ["/srv/plots"],
+                                                                "10.0.0.9")
+    hv["plotter1"]["plotfleet_host_state"]["transfers"] += [
+        dict(hv["plotter1"]["plotfleet_host_state"]["transfers"][0], id="t2", host="10.0.0.9", bytes_done=None),
+        dict(hv["plotter1"]["plotfleet_host_state"]["transfers"][0], id="t3", host="10.0.0.9", state="done"),
+        dict(hv["plotter1"]["plotfleet_host_state"]["transfers"][0], id="t4", destination="/srv/other")]
+    hv["plotter1"]["plotfleet_move_result"] = {"skipped": True}
+    doc = fleet.fleet_status(hv, ["plotter1", "nas1"], ["plotter1"], ["nas1"], now=1764380000)
+    assert doc["hosts"][1]["dirs"][0]["incoming"] == {"transfers": 2, "bytes": 150 + 200}
+
+
 def test_table_narrower_width_still_fits(status):
     assert max(columns(line) for line in fleet.fleet_table(status, 90).splitlines()) <= 90
 
