@@ -105,6 +105,26 @@ def test_partial_copy_at_an_abandoned_remote_destination_is_removed(tmp_path, ss
     assert "removed any partial copy at 127.0.0.1:%s" % dir_a in Path(rec["log"]).read_text()
 
 
+@pytest.mark.skipif(not lib.can_mount(), reason="needs root to mount a tmpfs")
+def test_resumable_copy_is_dropped_when_a_new_copy_would_not_fit_beside_it(tmp_path, sshd):
+    """rsync resumes by writing a whole new copy beside its old partial one. In a 6 MB dir holding a
+    3 MB partial copy of this plot (3.9 MB), there is no room for both: the worker removes the old
+    partial copy first, and the plot arrives instead of failing for lack of space every time."""
+    (tmp_path / "src").mkdir()
+    (plot,) = lib.place_plots(tmp_path / "src", 1)
+    with lib.tmpfs(tmp_path / "small", "6m") as small:
+        resumable = small / plotfile.RSYNC_PARTIAL_DIR / plotfile.partial_name(plot.name)
+        resumable.parent.mkdir()
+        resumable.write_bytes(plot.read_bytes()[:3 * 1024 * 1024])
+        args = lib.move_args(tmp_path, [sshd.destination(small, free_bytes=10 ** 12)], ssh_options=sshd.ssh_options)
+        rc, res = run_module("plot_move", args)
+        assert len(res["started"]) == 1, res
+        (rec,) = lib.wait_transfers_finished(tmp_path / "state")
+        assert rec["state"] == "done", rec.get("reason")
+        assert "removing the partial copy" in Path(rec["log"]).read_text()
+        assert [f.name for f in files_under(small)] == [plot.name] and not plot.exists()
+
+
 def test_discard_removes_only_this_plots_partial_copies(tmp_path, sshd):
     """The far end's `discard` removes this plot's partial copy, rsync's resumable copy and the temp
     file a killed rsync leaves (.<partial>.XXXXXX); another plot's copies and other names stay."""
