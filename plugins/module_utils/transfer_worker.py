@@ -157,6 +157,7 @@ elif op == "discard":
     answer({"ok": True})
 """
 FLUSH_EVERY_S = 0.5
+PROBE_AFTER_FAILURE_S = 30
 
 
 class TransferError(Exception):
@@ -385,10 +386,16 @@ def remote_argv(rec, op, *extra):
     return ssh_argv(rec) + ["--", rec["host"], " ".join(shlex.quote(a) for a in args)]
 
 
-def remote(rec, op, *extra):
+def remote(rec, op, *extra, **kwargs):
+    """One op at the far end; with timeout (s), a TransferError once it has taken that long."""
     proc = subprocess.Popen(remote_argv(rec, op, *extra), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = proc.communicate()
+    try:
+        out, err = proc.communicate(timeout=kwargs.get("timeout"))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise TransferError("ssh %s %s: no answer within %g s" % (rec["host"], op, kwargs["timeout"])) from None
     return _remote_result(rec, op, proc.returncode, out, err)
 
 
@@ -550,7 +557,8 @@ def rsync_failure(rec, rc, text):
     room = None
     if not said_full:
         try:
-            room = remote_room(rec, remote(rec, "probe", 0, plotfile.RSYNC_PARTIAL_DIR))
+            # bounded: after a cut, ssh may wait on a dead shared connection for its keep-alives
+            room = remote_room(rec, remote(rec, "probe", 0, plotfile.RSYNC_PARTIAL_DIR, timeout=PROBE_AFTER_FAILURE_S))
         except TransferError as exc:
             log("could not ask the destination for its free space after the failure: %s" % exc)
     if said_full or (room is not None and room != "discard resumable"):

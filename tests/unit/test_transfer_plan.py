@@ -294,15 +294,16 @@ def test_rsync_failure_keeps_the_partial_copy_when_the_far_end_cannot_answer(mon
     stays for a resume) and nothing is discarded; when it answers 'full', the partial copies go."""
     calls = []
 
-    def unreachable(rec, op, *extra):
+    def unreachable(rec, op, *extra, **kwargs):
         calls.append(op)
+        assert kwargs == {"timeout": transfer_worker.PROBE_AFTER_FAILURE_S}
         raise transfer_worker.TransferError("ssh 10.0.0.3 probe failed (exit 255)")
     monkeypatch.setattr(transfer_worker, "remote", unreachable)
     rec = {"bytes_total": 1000, "host": "10.0.0.3"}
     err = transfer_worker.rsync_failure(rec, 255, "Connection timed out")
     assert (err.reason, err.full, calls) == ("rsync exit 255", False, ["probe"])
 
-    def full(rec, op, *extra):
+    def full(rec, op, *extra, **kwargs):
         calls.append(op)
         return {"free": 10, "resumable": {"size": 400}} if op == "probe" else {"ok": True}
     monkeypatch.setattr(transfer_worker, "remote", full)
@@ -310,9 +311,18 @@ def test_rsync_failure_keeps_the_partial_copy_when_the_far_end_cannot_answer(mon
     assert err.full and err.reason == "destination full (rsync exit 11): 10 bytes free, 1000 needed"
     assert calls[1:] == ["probe", "discard"]
 
-    def said_full_then_cut(rec, op, *extra):  # rsync said ENOSPC, then the link went down
+    def said_full_then_cut(rec, op, *extra, **kwargs):  # rsync said ENOSPC, then the link went down
         calls.append(op)
         raise transfer_worker.TransferError("ssh 10.0.0.3 discard failed (exit 255)")
     monkeypatch.setattr(transfer_worker, "remote", said_full_then_cut)
     err = transfer_worker.rsync_failure(rec, 11, "write failed: No space left on device (28)")
     assert (err.reason, err.full, calls[3:]) == ("destination full (rsync exit 11)", True, ["discard"])
+
+
+def test_remote_op_gives_up_after_its_timeout(monkeypatch):
+    """A far end that never answers (a shared ssh connection waiting on a dead link) is given up on."""
+    monkeypatch.setattr(transfer_worker, "remote_argv", lambda rec, op, *extra: ["sleep", "30"])
+    started = time.time()
+    with pytest.raises(transfer_worker.TransferError, match="no answer within 0.3 s"):
+        transfer_worker.remote({"host": "10.0.0.3"}, "probe", 0, timeout=0.3)
+    assert time.time() - started < 10
