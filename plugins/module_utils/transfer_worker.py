@@ -502,13 +502,13 @@ def copy_remote(rec, session):
         raise TransferError("destination dir %s:%s is missing" % (rec["host"], rec["destination"]))
     if rec.get("must_be_mount") and not probe.get("mount"):
         raise TransferError("destination %s:%s is not a mount point" % (rec["host"], rec["destination"]), full=True)
-    room = remote_room(rec, probe)
-    if room == "discard resumable":
-        # rsync resumes by writing a new full copy beside its old partial one: no room for both
+    short = remote_shortfall(rec, probe)
+    if short and short[0] + (probe.get("resumable") or {}).get("size", 0) >= short[1]:
+        # rsync resumes by writing a whole new copy beside its old partial one: no room for both
         log("no room to resume rsync's partial copy beside a new one: removing the partial copy")
         remote(rec, "discard", plotfile.RSYNC_PARTIAL_DIR)
-    elif room is not None:
-        raise TransferError("destination full: " + room, full=True)
+    elif short:
+        raise TransferError("destination full: %d bytes free, %d needed" % short, full=True)
     version = subprocess.Popen([rec.get("rsync_path") or "rsync", "--version"], stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT).communicate()[0].decode("utf-8", "replace")
     argv = rsync_argv(rec, version)
@@ -533,41 +533,38 @@ def copy_remote(rec, session):
     log("verified and renamed to %s:%s" % (rec["host"], os.path.join(rec["destination"], rec["plot_name"])))
 
 
-def remote_room(rec, probe):
-    """None when the far end has room for the copy rsync writes (a whole new file, even when it
-    resumes: the old partial one is only its basis), "discard resumable" when it has room once the
-    old partial copy is gone, else how short of room it is."""
+def remote_shortfall(rec, probe):
+    """(free, needed) when the far end has less room than the copy rsync writes (a whole new file,
+    even when it resumes: its old partial copy is only the basis), else None (or unknown)."""
     have = (probe.get("partial") or {}).get("size", 0)
-    resumable = (probe.get("resumable") or {}).get("size", 0)
     need = rec["bytes_total"] - have + int(rec.get("min_free_bytes") or 0)
     free = probe.get("free")
-    if free is None or free >= need:
-        return None
-    if resumable and free + resumable >= need:
-        return "discard resumable"
-    return "%d bytes free, %d needed" % (free, need)
+    return None if free is None or free >= need else (free, need)
 
 
 def rsync_failure(rec, rc, text):
-    """The error for a failed rsync. A copy that ran out of space is not worth resuming: its partial
-    copies are removed and the destination is marked full. rsync's own message says so when it
-    reaches us, but it is lost when the far end's receiver dies first, so the far end is asked
-    again; if it cannot answer (network cut) the partial copy is kept for the next attempt."""
+    """The error for a failed rsync. A copy that failed while the destination lacked room for it is
+    a 'destination full': its partial copies (no use for a resume without room beside them) are
+    removed and the destination is marked full. rsync's own message says so when it reaches us, but
+    it is lost when the far end's receiver dies first, so the far end is asked again; if it cannot
+    answer (network cut) the partial copy is kept for the next attempt."""
     said_full = rc in RSYNC_EXIT_NO_SPACE and any(t in text for t in NO_SPACE_TEXT)
-    room = None
+    short = None
     if not said_full:
         try:
             # bounded: after a cut, ssh may wait on a dead shared connection for its keep-alives
-            room = remote_room(rec, remote(rec, "probe", 0, plotfile.RSYNC_PARTIAL_DIR, timeout=PROBE_AFTER_FAILURE_S))
+            probe = remote(rec, "probe", 0, plotfile.RSYNC_PARTIAL_DIR, timeout=PROBE_AFTER_FAILURE_S)
+            short = remote_shortfall(rec, probe)
         except TransferError as exc:
             log("could not ask the destination for its free space after the failure: %s" % exc)
-    if said_full or (room is not None and room != "discard resumable"):
-        try:
-            remote(rec, "discard", plotfile.RSYNC_PARTIAL_DIR)
-        except TransferError as exc:  # gone once the plot lands elsewhere (the abandoned destination)
-            log("could not remove the partial copy: %s" % exc)
-        return TransferError("destination full (rsync exit %d)%s" % (rc, "" if said_full else ": " + room), full=True)
-    return TransferError("rsync exit %d" % rc)
+    if not said_full and not short:
+        return TransferError("rsync exit %d" % rc)
+    try:
+        remote(rec, "discard", plotfile.RSYNC_PARTIAL_DIR)
+    except TransferError as exc:  # gone once the plot lands elsewhere (the abandoned destination)
+        log("could not remove the partial copy: %s" % exc)
+    return TransferError("destination full (rsync exit %d)%s" % (
+        rc, ": %d bytes free, %d needed" % short if short else ""), full=True)
 
 
 def source_fingerprint(path, size):

@@ -212,8 +212,10 @@ def test_fault4_storage_sshd_stopped(fleet, ledger):
 # ---------------------------------------------------------------------------------------------- 5
 def test_fault5_storage_full(fleet, ledger):
     """The only storage dir is a 6 MB tmpfs: one k18 plot (3.9 MB) fits, the second does not. Both
-    plotters send theirs at once: one lands, the other is refused or hits ENOSPC and waits at its
-    plotter with no partial file left; once a second storage dir is configured, it goes there."""
+    plotters send theirs at once (neither can see the other's copy yet): usually one lands and the
+    other is refused or hits ENOSPC; when both copies run out of space together, neither lands. Either
+    way a plot that did not land waits at its plotter with a reason and no partial file is left; once a
+    second storage dir is configured, it goes there. (5b below is the deterministic case.)"""
     small = fleet.storage.small_storage_dir
     overrides = plotter_overrides(fleet, max_jobs=1)
     overrides[fleet.storage.name] = {"plotfleet_storage_dirs": [small]}
@@ -228,10 +230,11 @@ def test_fault5_storage_full(fleet, ledger):
                           "transfers to end", diagnose=lambda: fleetops.diagnose(fleet))
     print("fault 5: transfers to the full dir: %s" % transfer_summary(fleet))
     at_small = [p for p in fleetops.plots_at_storage(fleet) if os.path.dirname(p) == small]
-    assert len(at_small) == 1, "exactly one plot fits the small storage dir"
+    assert len(at_small) <= 1, "only one plot fits the small storage dir"
     waiting = fleetops.plots_in_dst(fleet)
-    assert len(waiting) == 1, "the other plot waits at its plotter"
+    assert len(waiting) == 2 - len(at_small) >= 1, "a plot that did not land waits at its plotter"
     assert not storage_leftovers(fleet), "no partial file left behind in the full dir"
+    assert all(r.startswith("destination full") for state, r, _ in transfer_summary(fleet) if state == "failed")
     owner = next(h for h in fleet.plotters if any(p.startswith(h.dst_dirs[0] + "/") for p in waiting))
     assert re.search(r"full|free", status_lines(outputs[-1], owner.name)), status_lines(outputs[-1], owner.name)
     ledger.assert_invariants(min_finished=2)

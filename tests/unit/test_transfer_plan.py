@@ -273,20 +273,17 @@ def test_abandoned_destinations_accumulate_without_the_new_one():
     assert transfer.abandoned_destinations(dict(old, abandoned=first), {"destination": "/a", "host": None}) == []
 
 
-@pytest.mark.parametrize("free, partial, resumable, min_free, want", [
-    (None, 0, 0, 0, None),                          # the far end could not say: rsync finds out
-    (1000, 0, 0, 0, None),                          # exactly room for the whole copy
-    (999, 0, 0, 0, "999 bytes free, 1000 needed"),
-    (600, 400, 0, 0, None),                         # our own renamed partial copy is rewritten in place
-    (700, 0, 300, 0, "discard resumable"),          # rsync's new copy fits once its old partial one is gone
-    (600, 0, 300, 0, "600 bytes free, 1000 needed"),
-    (1000, 0, 0, 1, "1000 bytes free, 1001 needed"),     # min_free_bytes is kept free
+@pytest.mark.parametrize("free, partial, min_free, want", [
+    (None, 0, 0, None),                   # the far end could not say: rsync finds out
+    (1000, 0, 0, None),                   # exactly room for the whole copy
+    (999, 0, 0, (999, 1000)),
+    (600, 400, 0, None),                  # our own renamed partial copy is rewritten in place
+    (1000, 0, 1, (1000, 1001)),           # min_free_bytes is kept free
 ])
-def test_remote_room(free, partial, resumable, min_free, want):
-    probe = {"free": free, "partial": {"size": partial} if partial else None,
-             "resumable": {"size": resumable} if resumable else None}
+def test_remote_shortfall(free, partial, min_free, want):
+    probe = {"free": free, "partial": {"size": partial} if partial else None}
     rec = {"bytes_total": 1000, "min_free_bytes": min_free}
-    assert transfer_worker.remote_room(rec, probe) == want
+    assert transfer_worker.remote_shortfall(rec, probe) == want
 
 
 def test_rsync_failure_keeps_the_partial_copy_when_the_far_end_cannot_answer(monkeypatch):
@@ -310,6 +307,14 @@ def test_rsync_failure_keeps_the_partial_copy_when_the_far_end_cannot_answer(mon
     err = transfer_worker.rsync_failure(rec, 11, "rsync error: error in file IO (code 11)")
     assert err.full and err.reason == "destination full (rsync exit 11): 10 bytes free, 1000 needed"
     assert calls[1:] == ["probe", "discard"]
+    # Both racing copies ran out of space and the other one's partial copy is already gone: this one's
+    # partial copy cannot be resumed without room beside it either, so it goes too.
+    monkeypatch.setattr(transfer_worker, "remote", lambda rec, op, *extra, **kwargs: calls.append(op) or (
+        {"free": 700, "resumable": {"size": 300}} if op == "probe" else {"ok": True}))
+    err = transfer_worker.rsync_failure(rec, 12, "rsync: connection unexpectedly closed")
+    assert err.full and err.reason == "destination full (rsync exit 12): 700 bytes free, 1000 needed"
+    assert calls[3:] == ["probe", "discard"]
+    del calls[3:]
 
     def said_full_then_cut(rec, op, *extra, **kwargs):  # rsync said ENOSPC, then the link went down
         calls.append(op)
