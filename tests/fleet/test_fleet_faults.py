@@ -210,12 +210,8 @@ def test_fault4_storage_sshd_stopped(fleet, ledger):
 
 
 # ---------------------------------------------------------------------------------------------- 5
-def test_fault5_storage_full(fleet, ledger):
-    """The only storage dir is a 6 MB tmpfs: one k18 plot (3.9 MB) fits, the second does not. Both
-    plotters send theirs at once (neither can see the other's copy yet): usually one lands and the
-    other is refused or hits ENOSPC; when both copies run out of space together, neither lands. Either
-    way a plot that did not land waits at its plotter with a reason and no partial file is left; once a
-    second storage dir is configured, it goes there. (5b below is the deterministic case.)"""
+def plots_waiting_for_the_small_dir(fleet):
+    """A finished plot on each plotter (paused), the storage host offering only its 6 MB dir."""
     small = fleet.storage.small_storage_dir
     overrides = plotter_overrides(fleet, max_jobs=1)
     overrides[fleet.storage.name] = {"plotfleet_storage_dirs": [small]}
@@ -223,6 +219,16 @@ def test_fault5_storage_full(fleet, ledger):
     fleetops.start_plots(fleet, per_host=1)
     fleetops.wait_plots_done(fleet)
     fleetops.pause(fleet)
+    return small, overrides
+
+
+def test_fault5_storage_full(fleet, ledger):
+    """The only storage dir is a 6 MB tmpfs: one k18 plot (3.9 MB) fits, the second does not. Both
+    plotters send theirs at once (neither can see the other's copy yet): usually one lands and the
+    other is refused or hits ENOSPC; when both copies run out of space together, neither lands. Either
+    way a plot that did not land waits at its plotter with a reason and no partial file is left; once a
+    second storage dir is configured, it goes there. (5b below is the deterministic case.)"""
+    small, overrides = plots_waiting_for_the_small_dir(fleet)
     outputs = []
     for _ in range(2):
         outputs.append(fleetops.run_pass(fleet).stdout)
@@ -251,14 +257,8 @@ def test_fault5_shared_storage_dir_counts_what_others_are_sending(fleet, ledger)
     dir when pf-plot2 looks for room. The storage host's free space still holds most of the 6 MB, but
     the controller takes off what pf-plot1 still has to send (its plot_info this pass), so pf-plot2
     does not start a copy that cannot fit: the reason says why, no transfer ever fails."""
-    small = fleet.storage.small_storage_dir
+    small, overrides = plots_waiting_for_the_small_dir(fleet)
     first, second = fleet.plotters[0].name, fleet.plotters[1].name
-    overrides = plotter_overrides(fleet, max_jobs=1)
-    overrides[fleet.storage.name] = {"plotfleet_storage_dirs": [small]}
-    fleet.write_inventory(overrides=overrides)
-    fleetops.start_plots(fleet, per_host=1)
-    fleetops.wait_plots_done(fleet)
-    fleetops.pause(fleet)
     overrides[first].update(plotfleet_move_bwlimit_kbps=100)
     overrides[second].update(plotfleet_move_enabled=False)
     fleet.write_inventory(overrides=overrides)
