@@ -97,7 +97,7 @@ def move_destinations(hostvars, storage_hosts, plotter, ssh_key=None, known_free
                 continue
             local = name == plotter
             path = str(item["path"]).rstrip("/") or "/"
-            addresses = set([item.get("address") or name, name])  # a sender's local transfer is keyed by its name
+            addresses = set([item.get("address") or name, name])  # a sender's local copy is keyed by its name
             destinations.append({
                 "path": item["path"], "host": None if local else item.get("address") or name,
                 "user": None if local else item.get("user"), "port": None if local else item.get("port"),

@@ -553,7 +553,7 @@ def rsync_failure(rec, rc, text):
     if not said_full:
         try:
             # bounded: after a cut, ssh may wait on a dead shared connection for its keep-alives
-            probe = remote(rec, "probe", 0, plotfile.RSYNC_PARTIAL_DIR, timeout=PROBE_AFTER_FAILURE_S)
+            probe = remote(rec, "probe", 0, timeout=PROBE_AFTER_FAILURE_S)
             short = remote_shortfall(rec, probe)
         except TransferError as exc:
             log("could not ask the destination for its free space after the failure: %s" % exc)

@@ -202,7 +202,7 @@ def host_entry(name, host_vars, plotters, storage, check_mode=False, now=None):
 def _mark_incoming(entries, hostvars):
     """Each storage dir row gets `incoming`: the transfers any plotter is running towards it (a
     plotter names a storage host by its offered address; its local copies by its own name)."""
-    running = [t for entry in entries for t in entry["transfers"] if _get(t, "state") == "running"]
+    towards = _towards([t for entry in entries for t in entry["transfers"]])
     for entry in entries:
         if "storage" not in entry["roles"]:
             continue
@@ -211,13 +211,9 @@ def _mark_incoming(entries, hostvars):
             if _get(item, "address"):
                 names.add(_get(item, "address"))
         for row in entry["dirs"]:
-            if row.get("role") != "storage":
-                continue
-            path = str(row.get("path")).rstrip("/") or "/"
-            towards = [t for t in running if (t.get("host") or t.get("host_from")) in names
-                       and str(t.get("destination") or "").rstrip("/") == path]
-            row["incoming"] = {"transfers": len(towards), "bytes": sum(
-                max(int(t.get("bytes_total") or 0) - int(t.get("bytes_done") or 0), 0) for t in towards)}
+            if row.get("role") == "storage":
+                found = [towards.get((name, _dir_key(row.get("path"))), (0, 0)) for name in names]
+                row["incoming"] = {"transfers": sum(n for n, _ in found), "bytes": sum(b for _, b in found)}
 
 
 def _count_moves(move):
@@ -286,15 +282,27 @@ def host_value(hostvars, host, key, default=None):
 def incoming_bytes(hostvars, senders):
     """{(host, dir): bytes} the senders' running transfers (plot_info, this pass) still have to write
     at each destination. A sender's local transfer (host null) is keyed by the sender's name."""
-    incoming = {}
-    for sender in senders or []:
-        for record in _as_list(_get(host_value(hostvars, sender, "plotfleet_host_state"), "transfers")):
-            if not isinstance(record, dict) or record.get("state") != "running" or not record.get("destination"):
-                continue
-            left = int(record.get("bytes_total") or 0) - int(record.get("bytes_done") or 0)
-            key = (record.get("host") or sender, str(record["destination"]).rstrip("/") or "/")
-            incoming[key] = incoming.get(key, 0) + max(left, 0)
-    return incoming
+    transfers = [dict(t, host_from=sender) for sender in senders or []
+                 for t in _as_list(_get(host_value(hostvars, sender, "plotfleet_host_state"), "transfers"))
+                 if isinstance(t, dict)]
+    return dict((key, left) for key, (_count, left) in _towards(transfers).items())
+
+
+def _towards(transfers):
+    """{(host, dir): (running transfers, bytes they still have to write)}; a local transfer (host
+    null) is keyed by the host it runs on (host_from)."""
+    result = {}
+    for t in transfers:
+        if not isinstance(t, dict) or t.get("state") != "running" or not t.get("destination"):
+            continue
+        key = (t.get("host") or t.get("host_from"), _dir_key(t["destination"]))
+        count, left = result.get(key, (0, 0))
+        result[key] = (count + 1, left + max(int(t.get("bytes_total") or 0) - int(t.get("bytes_done") or 0), 0))
+    return result
+
+
+def _dir_key(path):
+    return str(path).rstrip("/") or "/"
 
 
 def dir_problems(state, configured):
