@@ -6,6 +6,7 @@ provides the controller (ansible-core, jmespath) and the plotter (PyPI chiapos).
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -74,3 +75,50 @@ def wait_for(predicate, timeout=60, interval=0.1):
             return value
         time.sleep(interval)
     return predicate()
+
+
+def descendants(pid):
+    """Every process below pid, read from /proc."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as handle:
+                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_tree(pid):
+    """SIGKILL pid, its process group and every process below it, as a crash of that machine's
+    controller would. ansible-core's workers call setsid(), so killing the group alone leaves them
+    (and the task they run) going. The tree is stopped first so that nothing forks past the kill."""
+    stopped = set()
+    while True:
+        tree = set([pid] + descendants(pid)) - stopped
+        if not tree:
+            break
+        for each in tree:
+            _signal(each, signal.SIGSTOP)
+        stopped |= tree
+    for each in stopped:
+        _signal(each, signal.SIGKILL)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _signal(pid, sig):
+    try:
+        os.kill(pid, sig)
+    except OSError:
+        pass

@@ -2,7 +2,6 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -11,7 +10,7 @@ import pytest
 from fleetcheck import finished_ids, plot_logs, read_plot_header, storage_dirs
 from fleetlib import cmdline
 
-from plotfleet_testlib import REPO, VENV_BIN, ansible_env, run_module, run_playbook
+from plotfleet_testlib import REPO, VENV_BIN, ansible_env, kill_tree, run_module, run_playbook
 
 RECONCILE = REPO / "reconcile.yml"
 STATUS = REPO / "status.yml"
@@ -51,10 +50,8 @@ def spawn_pass(fleet, inventory=None, extra_vars=None, playbook=RECONCILE, log_p
 
 
 def kill_group(proc):
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    """The controller crashes: ansible-playbook, its process group and its workers (own sessions)."""
+    kill_tree(proc.pid)
     proc.wait(timeout=10)
 
 

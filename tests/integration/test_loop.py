@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from plotfleet_testlib import PLOTTER_PYTHON, REPO, VENV_BIN, wait_for
+from plotfleet_testlib import PLOTTER_PYTHON, REPO, VENV_BIN, kill_tree, wait_for
 
 LOOP = REPO / "bin" / "plotfleet-loop"
 
@@ -151,15 +151,8 @@ def test_plot_started_by_the_loop_survives_killing_the_loop(tmp_path):
         assert wait_for(lambda: list((dirs["state"] / "jobs").glob("*.json")), timeout=120)
         assert wait_for(lambda: list(dirs["tmp"].glob("*.tmp")), timeout=60)  # the plot is writing
     finally:
-        # SIGKILL the loop and the running pass's whole process group (ansible-playbook and its workers).
-        passes = subprocess.run(["ps", "-o", "pid=", "--ppid", str(loop.pid)], stdout=subprocess.PIPE,
-                                universal_newlines=True).stdout.split()
-        os.killpg(loop.pid, signal.SIGKILL)
-        for pid in passes:
-            try:
-                os.killpg(int(pid), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        # SIGKILL the loop, the running pass and ansible's workers (in their own sessions).
+        kill_tree(loop.pid)
         out = loop.communicate(timeout=30)[0] + "".join(
             path.read_text() for path in (tmp_path / "work").glob("pass-*.log"))
     assert wait_for(lambda: list(dirs["dst"].glob("*.plot")), timeout=180), out

@@ -2,14 +2,13 @@
 
 import json
 import os
-import signal
 import subprocess
 import threading
 import time
 
 from startstop_lib import K18, K18_DIES, K20, alive, host  # noqa: F401  (host is a fixture)
 
-from plotfleet_testlib import REPO, VENV_BIN, ansible_env
+from plotfleet_testlib import REPO, VENV_BIN, ansible_env, kill_tree
 
 
 def test_check_mode_starts_nothing(host):  # noqa: F811
@@ -37,7 +36,7 @@ def test_plot_survives_when_ansible_and_its_process_group_are_killed(host, tmp_p
         records = host.records()
         assert records, "plot_start did not launch anything"
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
+        kill_tree(proc.pid)  # its process group and ansible's workers (they run in their own sessions)
         proc.wait()
     record = records[0]
     assert alive(record["pid"]), "the plot died with ansible-playbook"
