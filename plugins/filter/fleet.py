@@ -88,7 +88,7 @@ def move_destinations(hostvars, storage_hosts, plotter, ssh_key=None, known_free
     (their storage host failed this pass) are left out. incoming_bytes: what the other senders'
     running transfers (plot_info, this pass) still have to write there.
     """
-    incoming = status_doc.incoming_bytes(hostvars, [s for s in senders or [] if s != plotter])
+    towards = status_doc.incoming(hostvars, [s for s in senders or [] if s != plotter])
     destinations = []
     for name in storage_hosts or []:
         offer = status_doc.host_value(hostvars, name, "plotfleet_storage_offer") or []
@@ -96,14 +96,12 @@ def move_destinations(hostvars, storage_hosts, plotter, ssh_key=None, known_free
             if known_free_only and item.get("free_bytes") is None:
                 continue
             local = name == plotter
-            path = str(item["path"]).rstrip("/") or "/"
-            addresses = set([item.get("address") or name, name])  # a sender's local copy is keyed by its name
             destinations.append({
                 "path": item["path"], "host": None if local else item.get("address") or name,
                 "user": None if local else item.get("user"), "port": None if local else item.get("port"),
                 "ssh_key": None if local else (ssh_key or None), "must_be_mount": item.get("must_be_mount", False),
                 "free_bytes": item["free_bytes"], "min_free_bytes": item.get("min_free_bytes", 0),
-                "incoming_bytes": sum(incoming.get((address, path), 0) for address in addresses),
+                "incoming_bytes": status_doc.incoming_at(towards, [name, item.get("address")], item["path"])[1],
                 "cpu_aes": None if local else item.get("cpu_aes"),
             })
     return _plain(destinations)

@@ -44,11 +44,10 @@ NO_SPACE_TEXT = ("No space left on device", "ENOSPC", "Disk quota exceeded")
 # Run on the storage host as `python3 -S -c REMOTE_SCRIPT <op> <dir> <final name> <partial name> ...`.
 # Paths only ever travel as argv (quoted with shlex.quote for the remote shell). It prints one
 # JSON object per answer. Ops:
-#   probe <head bytes> [<rsync partial dir>]
-#                         dir/mount/free space and size + head (hex) of the final and partial files
-#                         (and the size of rsync's resumable copy in its partial dir, "resumable")
+#   probe <head bytes>    dir/mount/free space and size + head (hex) of the final and partial files
 #   session <head bytes> <flush every s> <rsync partial dir>
-#                         the probe, then it stays up during the copy: every <flush every> s it
+#                         the probe, with the size of rsync's resumable copy in its partial dir
+#                         ("resumable"), then it stays up during the copy: every <flush every> s it
 #                         fdatasyncs rsync's temp file (the data reaches the disk while it is copied,
 #                         not all in the final fsync), until stdin sends a JSON line
 #                         ["commit", ...args of commit] (answered, then it exits) or EOF.
@@ -142,7 +141,7 @@ def session(every):
             except OSError:
                 pass
 if op == "probe":
-    answer(probe(*sys.argv[5:7]))
+    answer(probe(sys.argv[5]))
 elif op == "session":
     answer(probe(sys.argv[5], sys.argv[7]))
     session(float(sys.argv[6]))
@@ -386,16 +385,16 @@ def remote_argv(rec, op, *extra):
     return ssh_argv(rec) + ["--", rec["host"], " ".join(shlex.quote(a) for a in args)]
 
 
-def remote(rec, op, *extra, **kwargs):
+def remote(rec, op, *extra, timeout=None):
     """One op at the far end; with timeout (s), a TransferError once it has taken that long."""
     proc = subprocess.Popen(remote_argv(rec, op, *extra), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        out, err = proc.communicate(timeout=kwargs.get("timeout"))
+        out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
-        raise TransferError("ssh %s %s: no answer within %g s" % (rec["host"], op, kwargs["timeout"])) from None
+        raise TransferError("ssh %s %s: no answer within %g s" % (rec["host"], op, timeout)) from None
     return _remote_result(rec, op, proc.returncode, out, err)
 
 

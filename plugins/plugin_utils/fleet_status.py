@@ -206,14 +206,12 @@ def _mark_incoming(entries, hostvars):
     for entry in entries:
         if "storage" not in entry["roles"]:
             continue
-        names = set([entry["name"]])
-        for item in _as_list(_get(_get(hostvars, entry["name"]), "plotfleet_storage_offer")):
-            if _get(item, "address"):
-                names.add(_get(item, "address"))
+        offer = _as_list(_get(_get(hostvars, entry["name"]), "plotfleet_storage_offer"))
+        names = [entry["name"]] + [_get(item, "address") for item in offer]
         for row in entry["dirs"]:
             if row.get("role") == "storage":
-                found = [towards.get((name, _dir_key(row.get("path"))), (0, 0)) for name in names]
-                row["incoming"] = {"transfers": sum(n for n, _ in found), "bytes": sum(b for _, b in found)}
+                count, left = incoming_at(towards, names, row.get("path"))
+                row["incoming"] = {"transfers": count, "bytes": left}
 
 
 def _count_moves(move):
@@ -279,13 +277,18 @@ def host_value(hostvars, host, key, default=None):
     return _get(_get(hostvars, host), key, default)
 
 
-def incoming_bytes(hostvars, senders):
-    """{(host, dir): bytes} the senders' running transfers (plot_info, this pass) still have to write
-    at each destination. A sender's local transfer (host null) is keyed by the sender's name."""
-    transfers = [dict(t, host_from=sender) for sender in senders or []
-                 for t in _as_list(_get(host_value(hostvars, sender, "plotfleet_host_state"), "transfers"))
-                 if isinstance(t, dict)]
-    return dict((key, left) for key, (_count, left) in _towards(transfers).items())
+def incoming(hostvars, senders):
+    """The senders' running transfers (plot_info, this pass) by destination, see incoming_at."""
+    return _towards([dict(t, host_from=sender) for sender in senders or []
+                     for t in _as_list(_get(host_value(hostvars, sender, "plotfleet_host_state"), "transfers"))
+                     if isinstance(t, dict)])
+
+
+def incoming_at(towards, host_names, path):
+    """(transfers, bytes still to write) coming to path on the host known by any of host_names (its
+    inventory name, the address it offers); a plotter's local copy is keyed by the plotter's name."""
+    found = [towards.get((name, _dir_key(path)), (0, 0)) for name in set(n for n in host_names if n)]
+    return sum(n for n, _ in found), sum(b for _, b in found)
 
 
 def _towards(transfers):
