@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: plotfleet developers
-# Apache License 2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Controller side, setup.yml: the checks to run on a host and the problems (with fixes) they show."""
 
 from __future__ import absolute_import, division, print_function

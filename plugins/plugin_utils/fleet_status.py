@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: plotfleet developers
-# Apache License 2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Controller side: build the fleet status document from what each host returned in a pass.
 
 The document is plain JSON (it is written to a file for AWX and scripts, and JMESPath queries run
