@@ -12,6 +12,8 @@ from __future__ import absolute_import, division, print_function
 
 import time
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 __metaclass__ = type
 
 STATUS_VERSION = 1
@@ -21,6 +23,10 @@ JOB_KEYS = ("id", "plotter", "k", "pid", "state", "phase", "step", "progress", "
             "tmp_dir", "tmp2_dir", "dst_dir", "plot_file", "log", "error", "launch_id", "adopted")
 RECENT = 5  # history entries per host kept in the document (plot_info's history_limit bounds the rest)
 NO_RESULT = "no result: unreachable or failed before its state was gathered (see the play output)"
+STARTS_DISABLED = "starts disabled (plotfleet_start_enabled=false): no new plots this pass"
+MOVES_DISABLED = "moves disabled (plotfleet_move_enabled=false): finished plots stay where they are"
+STORAGE_NOT_IN_PASS = "storage host %s not in this pass (--limit?): no destination there"
+STORAGE_FAILED = "storage host %s failed this pass: no destination there"
 
 
 def _get(mapping, key, default=None):
@@ -103,10 +109,15 @@ def _count_states(jobs):
     return counts
 
 
-def _start_view(result, check_mode):
+def _enabled(host_vars, key):
+    """A plotfleet_*_enabled switch (true unless set; `-e key=false` arrives as a string)."""
+    return boolean(_get(host_vars, key, True), strict=False)
+
+
+def _start_view(result, check_mode, enabled=True):
     """What plot_start did, or in check mode would do (outside check mode would_start is its plan)."""
     if not result or _get(result, "skipped"):
-        return {"started": [], "would_start": [], "reasons": []}
+        return {"started": [], "would_start": [], "reasons": [] if enabled else [STARTS_DISABLED]}
     return {
         "started": _as_list(_get(result, "started")),
         "would_start": _as_list(_get(result, "would_start")) if check_mode else [],
@@ -114,16 +125,31 @@ def _start_view(result, check_mode):
     }
 
 
-def _move_view(result):
-    if not result or _get(result, "skipped"):
-        return {"moved": [], "started": [], "completed": [], "would_move": [], "reasons": []}
+def _move_view(result, enabled=True, missing_storage=()):
+    """What plot_move did; `missing_storage`: reasons why some storage hosts offered no destination."""
+    ran = bool(result) and not _get(result, "skipped")
+    reasons = [str(r) for r in _as_list(_get(result, "reasons"))] if ran else []
     return {
-        "moved": _as_list(_get(result, "moved")),
-        "started": _as_list(_get(result, "started")),
-        "completed": _as_list(_get(result, "completed")),
-        "would_move": _as_list(_get(result, "would_move")),
-        "reasons": [str(r) for r in _as_list(_get(result, "reasons"))],
+        "moved": _as_list(_get(result, "moved")) if ran else [],
+        "started": _as_list(_get(result, "started")) if ran else [],
+        "completed": _as_list(_get(result, "completed")) if ran else [],
+        "would_move": _as_list(_get(result, "would_move")) if ran else [],
+        "reasons": reasons + (list(missing_storage) if enabled else [MOVES_DISABLED]),
     }
+
+
+def _missing_storage(name, pass_hosts, storage, hostvars):
+    """Why storage hosts other than this plotter offer it nothing this pass: left out of the pass
+    (--limit), or failed before their offer was made."""
+    reasons = []
+    for other in storage:
+        if other == name:
+            continue  # the plotter's own storage dirs are local destinations
+        if other not in pass_hosts:
+            reasons.append(STORAGE_NOT_IN_PASS % other)
+        elif _failure_of(_get(hostvars, other), _get(_get(hostvars, other), "plotfleet_host_state")):
+            reasons.append(STORAGE_FAILED % other)
+    return reasons
 
 
 def _cleanup_view(result, history, enabled, check_mode=False):
@@ -168,7 +194,7 @@ def _started_rows(host, started, now):
     return rows
 
 
-def host_entry(name, host_vars, plotters, storage, check_mode=False, now=None):
+def host_entry(name, host_vars, plotters, storage, check_mode=False, now=None, missing_storage=()):
     state = _get(host_vars, "plotfleet_host_state")
     failure = _failure_of(host_vars, state)
     usable = state if failure is None or _get(state, "jobs") is not None else None
@@ -177,8 +203,12 @@ def host_entry(name, host_vars, plotters, storage, check_mode=False, now=None):
         roles.append("plotter")
     if name in storage:
         roles.append("storage")
-    start = _start_view(_get(host_vars, "plotfleet_start_result"), check_mode)
-    move = _move_view(_get(host_vars, "plotfleet_move_result"))
+    plotting = name in plotters and failure is None  # only a plotter that ran its pass starts or moves
+    start = _start_view(_get(host_vars, "plotfleet_start_result"), check_mode,
+                        enabled=not plotting or _enabled(host_vars, "plotfleet_start_enabled"))
+    move = _move_view(_get(host_vars, "plotfleet_move_result"),
+                      enabled=not plotting or _enabled(host_vars, "plotfleet_move_enabled"),
+                      missing_storage=missing_storage if plotting else ())
     return {
         "name": name,
         "roles": roles,
@@ -214,21 +244,36 @@ def _mark_incoming(entries, hostvars):
                 row["incoming"] = {"transfers": count, "bytes": left}
 
 
-def _count_moves(move):
-    # A local rename is "moved"; a transfer that finished this pass is "completed".
+def _count_moves(move, check_mode):
+    # A local rename is "moved"; a transfer that finished since the last pass is "completed", and a
+    # real pass acknowledges it. Check mode acknowledges nothing (the next real pass counts it), and
+    # what it would move is counted apart (would_move).
+    if check_mode:
+        return len(move["moved"])
     return len(move["moved"]) + len(move["completed"])
 
 
+def _pass_hosts(hosts, plotters, storage):
+    """The hosts this pass ran on (the play's, e.g. ansible_play_hosts_all): a host left out by
+    --limit is not reported. Without a host list: every plotter and storage host."""
+    names = []
+    for name in list(hosts) if hosts is not None else plotters + storage:
+        if name not in names:
+            names.append(name)
+    return names
+
+
 def build_status(hostvars, hosts, plotters=None, storage=None, check_mode=False, now=None):
-    """The fleet status document (see plotfleet_status.yml for every key)."""
+    """The fleet status document (see plotfleet_status.yml for every key).
+
+    hosts: the hosts of this pass; plotters, storage: the inventory's groups (a storage host outside
+    the pass is named in each plotter's move reasons)."""
     now = time.time() if now is None else float(now)
     plotters = list(plotters or [])
     storage = list(storage or [])
-    names = []
-    for name in list(hosts or []) + plotters + storage:
-        if name not in names:
-            names.append(name)
-    entries = [host_entry(name, _get(hostvars, name, {}), plotters, storage, check_mode, now) for name in names]
+    names = _pass_hosts(hosts, plotters, storage)
+    entries = [host_entry(name, _get(hostvars, name, {}), plotters, storage, check_mode, now,
+                          _missing_storage(name, names, storage, hostvars)) for name in names]
     _mark_incoming(entries, hostvars)
     jobs = [job for entry in entries for job in entry["jobs"]]
     transfers = [t for entry in entries for t in entry["transfers"]]
@@ -243,7 +288,7 @@ def build_status(hostvars, hosts, plotters=None, storage=None, check_mode=False,
         "bad_jobs": sum(1 for job in jobs if job["bad"]),
         "started": sum(len(e["start"]["started"]) for e in entries),
         "would_start": sum(len(e["start"]["would_start"]) for e in entries),
-        "moved": sum(_count_moves(e["move"]) for e in entries),
+        "moved": sum(_count_moves(e["move"], check_mode) for e in entries),
         "transfers_started": sum(len(e["move"]["started"]) for e in entries),
         "would_move": sum(len(e["move"]["would_move"]) for e in entries),
         "transfers_running": sum(1 for t in transfers if _get(t, "state") == "running"),

@@ -208,6 +208,87 @@ def test_check_mode_title():
     assert "[check mode: would start 1," in text and "would start /t -> /d" in text
 
 
+# ------------------------------------------------------------------ limited passes, switches, check mode
+
+def limited_hostvars():
+    """A fleet of two plotters and two storage hosts; the pass ran with --limit plotter1."""
+    hv = hostvars()
+    hv["plotter2"] = {"plotfleet_host_state": {"jobs": [], "history": []}}
+    hv["s1"] = {"plotfleet_storage_dirs": ["/srv/a"]}  # inventory vars only: never gathered
+    return hv
+
+
+def test_limited_pass_reports_only_the_hosts_it_ran_on():
+    status = fleet.fleet_status(limited_hostvars(), ["plotter1"], ["plotter1", "plotter2"], ["s1"],
+                                now=1764380000)
+    assert [h["name"] for h in status["hosts"]] == ["plotter1"]
+    assert status["summary"]["hosts"] == 1 and status["summary"]["hosts_failed"] == 0
+    assert status["failures"] == [] and "no result" not in fleet.fleet_table(status)
+
+
+def test_storage_host_left_out_of_the_pass_is_named_in_the_move_reasons():
+    status = fleet.fleet_status(limited_hostvars(), ["plotter1"], ["plotter1", "plotter2"], ["s1", "plotter1"],
+                                now=1764380000)
+    reasons = status["hosts"][0]["move"]["reasons"]
+    assert reasons == ["storage host s1 not in this pass (--limit?): no destination there"]  # not itself
+    assert "move   storage host s1 not in this pass (--limit?): no destination there" in fleet.fleet_table(status)
+
+
+def test_storage_host_that_failed_is_named_in_the_move_reasons():
+    hv = hostvars()
+    status = fleet.fleet_status(hv, ["plotter1", "nas1", "gone"], ["plotter1", "gone"], ["nas1", "gone"])
+    assert status["hosts"][0]["move"]["reasons"] == ["storage host gone failed this pass: no destination there"]
+    assert status["hosts"][2]["move"]["reasons"] == []  # a failed plotter moved nothing: no reason to give
+
+
+def test_every_storage_host_in_the_pass_gives_no_move_reason(status):
+    assert status["hosts"][0]["move"]["reasons"] == []
+
+
+@pytest.mark.parametrize("value", [False, "false", "no"])
+def test_starts_disabled_shows_a_wait_line(value):
+    hv = hostvars()
+    hv["plotter1"].pop("plotfleet_start_result")  # plot_start skipped: starts are disabled
+    hv["plotter1"]["plotfleet_start_enabled"] = value
+    status = fleet.fleet_status(hv, ["plotter1"], ["plotter1"], [])
+    assert status["hosts"][0]["start"]["reasons"] == [
+        "starts disabled (plotfleet_start_enabled=false): no new plots this pass"]
+    assert "wait   starts disabled (plotfleet_start_enabled=false)" in fleet.fleet_table(status)
+
+
+def test_starts_enabled_by_default_gives_no_disabled_line():
+    hv = hostvars()
+    hv["plotter1"].pop("plotfleet_start_result")
+    status = fleet.fleet_status(hv, ["plotter1", "nas1"], ["plotter1"], ["nas1"])
+    assert status["hosts"][0]["start"]["reasons"] == []
+    assert status["hosts"][1]["start"]["reasons"] == []  # a storage host never starts plots
+
+
+def test_moves_disabled_says_so():
+    hv = hostvars()
+    hv["plotter1"]["plotfleet_move_enabled"] = "false"
+    hv["plotter1"].pop("plotfleet_move_result")
+    status = fleet.fleet_status(hv, ["plotter1"], ["plotter1"], [])
+    assert status["hosts"][0]["move"]["reasons"] == [
+        "moves disabled (plotfleet_move_enabled=false): finished plots stay where they are"]
+
+
+def test_check_mode_does_not_count_earlier_transfers_as_moved():
+    """In check mode plot_move lists a transfer that finished before this pass under `completed`
+    (it acknowledges nothing): that is not a move of this pass; what it would move is counted apart."""
+    earlier = {"id": "t1", "plot_id": "cd" * 32, "source": "/mnt/dst/p.plot", "destination": "/srv/plots"}
+    would = {"plot": "p2.plot", "source": "/mnt/dst/p2.plot", "destination": "/srv/plots", "method": "rsync"}
+    hv = {"w": {"plotfleet_host_state": {"jobs": []},
+                "plotfleet_move_result": {"moved": [], "started": [], "completed": [earlier],
+                                          "would_move": [would, dict(would, plot="p3.plot")], "reasons": []}}}
+    check = fleet.fleet_status(hv, ["w"], ["w"], [], check_mode=True)
+    assert check["summary"]["moved"] == 0 and check["summary"]["would_move"] == 2
+    assert fleet.pass_summary(check)["moved"] == 0
+    assert "moved 0" in fleet.fleet_table(check).splitlines()[0]
+    real = fleet.fleet_status(hv, ["w"], ["w"], [], check_mode=False)
+    assert real["summary"]["moved"] == 1  # a real pass acknowledges it: moved since the last pass
+
+
 # ------------------------------------------------------------------ JMESPath
 
 def test_query_selects_stalled_jobs(status):
