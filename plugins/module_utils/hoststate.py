@@ -8,8 +8,10 @@
    processes without a record are adopted (their log is their fd 1, or an unfinished log in the
    same dirs).
 2. Logs: every file in log_dir plus the logs of live jobs, parsed incrementally (logcache).
-3. Jobs: the unfinished plots of live processes (plotting / copying / stalled). History: all other
-   plots (finished / failed / dead), newest first. ETA from this host's finished plots (eta.py).
+3. Jobs: the unfinished plots of live processes (plotting / copying / stalled / suspended: the
+   process is stopped by SIGSTOP, state T). History: all other plots (finished / failed / dead /
+   stopped: ended by plot_stop, which notes it in the launch record or a stop record first), newest
+   first. ETA from this host's finished plots (eta.py).
 4. Dirs, load, transfers.
 Nothing here raises on bad input: missing dirs, garbage logs and bad records become warnings.
 """
@@ -42,6 +44,8 @@ TOTAL_STEPS = 22
 ADOPT_LOG_WINDOW_S = 86400
 MAX_NOTE_WARNINGS = 5
 LIVE_STATES = ("plotting", "copying")
+# History entries that may have left temp files behind (plot_info lists them in tmp_files).
+LEFT_FILES_STATES = ("dead", "failed", "stopped")
 
 
 def gather(params, now=None):
@@ -55,6 +59,8 @@ def gather(params, now=None):
 
     procs = processes.list_processes(warnings)
     live = _live_jobs(state_dir, procs, warnings)
+    _add_run_states(live)
+    stop_notes = StopNotes(records.list_records(state_dir, records.STOPS, warnings))
 
     # -- logs: log_dir + logs of live jobs + logs of launch records --------------------------------
     log_dir_real = os.path.realpath(log_dir)
@@ -88,9 +94,10 @@ def gather(params, now=None):
         plots = list(info.plots) if info is not None else []
         mine, earlier = _split_live_plots(plots, entry)
         for plot in mine:
-            jobs.append(_job(plot, entry, info, means, params, now, dir_scans))
+            jobs.append(_job(plot, entry, info, means, params, now, dir_scans, stop_notes))
         for plot in earlier:
-            history.append(_history_entry(plot, info, entry.get("record"), now, dir_scans, with_files=False))
+            history.append(_history_entry(plot, info, entry.get("record"), now, dir_scans, with_files=False,
+                                          stop_notes=stop_notes))
 
     # -- history: logs with no live process, newest first (payloads decoded only as needed) --------
     records_by_log = dict((os.path.realpath(rec["log"]), rec) for rec in live.dead_records
@@ -106,7 +113,8 @@ def gather(params, now=None):
         if history_limit == 0 or (len(newest) >= history_limit and (info.ended or 0) <= newest[0]):
             break
         for plot in info.plots:
-            entry = _history_entry(plot, info, records_by_log.get(info.path), now, dir_scans, with_files=True)
+            entry = _history_entry(plot, info, records_by_log.get(info.path), now, dir_scans, with_files=True,
+                                   stop_notes=stop_notes)
             history.append(entry)
             heapq.heappush(newest, entry["ended"] or 0)
             if len(newest) > history_limit:
@@ -194,6 +202,47 @@ def _plotter_descendant(pid, plotters, by_pid):
             parent = by_pid.get(parent, {}).get("ppid")
             depth += 1
     return None
+
+
+def _add_run_states(live):
+    """entry["run_state"]: the process state letter(s) (T = suspended); /proc gave them with the table."""
+    missing = [entry["pid"] for entry in live if not (entry.get("proc") or {}).get("state")]
+    asked = processes.run_states(missing) if missing else {}
+    for entry in live:
+        entry["run_state"] = (entry.get("proc") or {}).get("state") or asked.get(entry["pid"])
+
+
+class StopNotes(object):
+    """plot_stop's notes on adopted jobs (<state_dir>/stops/): found by plot id, log, or pid + start."""
+
+    def __init__(self, notes):
+        self.by_id, self.by_log, self.by_pid = {}, {}, {}
+        for note in notes:
+            if note.get("plot_id"):
+                self.by_id[str(note["plot_id"]).lower()] = note
+            if isinstance(note.get("log"), str) and note["log"]:
+                self.by_log[os.path.realpath(note["log"])] = note
+            if isinstance(note.get("pid"), int):
+                self.by_pid.setdefault(note["pid"], []).append(note)
+
+    def for_plot(self, plot_id, log):
+        found = self.by_id.get((plot_id or "").lower()) if plot_id else None
+        return found or (self.by_log.get(os.path.realpath(log)) if log else None) or {}
+
+    def for_process(self, pid, start, plot_id):
+        for note in self.by_pid.get(pid, ()):
+            recorded = note.get("proc_start")
+            if isinstance(recorded, (int, float)) and isinstance(start, (int, float)) \
+                    and abs(recorded - start) <= PID_START_TOLERANCE_S:
+                return note
+        return self.by_id.get((plot_id or "").lower()) if plot_id else {}
+
+
+def _note_time(note, key):
+    """The epoch of a plot_stop note ({"at", "by", "action"}) in a record, or None."""
+    value = (note or {}).get(key)
+    at = value.get("at") if isinstance(value, dict) else None
+    return at if isinstance(at, (int, float)) and not isinstance(at, bool) else None
 
 
 def _short(text, limit=80):
@@ -335,9 +384,11 @@ def _fill_from(plot, sources):
                     break
 
 
-def _job(plot, entry, info, means, params, now, dir_scans):
+def _job(plot, entry, info, means, params, now, dir_scans, stop_notes):
     job = dict(plot)
     rec = entry.get("record") or {}
+    proc_start = (entry.get("proc") or {}).get("start")
+    note = rec or stop_notes.for_process(entry["pid"], proc_start, plot.get("id")) or {}
     _fill_from(job, (rec, entry.get("info")))
     job["plotter"] = job.get("plotter") or entry.get("plotter")
     job["pid"] = entry["pid"]
@@ -345,7 +396,8 @@ def _job(plot, entry, info, means, params, now, dir_scans):
     job["launch_id"] = rec.get("launch_id")
     job["adopted"] = entry["adopted"]
     job["log_mtime"] = _mtime(info)
-    proc_start = (entry.get("proc") or {}).get("start")
+    job["proc_start"] = proc_start
+    job["process_state"] = entry.get("run_state")
     started = None
     if (plot.get("index") or 1) == 1:
         started = rec.get("started") or proc_start
@@ -354,10 +406,14 @@ def _job(plot, entry, info, means, params, now, dir_scans):
     job["ended"] = None
     job["elapsed_s"] = round(max(0.0, now - started), 1) if started else None
     job["eta_s"] = eta.estimate(plot, means, job["elapsed_s"])
-    if job["state"] in LIVE_STATES and job["log_mtime"] is not None:
+    if processes.is_suspended(job["process_state"]):
+        job["state"], job["eta_s"] = "suspended", None   # SIGSTOP: no progress to wait for, no stall
+    elif job["state"] in LIVE_STATES and job["log_mtime"] is not None:
         limit = params.get("stall_after_s") or _auto_stall(job, means)
         job["stall_after_s"] = limit
-        if now - job["log_mtime"] > limit:
+        # A job resumed by plot_stop counts from its resume: its log could not grow while it was stopped.
+        quiet_since = max(job["log_mtime"], _note_time(note, "resumed") or 0)
+        if now - quiet_since > limit:
             job["state"] = "stalled"
     job["tmp_bytes"], _files = _temp_usage(job, dir_scans)
     return job
@@ -386,13 +442,16 @@ def _mtime(info):
         return None
 
 
-def _history_entry(plot, info, rec, now, dir_scans, with_files):
+def _history_entry(plot, info, rec, now, dir_scans, with_files, stop_notes):
     entry = dict(plot)
     rec = rec or {}
     _fill_from(entry, (rec,))
     state = plot.get("state")
     if state in LIVE_STATES:
         state = "dead"   # no live process and no completion line
+        stopped = _stopped_by(rec or stop_notes.for_plot(plot.get("id"), info.path if info is not None else None))
+        if stopped:
+            state, entry["stopped"] = "stopped", stopped   # ended on purpose: not a crash
     entry["state"] = state
     if state == "finished":
         entry["plot_file"] = _existing_plot_file(plot)
@@ -416,7 +475,7 @@ def _history_entry(plot, info, rec, now, dir_scans, with_files):
     else:
         entry["elapsed_s"] = None
     entry["eta_s"] = None
-    if state in ("dead", "failed") and with_files:
+    if state in LEFT_FILES_STATES and with_files:
         entry["tmp_bytes"], entry["tmp_files"] = _temp_usage(entry, dir_scans)
     else:
         entry["tmp_bytes"] = 0
@@ -436,6 +495,12 @@ def _existing_plot_file(plot):
     return None
 
 
+def _stopped_by(note):
+    """plot_stop's {"at", "by", "action"} note when the job was terminated on purpose, else None."""
+    stopped = (note or {}).get("stopped")
+    return stopped if isinstance(stopped, dict) and _note_time(note, "stopped") is not None else None
+
+
 def _records_without_plots(dead_records, infos, now):
     """Launch records whose process died before its log named a plot: history says so."""
     out = []
@@ -452,6 +517,8 @@ def _records_without_plots(dead_records, infos, now):
         if tail:
             plot["state"] = "failed"
             plot["error"] = tail
+        elif _stopped_by(rec):
+            plot["state"], plot["stopped"] = "stopped", _stopped_by(rec)
         else:
             plot["state"] = "dead"
         plot.update(pid=None, log=log, launch_id=rec.get("launch_id"), adopted=False,

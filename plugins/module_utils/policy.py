@@ -60,8 +60,9 @@ RULES_SUBOPTIONS = dict(
     backoff_max_minutes=dict(type="float", default=DEFAULT_RULES["backoff_max_minutes"]),
 )
 
-LIVE_STATES = ("plotting", "copying", "stalled")
+LIVE_STATES = ("plotting", "copying", "stalled", "suspended")
 CRASH_STATES = ("failed", "dead")
+STOPPED = "stopped"   # ended on purpose by plot_stop: never a crash
 STEP_RE = re.compile(r"^\s*(\d+):(\d+)\s*$")
 WINDOW_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
@@ -330,14 +331,18 @@ def _idle_checks(load, rules):
 def crash_backoff(state, rules, now):
     """Crash-loop backoff: n jobs in a row that died within the crash window block starts for
     base * 2^(n-1) minutes (capped) after the last of them. A finished job, or one that lived past
-    the window, ends the streak."""
+    the window, ends the streak. A job stopped on purpose (plot_stop) within the window is neither:
+    it is left out, so stopping plots neither starts a backoff nor lifts one."""
     window = float(rules.get("crash_window_minutes") or 0) * 60
     events = []
     for entry in state.get("history") or []:
         start, end = started_at(entry), ended_at(entry)
         if start is None:
             continue
-        crashed = entry.get("state") in CRASH_STATES and end is not None and end - start <= window
+        short = end is not None and end - start <= window
+        if entry.get("state") == STOPPED and short:
+            continue
+        crashed = entry.get("state") in CRASH_STATES and short
         events.append((start, "crash" if crashed else "healthy", end))
     for job in state.get("jobs") or []:
         start = started_at(job, now)

@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: plotfleet developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The process table, plotter recognition from argv, and a running plotter's log (its fd 1).
+"""The process table, plotter recognition from argv, a running plotter's log (its fd 1), run states.
 
-Process dicts: {"pid", "ppid", "start" (epoch seconds), "argv", "command"}.
+Process dicts: {"pid", "ppid", "start" (epoch seconds), "argv", "command"}, plus "state" (the
+/proc/PID/stat state letter) when read from /proc.
 Linux reads /proc (argv is NUL-separated there, so spaces survive). Elsewhere (macOS, BSD) runs
 `ps -axww -o pid=,ppid=,lstart=,command=`, whose command column is the argv joined by single
 spaces: `split_command` recovers the argv of plotter-looking lines with a heuristic (see there).
@@ -100,7 +101,7 @@ def _list_proc():
             comm = stat[stat.find(b"(") + 1:stat.rfind(b")")].decode("utf-8", "replace")
             argv = ["[%s]" % comm]
         procs.append({"pid": int(name), "ppid": ppid, "start": round(start, 2), "argv": argv,
-                      "command": " ".join(argv)})
+                      "command": " ".join(argv), "state": tail[0].decode("ascii", "replace")})
     return procs
 
 
@@ -502,3 +503,54 @@ def parse_lsof_name(text):
         if line.startswith("n"):
             return line[1:]
     return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Run states (suspended or not)
+
+# SIGSTOP / SIGTSTP leave a process in state T (t: stopped by a tracer). The state letter comes
+# first in both /proc/PID/stat and `ps -o stat=` (Linux and macOS; the flags that follow it,
+# `s+<NL` and so on, never use T).
+SUSPENDED_STATES = ("T", "t")
+
+
+def is_suspended(state):
+    return bool(state) and state[:1] in SUSPENDED_STATES
+
+
+def run_states(pids):
+    """{pid: state string} for the pids still there: /proc/PID/stat on Linux, `ps -o pid=,stat=` elsewhere."""
+    pids = sorted(set(int(pid) for pid in pids or () if pid))
+    if not pids:
+        return {}
+    if sys.platform.startswith("linux") and os.path.isdir("/proc/self"):
+        return dict((pid, state) for pid, state in ((pid, _proc_state(pid)) for pid in pids) if state)
+    argv = ["ps", "-o", "pid=,stat="]
+    for pid in pids:
+        argv += ["-p", str(pid)]
+    try:
+        out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_c_locale_env(),
+                             universal_newlines=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return parse_ps_states(out)
+
+
+def _proc_state(pid):
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as handle:
+            stat = handle.read()
+    except (IOError, OSError):
+        return None
+    tail = stat[stat.rfind(b")") + 2:].split()
+    return tail[0].decode("ascii", "replace") if tail else None
+
+
+def parse_ps_states(text):
+    """{pid: stat} from `ps -o pid=,stat= -p PID...` output (`  4101 T`, `  4102 S+`, `  4103 Ss`)."""
+    states = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].isdigit():
+            states[int(parts[0])] = parts[1]
+    return states

@@ -22,6 +22,7 @@ __metaclass__ = type
 JOBS = "jobs"            # launch records: <state_dir>/jobs/<launch_id>.json
 TRANSFERS = "transfers"  # transfer records: <state_dir>/transfers/<transfer_id>.json
 CACHE = "cache"          # parser caches: <state_dir>/cache/...
+STOPS = "stops"          # plot_stop's notes on adopted jobs (no launch record): <state_dir>/stops/<key>.json
 LOCK_NAME = "plotfleet.lock"
 
 

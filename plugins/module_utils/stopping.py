@@ -3,6 +3,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The body of plot_stop: pick jobs, signal them (terminate / suspend / resume), delete their temp files.
 
+Before signalling, who and when is noted ({"at", "by": "plot_stop", "action"}) under `stopped`,
+`suspended` or `resumed`: in the job's launch record, or for an adopted job (no launch record) in a
+stop record <state_dir>/stops/<plot id, else pid-PID-START>.json. plot_info then lists a terminated
+job as `stopped` (not `dead`: crash-loop backoff does not count it), and counts a resumed job's
+stall time from its resume.
+
 Deletion is deliberately narrow: a file is deleted only if it sits directly in the job's own tmp,
 tmp2 or dst dir, that dir is one of the configured tmp_dirs or dst_dirs, its name contains the job's
 64-hex plot id and ends in `.tmp`, it is a regular file (not a symlink), and no process holds it open.
@@ -19,14 +25,19 @@ import stat
 import subprocess
 import time
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import launch, openfiles, records
+from ansible_collections.plotfleet.chia.plugins.module_utils import launch, openfiles, processes, records
 
 __metaclass__ = type
 
 PREFIX_RE = re.compile(r"^[0-9a-f]{4,64}$")
 ID_RE = re.compile(r"^[0-9a-f]{64}$")
 ACTIONS = ("terminate", "suspend", "resume")
-ENDED = ("finished", "failed", "dead")
+ENDED = ("finished", "failed", "dead", "stopped")
+# Ended jobs whose leftover temp files the dead-job cleanup (ended=true) deletes.
+LEFT_FILES = ("dead", "failed", "stopped")
+NOTE_KEYS = {"terminate": "stopped", "suspend": "suspended", "resume": "resumed"}
+VERBS = {"terminate": ("terminated", "would terminate"), "suspend": ("suspended", "would suspend"),
+         "resume": ("resumed", "would resume")}
 # ended=true looks at every ended job on the host, not only the newest history_limit ones: a job that
 # died long ago (cleanup was off then) still has its temp files found and deleted.
 ENDED_HISTORY_LIMIT = 1000000
@@ -77,12 +88,12 @@ def select(state, plot_id, all_jobs, tmp_dirs=(), dst_dirs=(), ended_jobs=False)
 
 
 def ended_in_scope(state, tmp_dirs, dst_dirs):
-    """Dead and failed jobs of this configuration with a known plot id that no live job shares."""
+    """Dead, failed and stopped jobs of this configuration with a known plot id that no live job shares."""
     live_ids = set((job.get("id") or "").lower() for job in state.get("jobs") or [])
     out, seen = [], set()
     for entry in state.get("history") or []:
         plot_id = (entry.get("id") or "").lower()
-        if entry.get("state") not in ("dead", "failed") or not ID_RE.match(plot_id):
+        if entry.get("state") not in LEFT_FILES or not ID_RE.match(plot_id):
             continue
         if plot_id in live_ids or plot_id in seen or not in_scope(entry, tmp_dirs, dst_dirs):
             continue
@@ -102,15 +113,27 @@ def _record(state_dir, job):
     return records.read_json(records.record_path(state_dir, records.JOBS, job["launch_id"]))
 
 
-def _process_state(pid):
-    try:
-        with open("/proc/%d/stat" % pid, "rb") as handle:
-            text = handle.read().decode("ascii", "replace")
-        return text[text.rindex(")") + 2:][:1]
-    except (IOError, OSError, ValueError):
-        out = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, universal_newlines=True).stdout.strip()
-        return out[:1] or None
+def note_key(job):
+    """The stop record of an adopted job: by plot id, else by pid and process start (no pid reuse)."""
+    plot_id = (job.get("id") or "").lower()
+    if ID_RE.match(plot_id):
+        return plot_id
+    return "pid-%d-%d" % (job["pid"], int(job.get("proc_start") or 0))
+
+
+def note_signal(state_dir, job, action, now=None):
+    """Write who/when (atomically) before the signal goes out: the next gather reads it back."""
+    note = {"at": time.time() if now is None else now, "by": "plot_stop", "action": action}
+    record = _record(state_dir, job)
+    if record is not None:
+        record[NOTE_KEYS[action]] = note
+        records.write_record(state_dir, records.JOBS, job["launch_id"], record)
+        return
+    key = note_key(job)
+    stop = records.read_json(records.record_path(state_dir, records.STOPS, key)) or {}
+    stop.update({"version": 1, "plot_id": job.get("id"), "pid": job["pid"], "proc_start": job.get("proc_start"),
+                 "log": job.get("log"), NOTE_KEYS[action]: note})
+    records.write_record(state_dir, records.STOPS, key, stop)
 
 
 def _target(job, record):
@@ -212,14 +235,46 @@ def run(params, check_mode, gather):
                 result["temp_files"].extend(_files_of(entry, params))
         if check_mode:
             result["changed"] = any(w for _, _, w in plans) or bool(result["temp_files"])
+            result["summary"] = summary(result, action, check_mode)
             return result
+        for job, _target, wanted in plans:
+            if wanted:
+                note_signal(params["state_dir"], job, action)
         _act(plans, action, timeout, params["kill"], result)
         if params["cleanup"]:
             gone = set(r["id"] for r in result["jobs"] if r["exited"])
             doomed = [path for entry in list(live) + list(ended) if entry.get("id") in gone
                       for path in _files_of(entry, params)]
             _delete(doomed, result, must_know_open=bool(ended_jobs))
+        result["summary"] = summary(result, action, check_mode)
         return result
+
+
+def summary(result, action, check_mode):
+    """What was done, one line each; in check mode what would be done ("would terminate ...")."""
+    lines = [_job_summary(job, action, check_mode) for job in result["jobs"]]
+    if check_mode:
+        lines += ["would delete %s" % path for path in result["temp_files"]]
+    else:
+        lines += ["deleted %s" % path for path in result["deleted"]]
+        kept = [path for path in result["temp_files"] if path not in result["deleted"]]
+        if kept:
+            lines.append("kept %d temp file%s (see the warnings)" % (len(kept), "" if len(kept) == 1 else "s"))
+    return lines or ["no job selected: nothing to %s" % ("do" if check_mode else "report")]
+
+
+def _job_summary(job, action, check_mode):
+    name = "%s (pid %s)" % ((job.get("id") or "")[:8] or "plot id not known yet", job.get("pid"))
+    if job["action"] != "none":
+        done, would = VERBS[job["action"]]
+        text = "%s %s, %s" % (would if check_mode else done, name, job["target"])
+        if not check_mode and job["action"] == "terminate":
+            text += ": " + ("killed" if job["killed"] else "exited" if job["exited"] else "still running")
+        return text
+    if job.get("pid") is None:
+        return "%s has ended (%s): nothing to signal" % ((job.get("id") or "?")[:8], job.get("state"))
+    return "%s is %s: nothing to %s" % (name, "already suspended" if action == "suspend" else "not suspended",
+                                        action)
 
 
 def _plan_signals(state_dir, live, action, result):
@@ -227,7 +282,7 @@ def _plan_signals(state_dir, live, action, result):
     for job in live:
         record = _record(state_dir, job)
         target = _target(job, record)
-        stopped = _process_state(job["pid"]) == "T"
+        stopped = processes.is_suspended(processes.run_states([job["pid"]]).get(job["pid"]))
         wanted = {"terminate": True, "suspend": not stopped, "resume": stopped}[action]
         plans.append((job, target, wanted))
         result["jobs"].append({"id": job.get("id"), "launch_id": job.get("launch_id"), "pid": job["pid"],

@@ -11,8 +11,8 @@ DOCUMENTATION = r"""
 module: plot_info
 short_description: The whole Chia plotting state of a host in one call
 description:
-  - Returns the host's live plotting jobs, the history of finished, failed and dead plots, transfers,
-    the tmp and dst directories and the machine load. Read-only; it never changes anything (its
+  - Returns the host's live plotting jobs, the history of finished, failed, dead and stopped plots,
+    transfers, the tmp and dst directories and the machine load. Read-only; it never changes anything (its
     parser cache in O(state_dir) is not a change).
   - B(Discovery.) Launch records written by M(plotfleet.chia.plot_start) in O(state_dir) are joined with
     the process table by pid and process start time; a pid whose start time differs by more than 2
@@ -30,10 +30,15 @@ description:
     not grown for O(stall_after_s) seconds (default - max(600 s, 5 x the expected duration of one step,
     where a step is one table of a phase - 7 in phase 1, 6 in phases 2 and 3, 2 in phase 4 - and the
     phase duration is this host's mean for that plotter and k, or without history the job's own rate
-    so far)). C(finished) once the log shows the final rename or copy (also after the plot file was
-    moved away - RV(history[].plot_file) is then null); C(failed) on a plotter error line; C(dead) when
-    no process runs and the log ends before completing. A launch record whose process died before its
-    log named a plot is a C(failed) (log has text) or C(dead) (empty log) history entry.
+    so far)). C(suspended) when the process is stopped (SIGSTOP - state C(T) in C(/proc/PID/stat), or
+    in C(ps -o stat=) on macOS) - no ETA and no stall while it is; a job resumed with
+    M(plotfleet.chia.plot_stop) counts its stall time from the resume. C(finished) once the log shows
+    the final rename or copy (also after the plot file was moved away - RV(history[].plot_file) is then
+    null); C(failed) on a plotter error line; C(dead) when no process runs and the log ends before
+    completing; C(stopped) instead of C(dead) when M(plotfleet.chia.plot_stop) terminated it (it noted
+    who and when first - RV(history[].stopped)) - not a crash, so crash-loop backoff does not count it.
+    A launch record whose process died before its log named a plot is a C(failed) (log has text),
+    C(stopped) or C(dead) (empty log) history entry.
   - B(ETA.) From this host's history - the mean duration of each phase (and of the final copy) over the
     finished plots of the same plotter and k in the parsed logs. Remaining = the undone fraction of the
     current phase (from the step and bucket position in the log) x that phase's mean + the means of the
@@ -88,8 +93,8 @@ jobs:
     index: {description: 1-based number of this plot in its log (C(-n N) logs hold several)., type: int,
             returned: always}
     count: {description: The N of C(-n N) when known., type: int, returned: always}
-    state: {description: "C(plotting), C(copying), C(stalled) or C(failed) (a plotter that retries, still running).",
-            type: str, returned: always}
+    state: {description: "C(plotting), C(copying), C(stalled), C(suspended) (the process is stopped, SIGSTOP) or
+            C(failed) (a plotter that retries, still running).", type: str, returned: always}
     phase: {description: "0 before phase 1, 1 to 4, 5 = final copy or rename.", type: int, returned: always}
     step: {description: "plotman-style C(phase:sub-step), for example C(2:3).", type: str, returned: always}
     progress: {description: "Fraction done (0.0 to 1.0), bucket-level where the log has buckets.", type: float,
@@ -111,6 +116,10 @@ jobs:
     buffer_mib: {description: Buffer (MiB)., type: int, returned: always}
     warning: {description: "A parser remark about this plot, if any.", type: str, returned: always}
     pid: {description: Process id of the plotter., type: int, returned: always}
+    proc_start: {description: "Start time of that process (epoch), as the process table gives it.", type: float,
+                 returned: always}
+    process_state: {description: "The process state, as C(/proc/PID/stat) or C(ps -o stat=) shows it (C(R), C(S),
+                    C(D), C(T) = stopped ...), null if unknown.", type: str, returned: always}
     log: {description: Path of the log (null if it could not be found)., type: str, returned: always}
     log_mtime: {description: Last modification of the log (epoch)., type: float, returned: always}
     launch_id: {description: "Launch record id, null for an adopted process.", type: str, returned: always}
@@ -119,29 +128,32 @@ jobs:
               type: float, returned: always}
     ended: {description: Always null for a job., type: float, returned: always}
     elapsed_s: {description: Seconds since the start., type: float, returned: always}
-    eta_s: {description: "Estimated seconds left (see the ETA method above), or null.", type: float,
-            returned: always}
+    eta_s: {description: "Estimated seconds left (see the ETA method above), or null (always null while
+            suspended).", type: float, returned: always}
     stall_after_s: {description: The stall threshold applied to this job (seconds)., type: int,
                     returned: "when the job is plotting, copying or stalled and its log is known"}
     tmp_bytes: {description: Bytes of this plot's temp files (names holding its id) in its dirs., type: int,
                 returned: always}
 history:
   description:
-    - Plots with no live process - finished, failed, dead - newest first, at most O(history_limit). Same keys
-      as RV(jobs) (C(pid) null, C(eta_s) null), plus those below.
+    - Plots with no live process - finished, failed, dead, stopped - newest first, at most O(history_limit).
+      Same keys as RV(jobs) (C(pid) null, C(eta_s) null), plus those below.
   returned: always
   type: list
   elements: dict
   contains:
-    state: {description: "C(finished), C(failed) or C(dead).", type: str, returned: always}
+    state: {description: "C(finished), C(failed), C(dead) (a crash - no process, log cut short) or C(stopped)
+            (terminated by M(plotfleet.chia.plot_stop), not a crash).", type: str, returned: always}
+    stopped: {description: "Who stopped it and when - C({at: epoch, by: plot_stop, action: terminate}).",
+              type: dict, returned: for stopped plots}
     plot_file: {description: The finished plot's path while it is still there; null once moved away., type: str,
                 returned: always}
     ended: {description: "End (epoch) - the finish date in the log, else the log's last modification.",
             type: float, returned: always}
-    tmp_bytes: {description: Bytes of the temp files a dead or failed plot left behind., type: int,
+    tmp_bytes: {description: "Bytes of the temp files a dead, failed or stopped plot left behind.", type: int,
                 returned: always}
     tmp_files: {description: Paths of those temp files., type: list, elements: str,
-                returned: for dead and failed plots from logs}
+                returned: "for dead, failed and stopped plots from logs"}
 transfers:
   description: Plot transfers started by M(plotfleet.chia.plot_move), running or recent.
   returned: always

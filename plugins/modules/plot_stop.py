@@ -18,13 +18,18 @@ description:
     seconds; O(kill=true) then sends SIGKILL. V(suspend) sends SIGSTOP, V(resume) SIGCONT.
   - Jobs launched by plotfleet are signalled as a whole (their process group, or their systemd unit with
     C(systemctl kill)); jobs started by hand only on their pid.
+  - Before it signals a job, it notes who and when (C(at) epoch, C(by) = C(plot_stop), C(action)) under C(stopped),
+    C(suspended) or C(resumed) - in the job's launch record in O(state_dir), or for a job started by hand
+    in a stop record C(<state_dir>/stops/<plot id>.json) (C(pid-PID-START.json) while its plot id is not
+    known). M(plotfleet.chia.plot_info) then shows a terminated job as C(stopped), not C(dead), and
+    crash-loop backoff does not count it; a resumed job's stall time counts from the resume.
   - O(cleanup=true) deletes, once the job is gone, only its temp files - regular files directly in its own
     tmp or tmp2 dir, when that dir is one of O(tmp_dirs), whose names contain its plot id and end in
     C(.tmp) (chiapos also leaves C(.plot.2.tmp) in the dst dir, deleted when that dir is one of
     O(dst_dirs)), and that no process holds open. Nothing else is ever deleted. A prefix that
     matches only an ended (dead, failed) job cleans up that job's leftover temp files without
     signalling anything.
-  - O(ended=true) with O(cleanup=true) deletes the leftover temp files of every dead or failed job
+  - O(ended=true) with O(cleanup=true) deletes the leftover temp files of every dead, failed or stopped job
     (all of the host's history, whatever O(history_limit)) of this configuration (launched through
     O(state_dir), or using one of its dirs) whose plot id no running job shares; nothing is signalled.
     It waits while a running job's plot id is not known yet, keeps any file a process still holds
@@ -49,7 +54,7 @@ options:
     default: false
   ended:
     description:
-      - Select the dead and failed jobs of this configuration, to delete their temp files (needs
+      - Select the dead, failed and stopped jobs of this configuration, to delete their temp files (needs
         O(cleanup=true)). Used by the reconcile role when C(plotfleet_cleanup_dead_tmp) is on.
     type: bool
     default: false
@@ -71,7 +76,8 @@ options:
     type: bool
     default: false
 notes:
-  - Supports check mode, which lists the jobs it would signal and the files it would delete (RV(temp_files)).
+  - Supports check mode, which lists the jobs it would signal and the files it would delete (RV(temp_files));
+    RV(summary) then says C(would terminate ...), C(would delete ...). Check mode writes no note either.
   - Another run with nothing left to signal or delete reports C(changed=false).
 """
 
@@ -133,7 +139,7 @@ jobs:
       description: Whether SIGKILL was needed.
       type: bool
     state:
-      description: C(dead) or C(failed), for an ended job only.
+      description: C(dead), C(failed), C(stopped) or C(finished), for an ended job only.
       type: str
   sample:
     - id: 4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a
@@ -154,6 +160,17 @@ deleted:
   returned: always
   type: list
   elements: str
+summary:
+  description:
+    - One line per job and per file - what was done (C(terminated 4d3c2b1a (pid 12345), group 12345) and
+      whether it C(exited), was C(killed) or is C(still running); C(deleted PATH)) or, in check mode, what
+      would be done (C(would terminate ...), C(would suspend ...), C(would delete PATH)).
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - "would terminate 4d3c2b1a (pid 12345), group 12345"
+    - would delete /mnt/nvme1/plot-k32-2026-01-01-00-00-4d3c2b1a.plot.table1.tmp
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402

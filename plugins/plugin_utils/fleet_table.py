@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: plotfleet developers
-# Apache License 2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Controller side: render the fleet status document as text for a terminal (default 100 columns).
 
 One row per job (host, id prefix, plotter, k, tmp -> dst, phase:step, bar + %, elapsed, ETA,
