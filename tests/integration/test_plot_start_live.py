@@ -3,7 +3,6 @@
 import json
 import os
 import subprocess
-import threading
 import time
 
 from startstop_lib import K18, K18_DIES, K20, alive, host  # noqa: F401  (host is a fixture)
@@ -47,28 +46,6 @@ def test_plot_survives_when_ansible_and_its_process_group_are_killed(host, tmp_p
     assert len(plots) == 1 and record["plot_id"] in plots[0]
     with open(record["log"]) as handle:
         assert "Renamed final file" in handle.read()
-
-
-def test_two_passes_at_the_same_moment_start_one_plot(host):  # noqa: F811
-    # A cap of one job (per tmp dir: max_jobs counts every plotter on the machine, and other test
-    # suites may be plotting right now). Without the host lock both passes would see no job.
-    results = []
-    rules = {"max_jobs": 100, "max_jobs_per_tmp": 1, "max_before_step": 100}
-
-    def one_pass():
-        results.append(host.start(K20, rules=rules))
-
-    threads = [threading.Thread(target=one_pass) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert [rc for rc, _ in results] == [0, 0], results
-    changed = sorted(r["changed"] for _, r in results)
-    assert changed == [False, True], results
-    idle = [r for _, r in results if not r["changed"]][0]
-    assert idle["reasons"] == ["tmp %s: 1 job (limit 1)" % host.tmp]
-    assert len(host.records()) == 1
 
 
 def test_a_plotter_that_dies_at_once_backs_off(host):  # noqa: F811
