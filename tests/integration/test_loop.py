@@ -1,5 +1,6 @@
 """bin/plotfleet-loop: one pass at a time across loops, summary lines, SIGTERM, backoff, argument
-pass-through (with a stand-in ansible-playbook), and a real plot that outlives a killed loop."""
+pass-through and exit codes (with a stand-in ansible-playbook), exit codes of real failed passes,
+and a real plot that outlives a killed loop."""
 
 import json
 import os
@@ -24,13 +25,16 @@ began = time.time()
 time.sleep(float(os.environ.get("FAKE_SLEEP", "0.5")))
 with open(record, "a") as handle:
     handle.write(json.dumps({"pid": os.getpid(), "loop": os.getppid(), "began": began, "ended": time.time(),
-                             "argv": sys.argv[1:]}) + "\n")
+                             "argv": sys.argv[1:], "cwd": os.getcwd()}) + "\n")
 if os.environ.get("FAKE_FAIL"):
     print("fatal: [w1]: UNREACHABLE!")
     sys.exit(4)
+summary = {"started": 1, "moved": 2, "failures": 0, "hosts_failed": 0, "hosts": 1, "hosts_ok": 1, "jobs": 1,
+           "temp_files_deleted": 3, "table": "HOST TABLE"}
+summary.update(json.loads(os.environ.get("FAKE_SUMMARY", "{}")))
 with open(extra["plotfleet_summary_file"], "w") as handle:
-    json.dump({"started": 1, "moved": 2, "failures": 0, "hosts": 1, "hosts_ok": 1, "jobs": 1,
-               "temp_files_deleted": 3, "table": "HOST TABLE"}, handle)
+    json.dump(summary, handle)
+sys.exit(int(os.environ.get("FAKE_RC", "0")))
 '''
 
 
@@ -44,11 +48,11 @@ def fake(tmp_path):
     return {"script": script, "record": record, "env": env, "dir": tmp_path}
 
 
-def start_loop(fake, *args, env=None):
+def start_loop(fake, *args, env=None, cwd=None):
     cmd = [sys.executable, str(LOOP), "--ansible-playbook", str(fake["script"]), "--lock",
            str(fake["dir"] / "loop.lock"), "--work-dir", str(fake["dir"] / "work")] + list(args)
     return subprocess.Popen(cmd, env=dict(fake["env"], **(env or {})), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, universal_newlines=True)
+                            stderr=subprocess.STDOUT, universal_newlines=True, cwd=cwd)
 
 
 def records(fake):
@@ -116,13 +120,88 @@ def test_backoff_after_failed_passes(fake):
     loop = start_loop(fake, "--interval", "0.2", "--max-passes", "3", "--max-backoff", "2.5",
                       env={"FAKE_FAIL": "1", "FAKE_SLEEP": "0"})
     out = loop.communicate(timeout=60)[0]
-    assert loop.returncode == 0, out
+    assert loop.returncode == 1, out  # the last pass failed as a whole
     assert "pass 1 rc=4 no summary" in out and "UNREACHABLE" in out  # the failing pass's output is shown
     # The wait doubles from max(interval, 1 s) and stops at --max-backoff.
     assert "1 failed pass(es) in a row: next pass in 2.0s" in out
     assert "2 failed pass(es) in a row: next pass in 2.5s" in out
     passes = records(fake)
     assert passes[2]["began"] - passes[1]["ended"] >= 2.4
+
+
+# ------------------------------------------------------------------ exit codes (cron, systemd timers)
+
+@pytest.mark.parametrize("env,code", [
+    ({}, 0),                                                                     # every host ok
+    ({"FAKE_FAIL": "1"}, 1),                                                     # no report at all
+    ({"FAKE_SUMMARY": json.dumps({"hosts_ok": 0, "hosts_failed": 1, "failures": 1}), "FAKE_RC": "2"}, 1),
+    ({"FAKE_SUMMARY": json.dumps({"hosts": 0, "hosts_ok": 0})}, 1),             # a pass over no host
+    ({"FAKE_SUMMARY": json.dumps({"hosts": 3, "hosts_ok": 2, "hosts_failed": 1, "failures": 1,
+                                  "failed_hosts": ["w2: unreachable"]}), "FAKE_RC": "2"}, 3),
+    ({"FAKE_RC": "4"}, 1),                                                       # hosts ok, the playbook not
+])
+def test_one_pass_exit_code_says_how_the_pass_went(fake, env, code):
+    loop = start_loop(fake, "--interval", "0", "--max-passes", "1", env=dict(env, FAKE_SLEEP="0"))
+    out = loop.communicate(timeout=60)[0]
+    assert loop.returncode == code, out
+    assert "exit code %d" % code in out
+
+
+@pytest.mark.parametrize("first_fails,code", [(True, 0), (False, 1)])
+def test_last_pass_decides_the_exit_code(fake, tmp_path, first_fails, code):
+    """Two passes, one failing as a whole and one fine: the exit code is the last one's."""
+    seen = tmp_path / "first-pass-ran"
+    first, later = ("FAKE_FAIL=1 ", "") if first_fails else ("", "FAKE_FAIL=1 ")
+    wrapper = tmp_path / "flaky"
+    wrapper.write_text("#!/bin/sh\nif [ -e %s ]; then %sexec %s \"$@\"; fi\ntouch %s\n%sexec %s \"$@\"\n"
+                       % (seen, later, fake["script"], seen, first, fake["script"]))
+    wrapper.chmod(0o755)
+    loop = subprocess.Popen([sys.executable, str(LOOP), "--ansible-playbook", str(wrapper), "--lock",
+                             str(tmp_path / "loop.lock"), "--work-dir", str(tmp_path / "work"), "--interval", "0",
+                             "--max-passes", "2", "--max-backoff", "0.1"],
+                            env=dict(fake["env"], FAKE_SLEEP="0"), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, universal_newlines=True)
+    out = loop.communicate(timeout=60)[0]
+    order = ("pass 1 rc=4 no summary", "pass 2 rc=0") if first_fails else ("pass 2 rc=4 no summary", "pass 1 rc=0")
+    failed, fine = order
+    assert failed in out and fine in out
+    assert loop.returncode == code, out
+
+
+def test_ansible_playbook_runs_in_the_callers_directory(fake, tmp_path):
+    """-i inventory/fleet means ./inventory/fleet where the loop was started, not in the checkout."""
+    here = tmp_path / "farm"
+    here.mkdir()
+    loop = start_loop(fake, "--interval", "0", "--max-passes", "1", "--", "-i", "inventory/fleet",
+                      env={"FAKE_SLEEP": "0"}, cwd=str(here))
+    out = loop.communicate(timeout=60)[0]
+    assert loop.returncode == 0, out
+    record = records(fake)[0]
+    assert record["cwd"] == str(here) and record["argv"][0] == str(REPO / "reconcile.yml")
+
+
+def test_a_playbook_path_is_the_callers_then_the_checkouts(fake, tmp_path):
+    mine = tmp_path / "mine.yml"
+    mine.write_text("---\n")
+    for playbook, expected in (("mine.yml", str(mine)), ("status.yml", str(REPO / "status.yml"))):
+        loop = start_loop(fake, "--interval", "0", "--max-passes", "1", "--playbook", playbook,
+                          env={"FAKE_SLEEP": "0"}, cwd=str(tmp_path))
+        out = loop.communicate(timeout=60)[0]
+        assert loop.returncode == 0, out
+        assert records(fake)[-1]["argv"][0] == expected
+
+
+@pytest.mark.parametrize("args", [["-i", "no/such/inventory.yml"], ["--limit", "no-such-host"]])
+def test_a_real_pass_that_reaches_no_host_exits_1(tmp_path, args):
+    """ansible-playbook itself exits 0 here (no hosts matched, the play is skipped): no report."""
+    loop = subprocess.Popen([sys.executable, str(LOOP), "--ansible-playbook", str(VENV_BIN / "ansible-playbook"),
+                             "--lock", str(tmp_path / "loop.lock"), "--work-dir", str(tmp_path / "work"),
+                             "--max-passes", "1", "--"] + args,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                            cwd=str(tmp_path))
+    out = loop.communicate(timeout=120)[0]
+    assert loop.returncode == 1, out
+    assert "no summary" in out and "exit code 1" in out
 
 
 @pytest.mark.live
