@@ -36,6 +36,7 @@ ENDED = ("finished", "failed", "dead", "stopped")
 # Ended jobs whose leftover temp files the dead-job cleanup (ended=true) deletes.
 LEFT_FILES = ("dead", "failed", "stopped")
 NOTE_KEYS = {"terminate": "stopped", "suspend": "suspended", "resume": "resumed"}
+SETTLE_S = 5.0   # how long suspend / resume wait for the process state to follow the signal
 VERBS = {"terminate": ("terminated", "would terminate"), "suspend": ("suspended", "would suspend"),
          "resume": ("resumed", "would resume")}
 # ended=true looks at every ended job on the host, not only the newest history_limit ones: a job that
@@ -174,6 +175,19 @@ def wait_gone(pids, timeout, poll=0.2):
         time.sleep(poll)
         alive = [pid for pid in alive if launch.pid_alive(pid)]
     return set(alive)
+
+
+def wait_run_state(pids, suspended, timeout, poll=0.05):
+    """Signals arrive asynchronously: wait (briefly) until the processes show the state asked for, so
+    the result and the next gather agree. Processes that are gone count as settled."""
+    deadline = time.time() + timeout
+    pending = list(pids)
+    while pending and time.time() < deadline:
+        states = processes.run_states(pending)
+        pending = [pid for pid in pending if pid in states and processes.is_suspended(states[pid]) != suspended]
+        if pending:
+            time.sleep(poll)
+    return pending
 
 
 def temp_files(entry, tmp_dirs, dst_dirs=()):
@@ -330,6 +344,7 @@ def _act(plans, action, timeout, kill, result):
                 send(target, sig)
         result["changed"] = True
     if action != "terminate":
+        wait_run_state([job["pid"] for job, _, wanted in plans if wanted], action == "suspend", SETTLE_S)
         return
     pids = [job["pid"] for job, _, _ in plans]
     alive = wait_gone(pids, timeout)

@@ -43,9 +43,9 @@ class Host(object):
         path.write_text("".join(lines) + extra)
         return path
 
-    def proc(self, pid, argv, start=None, ppid=1):
+    def proc(self, pid, argv, start=None, ppid=1, state="S"):
         proc = {"pid": pid, "ppid": ppid, "start": time.time() - 30 if start is None else start, "argv": argv,
-                "command": " ".join(argv)}
+                "command": " ".join(argv), "state": state}
         self.procs.append(proc)
         return proc
 
@@ -242,3 +242,87 @@ def test_cache_files_are_readable(host):
     assert header["version"] == logcache.VERSION and header["means"][0][:2] == ["chiapos", 18]
     assert header["sums"][0][:3] == ["chiapos", 18, "1"]
     assert index[1].startswith(str(host.log_dir / "a.log") + "\t")
+
+
+# ---------------------------------------------------------------------------------------------
+# suspended (process state T) and stopped (plot_stop noted it before signalling)
+
+def _age(path, seconds):
+    old = time.time() - seconds
+    os.utime(str(path), (old, old))
+
+
+def test_suspended_job_has_no_eta_and_never_stalls_then_resumed_is_normal(host):
+    log = host.write_log("job.log", "chiapos-k18-rename.log", upto=300)
+    proc = host.proc(4250, host.driver_argv(), state="T")
+    host.record("S1", 4250, proc["start"], log)
+    _age(log, 3600)   # an hour without a log line: only a suspended job is excused
+    job = _one(host.gather(stall_after_s=600)["jobs"], pid=4250)
+    assert job["state"] == "suspended" and job["eta_s"] is None and job["process_state"] == "T"
+    assert "stall_after_s" not in job and job["progress"] > 0 and job["step"] != "0:0"
+    proc["state"] = "t"   # stopped by a tracer (ptrace): suspended as well
+    assert _one(host.gather(stall_after_s=600)["jobs"], pid=4250)["state"] == "suspended"
+    proc["state"] = "R"   # resumed by hand: its log has not grown for an hour, so it is stalled again
+    job = _one(host.gather(stall_after_s=600)["jobs"], pid=4250)
+    assert job["state"] == "stalled" and job["process_state"] == "R"
+    host.record("S1", 4250, proc["start"], log, resumed={"at": time.time() - 60, "by": "plot_stop",
+                                                        "action": "resume"})
+    job = _one(host.gather(stall_after_s=600)["jobs"], pid=4250)   # resumed by plot_stop a minute ago
+    assert job["state"] == "plotting" and job["eta_s"] is not None and job["eta_s"] > 0
+
+
+def test_suspended_state_from_ps_where_there_is_no_proc(host, monkeypatch):
+    """The process table from ps has no state letter: run_states asks for the jobs' pids only."""
+    log = host.write_log("job.log", "chiapos-k18-rename.log", upto=300)
+    proc = host.proc(4251, host.driver_argv())
+    del proc["state"]
+    host.record("S2", 4251, proc["start"], log)
+    asked = []
+    monkeypatch.setattr(processes, "run_states", lambda pids: asked.append(sorted(pids)) or {4251: "TN"})
+    job = _one(host.gather()["jobs"], pid=4251)
+    assert job["state"] == "suspended" and asked == [[4251]]
+
+
+def test_job_terminated_by_plot_stop_is_stopped_not_dead(host):
+    log = host.write_log("killed.log", "chiapos-k20-killed-phase1.log")
+    tmp = host.root / "t1" / ("plot-k20-2026-11-29-01-58-%s.plot.table1.tmp" % KILLED_ID)
+    tmp.write_bytes(b"0" * 100)
+    host.record("T1", 999990, 1.0, log, plot_id=KILLED_ID, k=20)
+    assert _one(host.gather()["history"], id=KILLED_ID)["state"] == "dead"   # no note: a crash
+    note = {"at": time.time() - 5, "by": "plot_stop", "action": "terminate"}
+    host.record("T1", 999990, 1.0, log, plot_id=KILLED_ID, k=20, stopped=note)
+    entry = _one(host.gather()["history"], id=KILLED_ID)
+    assert entry["state"] == "stopped" and entry["stopped"] == note and entry["launch_id"] == "T1"
+    assert entry["tmp_files"] == [str(tmp)] and entry["tmp_bytes"] == 100   # the cleanup may still take them
+
+
+def test_adopted_job_stopped_by_plot_stop_is_found_by_its_stop_record(host):
+    host.write_log("hand.log", "chiapos-k20-killed-phase1.log")
+    note = {"at": time.time() - 5, "by": "plot_stop", "action": "terminate"}
+    records.write_record(str(host.state_dir), records.STOPS, KILLED_ID,
+                         {"version": 1, "plot_id": KILLED_ID, "pid": 5555, "proc_start": 1.0, "log": None,
+                          "stopped": note})
+    entry = _one(host.gather()["history"], id=KILLED_ID)
+    assert entry["state"] == "stopped" and entry["stopped"] == note and entry["launch_id"] is None
+
+
+def test_adopted_job_without_plot_id_is_found_by_its_log(host):
+    log = host.write_log("hand.log", "chiapos-k20-killed-phase1.log")
+    records.write_record(str(host.state_dir), records.STOPS, "pid-5556-100",
+                         {"version": 1, "plot_id": None, "pid": 5556, "proc_start": 100.0, "log": str(log),
+                          "stopped": {"at": time.time(), "by": "plot_stop", "action": "terminate"}})
+    assert _one(host.gather()["history"], id=KILLED_ID)["state"] == "stopped"
+
+
+def test_record_stopped_before_its_log_named_a_plot(host):
+    empty = host.log_dir / "empty.log"
+    empty.write_text("")
+    host.record("T2", 999991, 1.0, empty, stopped={"at": time.time(), "by": "plot_stop", "action": "terminate"})
+    assert _one(host.gather()["history"], launch_id="T2")["state"] == "stopped"
+
+
+def test_a_finished_plot_stays_finished_whatever_the_note(host):
+    log = host.write_log("a.log", "chiapos-k18-rename.log")
+    host.record("T3", 999992, 1.0, log, plot_id=RENAME_ID, stopped={"at": time.time(), "by": "plot_stop",
+                                                                   "action": "terminate"})
+    assert _one(host.gather()["history"], id=RENAME_ID)["state"] == "finished"

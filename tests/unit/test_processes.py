@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -197,3 +198,57 @@ def test_parse_lsof_name():
     assert processes.parse_lsof_name("p4101\nf1\nn/Users/alice/.chia/plotter log.txt\n") == \
         "/Users/alice/.chia/plotter log.txt"
     assert processes.parse_lsof_name("") is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Run states: a SIGSTOPped plotter is suspended
+
+def _stat_fixture(name):
+    meta = json.loads((PS_DIR / "ps-stat.json").read_text())[name]
+    return (PS_DIR / ("%s.txt" % name)).read_text(), meta
+
+
+@pytest.mark.parametrize("name", ["linux-procps-stat", "macos-ps-stat"])
+def test_ps_stat_fixtures(name):
+    text, meta = _stat_fixture(name)
+    states = processes.parse_ps_states(text)
+    assert states == dict((int(pid), stat) for pid, stat in meta["states"].items())
+    assert sorted(pid for pid, stat in states.items() if processes.is_suspended(stat)) == meta["suspended"]
+
+
+def test_is_suspended():
+    assert processes.is_suspended("T") and processes.is_suspended("t") and processes.is_suspended("Ts")
+    for state in ("R", "S", "D", "Ss+", "SN", "I", "U", "", None):
+        assert not processes.is_suspended(state), state
+
+
+def _wait_state(pid, wanted, read):
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        if processes.is_suspended(read(pid)) == wanted:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("where", ["proc", "ps"])
+def test_run_state_of_a_real_stopped_and_resumed_process(where, monkeypatch):
+    """SIGSTOP a real process: /proc (Linux) and ps (the path macOS takes) both say it is suspended."""
+    if where == "ps":
+        monkeypatch.setattr(processes.sys, "platform", "darwin")   # ps -o pid=,stat= instead of /proc
+    child = subprocess.Popen(["sleep", "60"])
+    try:
+        def read(pid):
+            return processes.run_states([pid, 2 ** 22 + 17]).get(pid)
+        assert _wait_state(child.pid, False, read)
+        os.kill(child.pid, signal.SIGSTOP)
+        assert _wait_state(child.pid, True, read)
+        if where == "proc":
+            (mine,) = [p for p in processes.list_processes() if p["pid"] == child.pid]
+            assert processes.is_suspended(mine["state"])
+        os.kill(child.pid, signal.SIGCONT)
+        assert _wait_state(child.pid, False, read)
+        assert 2 ** 22 + 17 not in processes.run_states([2 ** 22 + 17])
+    finally:
+        child.kill()
+        child.wait()
