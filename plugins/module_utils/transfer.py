@@ -121,27 +121,46 @@ def _dev(path, default=None):
         return default
 
 
+PUBLIC_KEYS = ("id", "plot_id", "source", "destination", "host", "state", "pid", "bytes_total", "bytes_done",
+               "rate_bps", "started", "log", "method", "reason", "failure", "conflict", "finished", "attempt")
+
+
 def public_view(rec):
-    keys = ("id", "plot_id", "source", "destination", "host", "state", "pid", "bytes_total", "bytes_done",
-            "rate_bps", "started", "log", "method", "reason", "finished", "attempt")
-    return dict((key, rec.get(key)) for key in keys)
+    view = dict((key, rec.get(key)) for key in PUBLIC_KEYS)
+    view["failure"] = failure_of(rec)
+    return view
+
+
+def failure_of(rec):
+    """The failure kind of a failed record (transfer_worker.FAILURES), None otherwise. Records written
+    before the kind was stored say it only in their reason: read that once, here."""
+    if rec.get("state") != "failed":
+        return None
+    if rec.get("failure"):
+        return rec["failure"]
+    reason = rec.get("reason") or ""
+    if "mount point" in reason:
+        return "unmounted"
+    return "full" if "destination full" in reason else "error"
 
 
 def _worker_alive(rec, by_pid, now):
+    """The transfer lives while its worker does, or, once the worker is gone, while any process of
+    its process group does (a killed worker's rsync keeps copying; the worker leads its group)."""
     pid = rec.get("pid")
     if not pid:
         return now - (rec.get("started") or 0) < STARTING_GRACE_S
     if by_pid is not None:
         proc = by_pid.get(pid)
         if proc is None:
-            return False
+            return transfer_worker.group_alive(pid)
         if proc.get("argv") and not any(WORKER_DIR_PREFIX in arg for arg in proc["argv"]):
-            return False
+            return False  # the pid was reused: its old group is empty (no live group keeps a reused number)
         start = proc.get("start")
     else:
         start = process_start(pid)
         if start is None:
-            return False
+            return transfer_worker.group_alive(pid)
     return start is None or rec.get("proc_start") is None or abs(start - rec["proc_start"]) <= PID_START_SLACK_S
 
 
@@ -199,7 +218,7 @@ def _real(path):
 def find_candidates(source_dirs, busy_dirs, busy_files, now=None):
     """(candidates, reasons): complete plots in source_dirs that may move now."""
     now = now or time.time()
-    candidates, reasons, seen = [], [], set()
+    candidates, unfinished, reasons, seen = [], [], [], set()
     for directory in source_dirs:
         real_dir = _real(directory)
         if real_dir in seen:
@@ -217,18 +236,31 @@ def find_candidates(source_dirs, busy_dirs, busy_files, now=None):
             entry, why = _candidate(path, name, directory, real_dir, busy_dirs, busy_files)
             if entry is None:
                 reasons.append("%s: %s" % (path, why))
+            elif entry.get("incomplete"):
+                unfinished.append(entry)
             else:
                 candidates.append(entry)
-    writing = openfiles.held_for_writing([_real(c["path"]) for c in candidates])
+    writing = openfiles.held_for_writing([_real(c["path"]) for c in candidates + unfinished])
     keep = []
     for cand in candidates:
-        if writing is not None and _real(cand["path"]) in writing:
-            reasons.append("%s: open for writing by a process" % cand["path"])
-        elif writing is None and now - cand["mtime"] < QUIET_S:
-            reasons.append("%s: modified %d s ago, may still be written" % (cand["path"], now - cand["mtime"]))
+        if _maybe_written(cand, writing, now):
+            reasons.append("%s: %s" % (cand["path"], _maybe_written(cand, writing, now)))
         else:
             keep.append(cand)
+    for cand in unfinished:
+        reasons.append("%s: %s: %s" % (cand["path"], cand["incomplete"], _maybe_written(cand, writing, now) or
+                                       "incomplete and no process writes it: it will not be moved"))
     return keep, reasons
+
+
+def _maybe_written(cand, writing, now):
+    """Why the file may still be being written (open for writing, or recently modified where open
+    files cannot be seen), else None."""
+    if writing is not None and _real(cand["path"]) in writing:
+        return "open for writing by a process"
+    if writing is None and now - cand["mtime"] < QUIET_S:
+        return "modified %d s ago, may still be written" % (now - cand["mtime"])
+    return None
 
 
 def _candidate(path, name, directory, real_dir, busy_dirs, busy_files):
@@ -242,18 +274,23 @@ def _candidate(path, name, directory, real_dir, busy_dirs, busy_files):
         return None, "cannot stat (%s)" % exc.strerror
     if not os.path.isfile(path):
         return None, "not a regular file"
+    entry = {"path": path, "name": name, "dir": directory, "size": st.st_size, "dev": st.st_dev,
+             "mtime": st.st_mtime}
     header = plotfile.read_header(path)
     if header is None:
-        return None, "no plot header"
+        entry["incomplete"] = "no complete plot header"  # a header cut short, or not a plot at all
+        return entry, None
     if not header["complete"]:
-        return None, "plot header incomplete: still being written"
+        entry["incomplete"] = "plot header incomplete (table pointers not written)"
+        return entry, None
     if max(header["table_pointers"]) >= st.st_size:
-        return None, "shorter than its table pointers: still being written"
+        entry["incomplete"] = "shorter than its table pointers"
+        return entry, None
     named = plotfile.parse_plot_name(name)
     if named["plot_id"] != header["plot_id"]:
         return None, "file name and header disagree on the plot id"
-    return {"path": path, "name": name, "dir": directory, "size": st.st_size, "dev": st.st_dev,
-            "mtime": st.st_mtime, "plot_id": header["plot_id"], "k": header["k"]}, None
+    entry.update(plot_id=header["plot_id"], k=header["k"])
+    return entry, None
 
 
 # ---- destinations
@@ -263,28 +300,46 @@ def full_marks(state_dir):
     return data.get("full") or {}
 
 
-def measure_destinations(destinations, marks, now=None):
-    """Destination dicts (module option) with key, local dev/mount/free measured, hold reason."""
+def measure_destinations(destinations, marks, now=None, hold_s=FULL_HOLD_S):
+    """Destination dicts (module option) with key, local dev/mount/free measured, and the problem
+    that rules each out before any choice: unavailable, not a mount point (a remote dir's mount state
+    comes from its storage host's plot_info this pass), or held by a worker's earlier finding."""
     now = now or time.time()
     result = []
     for index, dest in enumerate(destinations):
         entry = dict(dest, index=index, key=transfer_worker.destination_key(dest.get("host"), dest["path"]),
-                     dev=None, mounted=None, problem=None)
-        if not dest.get("host"):
-            try:
-                st = os.stat(dest["path"])
-                fs = os.statvfs(dest["path"])
-                entry.update(dev=st.st_dev, mounted=os.path.ismount(dest["path"]),
-                             free_bytes=fs.f_bavail * fs.f_frsize)
-            except OSError as exc:
-                entry["problem"] = "unavailable (%s)" % exc.strerror
-            if entry["problem"] is None and dest.get("must_be_mount") and not entry["mounted"]:
-                entry["problem"] = "not a mount point"
+                     dev=None, mounted=dest.get("mounted") if dest.get("host") else None, problem=None)
+        if dest.get("problem"):  # the storage host's own plot_info found the dir unusable this pass
+            entry["problem"] = "unavailable on %s (%s)" % (dest.get("host") or "this host", dest["problem"])
+        elif not dest.get("host"):
+            _measure_local(entry)
+        if entry["problem"] is None and dest.get("must_be_mount") and entry["mounted"] is False:
+            entry["problem"] = "not a mount point"
         mark = marks.get(entry["key"])
-        if entry["problem"] is None and mark and now - mark.get("since", 0) < FULL_HOLD_S:
-            entry["problem"] = "marked full %d min ago (%s)" % ((now - mark["since"]) // 60, mark.get("reason"))
+        if entry["problem"] is None and mark and now - mark.get("since", 0) < hold_s:
+            entry["problem"] = _held(mark, now)
         result.append(entry)
     return result
+
+
+def _measure_local(entry):
+    try:
+        st = os.stat(entry["path"])
+        fs = os.statvfs(entry["path"])
+        entry.update(dev=st.st_dev, mounted=os.path.ismount(entry["path"]), free_bytes=fs.f_bavail * fs.f_frsize)
+    except OSError as exc:
+        entry["problem"] = "unavailable (%s)" % exc.strerror
+
+
+def _held(mark, now):
+    """The reason a destination held in destinations.json is skipped, in the words of its failure."""
+    minutes = (now - mark["since"]) // 60
+    kind = mark.get("failure") or ("unmounted" if "mount point" in (mark.get("reason") or "") else "full")
+    if kind == "unmounted":
+        return "not a mount point (found %d min ago)" % minutes
+    if kind == "missing":
+        return "missing (found %d min ago: %s)" % (minutes, mark.get("reason"))
+    return "marked full %d min ago (%s)" % (minutes, mark.get("reason"))
 
 
 # ---- the plan (pure)
@@ -340,10 +395,17 @@ def _record_blocks(rec, now, retry_after_s=RETRY_AFTER_S, max_attempts=MAX_ATTEM
         if (rec.get("attempt") or 0) >= max_attempts:
             return "transfer failed %d times (last: %s); remove %s to retry" % (
                 rec.get("attempt"), rec.get("reason"), rec.get("_path"))
+        failure = failure_of(rec)
+        if failure == "conflict" and retry_after_s > 0:
+            found = rec.get("conflict") or {}
+            return ("conflict: %s is not this plot (%s) and stays; source %s kept. Move one of them away, then "
+                    "retry with plotfleet_move_retry_after_s=0" % (
+                        found.get("destination") or _where(rec), found.get("problem") or rec.get("reason"),
+                        found.get("source") or rec.get("source")))
         wait = retry_after_s - (now - (rec.get("finished") or 0))
-        if wait > 0 and "full" not in (rec.get("reason") or "") and "mount" not in (rec.get("reason") or ""):
+        if wait > 0 and failure not in transfer_worker.HELD_FAILURES:
             return "transfer failed (%s); retry in %d s" % (rec.get("reason"), wait)
-    return None  # interrupted: resume; failed long enough ago: retry
+    return None  # interrupted: resume; failed long enough ago or at a held destination: retry (elsewhere)
 
 
 def _where(rec):
@@ -409,7 +471,10 @@ def run_pass(params, state, procs, check_mode, warnings, now=None):
     with lock:
         transfers = load_transfers(state_dir, procs, warnings, now)
         candidates, reasons = find_candidates(source_dirs, busy_dirs, busy_files, now)
-        dests = measure_destinations(destinations, full_marks(state_dir), now)
+        retry_now = params.get("retry_after_s", RETRY_AFTER_S) == 0
+        if retry_now and not check_mode:
+            transfer_worker.clear_marks(state_dir)  # "storage is back, retry now" also ends the holds
+        dests = measure_destinations(destinations, full_marks(state_dir), now, 0 if retry_now else FULL_HOLD_S)
         known = transfers + archived_for(state_dir, candidates, transfers, warnings)
         decided = plan(candidates, dests, known, params.get("max_transfers_per_destination") or 1,
                        params.get("max_transfers_per_source") or 1, now,
@@ -583,6 +648,10 @@ def _start(action, params, now, result, warnings):
                log=os.path.join(params["log_dir"], "transfer-%s.log" % cand["plot_id"]))
     if old and old.get("destination") == rec["destination"] and old.get("host") == rec["host"]:
         rec["bytes_resumed"] = old.get("bytes_done") or 0
+    if old and old.get("pid"):
+        rec["previous"] = {"pid": old["pid"], "proc_start": old.get("proc_start")}  # the worker ends what is left
+    if old and old.get("fingerprint"):
+        rec["fingerprint"] = old["fingerprint"]  # checks a copy found in place should the source be gone
     rec["abandoned"] = abandoned_destinations(old, rec)
     records.ensure_dir(params["log_dir"])
     path = records.write_record(state_dir, records.TRANSFERS, rec["id"], rec)

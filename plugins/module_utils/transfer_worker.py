@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -38,6 +39,16 @@ TAIL_CHECK = 1024 * 1024       # bytes compared at the end of source and copy
 RESUME_BACKOFF = 1024 * 1024   # a resumed copy rewrites this much before the end of the partial file
 HEAD_BYTES = 1024              # enough for any v1/v2 plot header
 FULL_STATE = "destinations.json"
+# A file already at the destination under the plot's name is compared with the source at SAMPLES
+# ranges of SAMPLE_BYTES (the first and last bytes among them, the rest evenly spread); a file up to
+# SAMPLES * SAMPLE_BYTES long is compared whole. See docs/moving.md "Already there".
+SAMPLES = 64
+SAMPLE_BYTES = 1024 * 1024
+# The kind of a failure, stored as `failure` in the transfer record: retry decisions read it, the
+# reason is for people (docs/moving.md "Failure kinds").
+FAILURES = ("full", "unmounted", "missing", "network", "verify", "conflict", "source", "error")
+HELD_FAILURES = ("full", "unmounted", "missing")  # the destination is held; the plot may go elsewhere at once
+RSYNC_EXIT_NETWORK = (5, 10, 12, 30, 35, 255)  # start-up, socket I/O, stream, timeouts, ssh
 RSYNC_EXIT_NO_SPACE = (11, 12, 23)  # file I/O error, protocol stream error, partial transfer
 NO_SPACE_TEXT = ("No space left on device", "ENOSPC", "Disk quota exceeded")
 
@@ -56,7 +67,8 @@ NO_SPACE_TEXT = ("No space left on device", "ENOSPC", "Disk quota exceeded")
 #                         source's), and only then rename it into place and fsync the dir. A copy that
 #                         does not match is left alone and described ("partial").
 #   discard <partial dir> remove the partial copy, rsync's resumable one and any temp file a killed
-#                         rsync left (.<partial name>.XXXXXX)
+#                         rsync left (.<partial name>.XXXXXX); rsync's partial dir too once empty
+#   digest <ranges>       sha256 of the final file's bytes at <ranges> ("offset:length,..."), with its size
 REMOTE_SCRIPT = r"""
 import hashlib, json, os, select, sys
 op, d, final, partial = sys.argv[1:5]
@@ -95,7 +107,7 @@ def commit(size, head, tail_at, tail_sha):
         if have["size"] != size or have["head"] != head or not tail_ok:
             out["partial"], out["tail_ok"] = have, tail_ok
         elif os.path.exists(fp):
-            out["error"] = "destination exists"
+            out["error"], out["exists"] = "destination exists", True
         else:
             os.rename(pp, fp)
             fd = os.open(d, os.O_RDONLY)
@@ -140,6 +152,23 @@ def session(every):
                 datasync(fd)
             except OSError:
                 pass
+def digest(p, ranges):
+    h = hashlib.sha256()
+    try:
+        with open(p, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            for item in ranges.split(","):
+                at, left = (int(x) for x in item.split(":"))
+                f.seek(at)
+                while left > 0:
+                    data = f.read(min(left, 8388608))
+                    if not data:
+                        return {"size": size, "short": True}
+                    h.update(data)
+                    left -= len(data)
+    except OSError as e:
+        return {"error": str(e)}
+    return {"size": size, "sha256": h.hexdigest()}
 if op == "probe":
     answer(probe(sys.argv[5]))
 elif op == "session":
@@ -153,17 +182,31 @@ elif op == "discard":
             os.unlink(p)
         except OSError:
             pass
+    try:
+        os.rmdir(os.path.join(d, sys.argv[5]))
+    except OSError:
+        pass
     answer({"ok": True})
+elif op == "digest":
+    answer(digest(fp, sys.argv[5]))
 """
 FLUSH_EVERY_S = 0.5
 PROBE_AFTER_FAILURE_S = 30
 
 
 class TransferError(Exception):
-    def __init__(self, reason, full=False):
+    """A failed transfer: reason (for people), kind (one of FAILURES, for decisions) and, for a
+    conflict, {"source", "destination", "host", "problem"}."""
+
+    def __init__(self, reason, kind="error", conflict=None):
         Exception.__init__(self, reason)
         self.reason = reason
-        self.full = full
+        self.kind = kind if kind in FAILURES else "error"
+        self.conflict = conflict
+
+    @property
+    def full(self):
+        return self.kind == "full"
 
 
 def process_start(pid):
@@ -196,13 +239,22 @@ def destination_key(host, path):
     return "%s:%s" % (host, path) if host else path
 
 
-def mark_full(state_dir, key, reason, now=None):
+def mark_full(state_dir, key, reason, now=None, kind="full"):
+    """Hold a destination (full, not mounted or missing: kind) for the next passes."""
     with records.host_lock(state_dir, name="destinations.lock"):
         path = os.path.join(state_dir, FULL_STATE)
         data = records.read_json(path) or {}
         full = data.setdefault("full", {})
-        full[key] = {"since": now or time.time(), "reason": reason}
+        full[key] = {"since": now or time.time(), "reason": reason, "failure": kind}
         records.write_json_atomic(path, data)
+
+
+def clear_marks(state_dir):
+    """Forget every held destination ("storage is back, retry now")."""
+    path = os.path.join(state_dir, FULL_STATE)
+    with records.host_lock(state_dir, name="destinations.lock"):
+        if (records.read_json(path) or {}).get("full"):
+            records.write_json_atomic(path, {"full": {}})
 
 
 # ---- local copy
@@ -244,7 +296,7 @@ def copy_resumable(src, dst, bwlimit_kbps=None):
                 os.lseek(fout, pos, os.SEEK_SET)
                 data = os.read(fin, min(chunk, total - pos))
                 if not data:
-                    raise TransferError("source shrank at byte %d" % pos)
+                    raise TransferError("source shrank at byte %d" % pos, "source")
                 view = memoryview(data)
                 while view:
                     written = os.write(fout, view)
@@ -260,12 +312,88 @@ def copy_resumable(src, dst, bwlimit_kbps=None):
             os.close(fout)
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise TransferError("destination full: %s" % exc.strerror, full=True) from exc
+            raise TransferError("destination full: %s" % exc.strerror, "full") from exc
         raise TransferError("copy failed: %s" % exc) from exc
     finally:
         os.close(fin)
     elapsed = max(time.time() - began, 1e-6)
     log("copied %d bytes in %.1f s (%.1f MiB/s)" % (copied, elapsed, copied / elapsed / 1048576))
+
+
+def sample_ranges(size):
+    """[(offset, length)] compared when a file with the plot's name is already at the destination:
+    SAMPLES ranges of SAMPLE_BYTES from the first byte to the last, evenly spread (a copy cut off
+    after preallocation differs from its cut onwards, so the tail and the spread catch it); a file of
+    up to SAMPLES * SAMPLE_BYTES is compared whole."""
+    if size <= SAMPLES * SAMPLE_BYTES:
+        return [(0, size)]
+    step = (size - SAMPLE_BYTES) // (SAMPLES - 1)
+    return [(i * step, SAMPLE_BYTES) for i in range(SAMPLES - 1)] + [(size - SAMPLE_BYTES, SAMPLE_BYTES)]
+
+
+def ranges_text(ranges):
+    return ",".join("%d:%d" % pair for pair in ranges)
+
+
+def ranges_digest(path, ranges):
+    """sha256 (hex) of the bytes of path at ranges, None when the file is shorter."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for offset, length in ranges:
+            handle.seek(offset)
+            while length > 0:
+                data = handle.read(min(length, CHUNK))
+                if not data:
+                    return None
+                digest.update(data)
+                length -= len(data)
+    return digest.hexdigest()
+
+
+def fingerprint(path, size):
+    """What a copy of path must match: {"ranges", "sha256"} (kept in the record, so that a copy can be
+    checked even once the source is gone)."""
+    ranges = sample_ranges(size)
+    return {"ranges": ranges_text(ranges), "sha256": ranges_digest(path, ranges)}
+
+
+def parse_ranges(text):
+    return [tuple(int(x) for x in item.split(":")) for item in text.split(",") if item]
+
+
+def conflict(rec, problem):
+    """The error for a file at the destination with the plot's name that is not this plot: the
+    source is kept and nothing at the destination is touched; both paths go into the record."""
+    final = os.path.join(rec["destination"], rec["plot_name"])
+    where = "%s:%s" % (rec["host"], final) if rec.get("host") else final
+    return TransferError("conflict: %s holds a file named like this plot that is not it (%s); source %s kept"
+                         % (where, problem, rec["source"]), "conflict",
+                         {"source": rec["source"], "destination": where, "host": rec.get("host"), "problem": problem})
+
+
+def local_copy_problem(rec, path):
+    """Why the local file at path is not a copy of this plot (header, size, then the sampled bytes
+    against the source, or against the record's fingerprint once the source is gone), or None."""
+    problem = plotfile.check_plot(path, rec["plot_id"], rec["k"], rec["bytes_total"])
+    if problem:
+        return problem
+    want = rec.get("fingerprint")
+    if want is None:
+        return None  # an old record whose source is gone: header and size are all there is to check
+    if ranges_digest(path, parse_ranges(want["ranges"])) != want["sha256"]:
+        return "bytes differ from the source at sampled offsets"
+    return None
+
+
+def compared(rec):
+    """What 'verified' meant for a file found already at the destination (for the log)."""
+    ranges = parse_ranges(rec["fingerprint"]["ranges"]) if rec.get("fingerprint") else []
+    if not ranges:
+        return "no bytes compared: the record has no fingerprint of the source"
+    if len(ranges) == 1:
+        return "every byte compared with the source"
+    return "%d ranges of %d bytes compared with the source, the first and last among them" % (
+        len(ranges), ranges[0][1])
 
 
 def same_tail(a, b, size):
@@ -283,13 +411,14 @@ def run_local(rec):
     partial = os.path.join(dest_dir, plotfile.partial_name(name))
     expect = dict(expect_id=rec["plot_id"], expect_k=rec["k"], expect_size=rec["bytes_total"])
     if os.path.exists(final):
-        problem = plotfile.check_plot(final, **expect)
+        problem = local_copy_problem(rec, final)
         if problem:
-            raise TransferError("destination already holds a different %s (%s)" % (name, problem))
-        log("destination already holds this plot (verified): only the source is left to delete")
+            raise conflict(rec, problem)
+        log("destination already holds this plot (verified: header, size, %s): only the source is left"
+            " to delete" % compared(rec))
         return
     if not os.path.isdir(dest_dir):
-        raise TransferError("destination dir %s is missing" % dest_dir)
+        raise TransferError("destination dir %s is missing" % dest_dir, "missing")
     try:
         copy_resumable(rec["source"], partial, rec.get("bwlimit_kbps"))
     except TransferError as exc:
@@ -301,9 +430,10 @@ def run_local(rec):
         problem = "last bytes differ from the source"
     if problem:
         discard(partial)
-        raise TransferError("verification failed: %s" % problem)
+        raise TransferError("verification failed: %s" % problem, "verify")
     if os.path.exists(final):
-        raise TransferError("destination %s appeared during the copy" % final)
+        discard(partial)  # ours and of no use: the file that appeared is not touched
+        raise conflict(rec, "it appeared during the copy")
     os.rename(partial, final)
     fsync_dir(dest_dir)
     log("verified and renamed to %s" % final)
@@ -394,14 +524,15 @@ def remote(rec, op, *extra, timeout=None):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
-        raise TransferError("ssh %s %s: no answer within %g s" % (rec["host"], op, timeout)) from None
+        raise TransferError("ssh %s %s: no answer within %g s" % (rec["host"], op, timeout), "network") from None
     return _remote_result(rec, op, proc.returncode, out, err)
 
 
 def _remote_result(rec, op, returncode, out, err):
     if returncode != 0:
         raise TransferError("ssh %s %s failed (exit %d): %s" % (
-            rec["host"], op, returncode, err.decode("utf-8", "replace").strip()[-300:]))
+            rec["host"], op, returncode, err.decode("utf-8", "replace").strip()[-300:]),
+            "network" if returncode == 255 else "error")
     try:
         return json.loads(out.decode("utf-8").strip().splitlines()[-1])
     except (ValueError, IndexError) as exc:
@@ -433,7 +564,7 @@ class RemoteSession(object):
         self._end_input()
         out, err = self.proc.stdout.read(), self.proc.stderr.read()
         _remote_result(self.rec, op, self.proc.wait(), seen + out, err)  # raises: ssh failed, no answer
-        raise TransferError("ssh %s %s: no answer" % (self.rec["host"], op))
+        raise TransferError("ssh %s %s: no answer" % (self.rec["host"], op), "network")
 
     def commit(self, *args):
         """Commit through the session; a new ssh session if this one broke (a commit is repeatable:
@@ -489,25 +620,42 @@ def run_remote(rec):
         session.close()
 
 
+def remote_copy_problem(rec, info):
+    """Why the final file at the far end (probe info) is not a copy of this plot: header and size,
+    then the far end's digest of the sampled ranges against the source's fingerprint; or None."""
+    problem = remote_problem(info, rec)
+    if problem or rec.get("fingerprint") is None:
+        return problem
+    want = rec["fingerprint"]
+    got = remote(rec, "digest", want["ranges"])
+    if got.get("error"):
+        raise TransferError("could not read %s at the destination: %s" % (rec["plot_name"], got["error"]))
+    if got.get("sha256") != want["sha256"]:
+        return "bytes differ from the source at sampled offsets"
+    return None
+
+
 def copy_remote(rec, session):
     probe = session.probe
     if probe.get("final") is not None:
-        problem = remote_problem(probe["final"], rec)
+        problem = remote_copy_problem(rec, probe["final"])
         if problem:
-            raise TransferError("destination already holds a different %s (%s)" % (rec["plot_name"], problem))
-        log("destination already holds this plot (verified): only the source is left to delete")
+            raise conflict(rec, problem)
+        log("destination already holds this plot (verified: header, size, %s): only the source is left"
+            " to delete" % compared(rec))
         return
     if not probe.get("dir"):
-        raise TransferError("destination dir %s:%s is missing" % (rec["host"], rec["destination"]))
+        raise TransferError("destination dir %s:%s is missing" % (rec["host"], rec["destination"]), "missing")
     if rec.get("must_be_mount") and not probe.get("mount"):
-        raise TransferError("destination %s:%s is not a mount point" % (rec["host"], rec["destination"]), full=True)
+        raise TransferError("destination %s:%s is not a mount point" % (rec["host"], rec["destination"]),
+                            "unmounted")
     short = remote_shortfall(rec, probe)
     if short and short[0] + (probe.get("resumable") or {}).get("size", 0) >= short[1]:
         # rsync resumes by writing a whole new copy beside its old partial one: no room for both
         log("no room to resume rsync's partial copy beside a new one: removing the partial copy")
         remote(rec, "discard", plotfile.RSYNC_PARTIAL_DIR)
     elif short:
-        raise TransferError("destination full: %d bytes free, %d needed" % short, full=True)
+        raise TransferError("destination full: %d bytes free, %d needed" % short, "full")
     version = subprocess.Popen([rec.get("rsync_path") or "rsync", "--version"], stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT).communicate()[0].decode("utf-8", "replace")
     argv = rsync_argv(rec, version)
@@ -526,7 +674,10 @@ def copy_remote(rec, session):
         if problem is None:
             problem = "last bytes differ from the source" if not result.get("tail_ok") else "header differs"
         remote(rec, "discard", plotfile.RSYNC_PARTIAL_DIR)
-        raise TransferError("verification failed: %s" % problem)
+        raise TransferError("verification failed: %s" % problem, "verify")
+    if result.get("exists"):
+        remote(rec, "discard", plotfile.RSYNC_PARTIAL_DIR)  # our copy; the file that appeared stays
+        raise conflict(rec, "it appeared during the copy")
     if not result.get("ok"):
         raise TransferError("rename at destination failed: %s" % result.get("error"))
     log("verified and renamed to %s:%s" % (rec["host"], os.path.join(rec["destination"], rec["plot_name"])))
@@ -557,13 +708,13 @@ def rsync_failure(rec, rc, text):
         except TransferError as exc:
             log("could not ask the destination for its free space after the failure: %s" % exc)
     if not said_full and not short:
-        return TransferError("rsync exit %d" % rc)
+        return TransferError("rsync exit %d" % rc, "network" if rc in RSYNC_EXIT_NETWORK else "error")
     try:
         remote(rec, "discard", plotfile.RSYNC_PARTIAL_DIR)
     except TransferError as exc:  # gone once the plot lands elsewhere (the abandoned destination)
         log("could not remove the partial copy: %s" % exc)
     return TransferError("destination full (rsync exit %d)%s" % (
-        rc, ": %d bytes free, %d needed" % short if short else ""), full=True)
+        rc, ": %d bytes free, %d needed" % short if short else ""), "full")
 
 
 def source_fingerprint(path, size):
@@ -597,19 +748,80 @@ def _size(path):
         return 0
 
 
+# ---- an earlier attempt that is still running (its worker killed, its rsync not)
+
+def group_alive(pgid):
+    """Some process of process group pgid still lives (a transfer worker leads its own group, and
+    its rsync and ssh children stay in it when the worker is killed)."""
+    if not pgid or pgid <= 1:
+        return False
+    try:
+        os.killpg(pgid, 0)
+    except OSError as exc:
+        return exc.errno == errno.EPERM  # it exists, it is only not ours to signal
+    return True
+
+
+def group_members(pgid):
+    """Command lines of the processes in group pgid (Linux /proc), or None where that cannot be read."""
+    if not os.path.isdir("/proc/self"):
+        return None
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as handle:
+                if int(handle.read().rsplit(")", 1)[1].split()[2]) != pgid:
+                    continue
+            with open("/proc/%s/cmdline" % entry, "rb") as handle:
+                found.append(handle.read().replace(b"\0", b" ").decode("utf-8", "replace"))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+OUR_PROGRAMS = ("rsync", "ssh", "transfer_worker")  # what an attempt runs
+
+
+def end_earlier_attempt(rec, wait_s=30):
+    """Before copying, end what is left of the previous attempt of this transfer (its process group:
+    a killed worker's rsync may still be writing to the destination). SIGTERM, then SIGKILL."""
+    pgid = (rec.get("previous") or {}).get("pid")
+    if not pgid or pgid == os.getpgid(0) or not group_alive(pgid):
+        return
+    members = group_members(pgid)
+    if members is not None and not all(any(p in m for p in OUR_PROGRAMS) for m in members):
+        log("process group %d is not an earlier attempt of this transfer: left alone (%s)" % (pgid, members[:3]))
+        return
+    log("ending what is left of the earlier attempt (process group %d)" % pgid)
+    for sig, wait in ((signal.SIGTERM, wait_s), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(pgid, sig)
+        except OSError:
+            return
+        deadline = time.time() + wait
+        while time.time() < deadline and group_alive(pgid):
+            time.sleep(0.1)
+        if not group_alive(pgid):
+            return
+    raise TransferError("the earlier attempt (process group %d) does not end" % pgid)
+
+
 # ---- main
 
 def destination_holds_plot(rec):
-    """The final file at the destination is this complete plot (after a crash past the rename)."""
-    if rec.get("host"):
-        final = remote(rec, "probe", HEAD_BYTES).get("final")
-        return remote_problem(final, rec) is None
+    """The final file at the destination is this complete plot (after a crash past the rename),
+    checked against the source's fingerprint kept in the record."""
     final = os.path.join(rec["destination"], rec["plot_name"])
-    return plotfile.check_plot(final, rec["plot_id"], rec["k"], rec["bytes_total"]) is None
+    if rec.get("host"):
+        info = remote(rec, "probe", HEAD_BYTES).get("final")
+        return info is not None and remote_copy_problem(rec, info) is None
+    return os.path.exists(final) and local_copy_problem(rec, final) is None
 
 
-def finish(rec_path, rec, state, reason=None):
-    rec.update(state=state, reason=reason, finished=time.time())
+def finish(rec_path, rec, state, reason=None, failure=None, conflict_info=None):
+    rec.update(state=state, reason=reason, failure=failure, conflict=conflict_info, finished=time.time())
     if state == "done":
         rec["bytes_done"] = rec.get("bytes_total")
     records.write_json_atomic(rec_path, rec)
@@ -620,12 +832,12 @@ def delete_source(rec):
     src = rec["source"]
     name = os.path.basename(src)
     if not plotfile.is_plot_name(name) or os.path.dirname(src) != rec["source_dir"]:
-        raise TransferError("refusing to delete %s: not a plot in its source dir" % src)
+        raise TransferError("refusing to delete %s: not a plot in its source dir" % src, "source")
     try:
         os.unlink(src)
     except OSError as exc:
         if exc.errno != errno.ENOENT:
-            raise TransferError("could not delete the source: %s" % exc.strerror) from exc
+            raise TransferError("could not delete the source: %s" % exc.strerror, "source") from exc
     fsync_dir(os.path.dirname(src))
     log("deleted source %s" % src)
 
@@ -644,15 +856,18 @@ def run(rec_path):
     log("transfer %s: %s -> %s (%d bytes, attempt %d)" % (
         rec["id"], rec["source"], where, rec["bytes_total"], rec.get("attempt", 1)))
     try:
+        end_earlier_attempt(rec)
         if not os.path.exists(rec["source"]):
             if not destination_holds_plot(rec):
-                raise TransferError("source %s is gone" % rec["source"])
-            log("source already deleted and the destination holds the plot (verified)")
+                raise TransferError("source %s is gone" % rec["source"], "source")
+            log("source already deleted and the destination holds the plot (verified: %s)" % compared(rec))
             finish(rec_path, rec, "done")
             return 0
         problem = plotfile.check_plot(rec["source"], rec["plot_id"], rec["k"], rec["bytes_total"])
         if problem:
-            raise TransferError("source is not the expected complete plot: %s" % problem)
+            raise TransferError("source is not the expected complete plot: %s" % problem, "source")
+        rec["fingerprint"] = fingerprint(rec["source"], rec["bytes_total"])
+        records.write_json_atomic(rec_path, rec)
         if rec.get("host"):
             rec["control_dir"] = control_dir()
             run_remote(rec)
@@ -661,16 +876,31 @@ def run(rec_path):
         if rec.get("delete_source", True):
             delete_source(rec)
     except TransferError as exc:
-        if exc.full:
-            mark_full(rec["state_dir"], destination_key(rec.get("host"), rec["destination"]), exc.reason)
-        finish(rec_path, rec, "failed", exc.reason)
+        if exc.kind in HELD_FAILURES:
+            mark_full(rec["state_dir"], destination_key(rec.get("host"), rec["destination"]), exc.reason,
+                      kind=exc.kind)
+        finish(rec_path, rec, "failed", exc.reason, exc.kind, exc.conflict)
         return 1
     except Exception as exc:  # anything unexpected still ends the record, never leaves it "running"
-        finish(rec_path, rec, "failed", "worker error: %r" % (exc,))
+        finish(rec_path, rec, "failed", "worker error: %r" % (exc,), "error")
         raise
+    clean_committed(rec)
     discard_abandoned(rec)
     finish(rec_path, rec, "done")
     return 0
+
+
+def clean_committed(rec):
+    """Once the plot is in place, remove what earlier attempts left beside it at this destination:
+    this plot's partial copy, rsync's resumable copy and the temp files of killed rsync receivers
+    (.<partial name>.XXXXXX). Only this plot's names inside the destination dir are touched."""
+    try:
+        if rec.get("host"):
+            remote(rec, "discard", plotfile.RSYNC_PARTIAL_DIR)
+        else:
+            discard(os.path.join(rec["destination"], plotfile.partial_name(rec["plot_name"])))
+    except (TransferError, OSError) as exc:
+        log("could not remove leftovers of earlier attempts at %s: %s" % (rec["destination"], exc))
 
 
 def discard_abandoned(rec):

@@ -77,6 +77,19 @@ options:
             disk would otherwise fill the filesystem below it).
         type: bool
         default: false
+      mounted:
+        description:
+          - Whether a remote O(destinations[].path) is a mount point, as its storage host's
+            M(plotfleet.chia.plot_info) saw it this pass (filled in by
+            P(plotfleet.chia.move_destinations#filter)). With O(destinations[].must_be_mount), V(false)
+            rules the dir out before any choice (reason C(not a mount point)); unknown leaves the check
+            to the transfer worker at the far end. Local destinations are always checked here.
+        type: bool
+      problem:
+        description:
+          - Why the storage host found this dir unusable this pass (for example C(No such file or
+            directory)); the dir is then skipped with this reason, the host's other dirs are still used.
+        type: str
       free_bytes:
         description:
           - Free bytes at a remote destination, gathered by the controller in the same pass.
@@ -110,8 +123,12 @@ options:
     default: 1
   retry_after_s:
     description:
-      - Seconds to wait before a failed transfer of a plot is tried again (a full or unmounted
-        destination is retried elsewhere at once). The reason and the time left are in RV(reasons).
+      - Seconds to wait before a failed transfer of a plot is tried again (after a full, unmounted or
+        missing destination the plot goes elsewhere at once). The reason and the time left are in RV(reasons).
+      - The decision reads the failure kind (RV(transfers[].failure)), never the message text.
+      - V(0) means "storage is back, retry now" - every failed transfer is tried again in this run,
+        a C(conflict) too (it is checked again, nothing is overwritten), and the destinations held as
+        full, not mounted or missing are released. Otherwise a C(conflict) waits for a person.
     type: int
     default: 600
   max_attempts:
@@ -234,9 +251,34 @@ transfers:
   description:
     - Transfer records after this run (as in plot_info), with C(state) V(running), V(done),
       V(failed) or V(interrupted), C(bytes_done) and C(rate_bps).
+    - A transfer is V(running) while any process of it lives (its worker, or the rsync a killed
+      worker left in its process group); V(interrupted) once none does.
   returned: always
   type: list
   elements: dict
+  contains:
+    reason:
+      description: Why it failed, for people; null unless V(failed).
+      type: str
+    failure:
+      description:
+        - The kind of failure, null unless V(failed) - V(full) (no room), V(unmounted) (not a mount
+          point), V(missing) (destination dir missing), V(network) (ssh/rsync connection lost or refused),
+          V(verify) (the copy did not match the source), V(conflict) (a different file with the plot's
+          name is at the destination), V(source) (the source plot is gone or not the expected plot) or
+          V(error) (anything else).
+        - After V(full), V(unmounted) and V(missing) the destination is held for 30 minutes and the plot
+          may go elsewhere at once; other kinds wait O(retry_after_s); V(conflict) waits for a person.
+      type: str
+    conflict:
+      description:
+        - For a V(conflict) - C(source) (the plot, kept), C(destination) (the file in the way, C(host:path)
+          for a remote one, left untouched), C(host) and C(problem) (how it differs); else null.
+      type: dict
+  sample: [{id: aa, state: failed, failure: conflict, reason: "conflict: ...",
+            conflict: {source: /mnt/nvme0/done/plot-k32-2025-01-01-00-00-aa.plot,
+                       destination: "storage1:/srv/plots/plot-k32-2025-01-01-00-00-aa.plot",
+                       host: storage1, problem: bytes differ from the source at sampled offsets}}]
 """
 
 import sys  # noqa: E402
@@ -261,6 +303,8 @@ DESTINATION_SPEC = dict(
     port=dict(type="int"),
     ssh_key=dict(type="path"),
     must_be_mount=dict(type="bool", default=False),
+    mounted=dict(type="bool"),
+    problem=dict(type="str"),
     free_bytes=dict(type="int"),
     min_free_bytes=dict(type="int", default=0),
     incoming_bytes=dict(type="int", default=0),

@@ -58,7 +58,25 @@ def test_rsync_over_ssh_to_real_sshd(tmp_path, sshd):
     assert res["changed"] is False
 
 
+def test_remote_not_a_mount_point_is_ruled_out_before_choosing(tmp_path, sshd):
+    """The storage host's plot_info said the dir is no mount point: check mode and the real pass both
+    say 'not a mount point' and start nothing (no rsync into the disk below an unmounted one)."""
+    (tmp_path / "src").mkdir()
+    storage = tmp_path / "storage"
+    storage.mkdir()
+    (plot,) = lib.place_plots(tmp_path / "src", 1)
+    dest = sshd.destination(storage, must_be_mount=True, mounted=False, free_bytes=10 ** 12)
+    args = lib.move_args(tmp_path, [dest], ssh_options=sshd.ssh_options)
+    for check in (True, False):
+        rc, res = run_module("plot_move", args, check=check)
+        assert rc == 0 and res["would_move"] == [] and res["started"] == [], res
+        assert res["reasons"] == ["%s: not moved: 127.0.0.1:%s not a mount point" % (plot, storage)]
+    assert lib.transfer_records(tmp_path / "state") == [] and plot.exists()
+
+
 def test_remote_not_a_mount_point_fails_and_is_held(tmp_path, sshd):
+    """Mount state unknown to the controller: the worker checks at the far end, fails as 'unmounted',
+    and the dir is held with that reason; 'retry now' (retry_after_s 0) releases the hold."""
     (tmp_path / "src").mkdir()
     storage = tmp_path / "storage"
     storage.mkdir()
@@ -67,12 +85,17 @@ def test_remote_not_a_mount_point_fails_and_is_held(tmp_path, sshd):
     rc, res = run_module("plot_move", args)
     assert len(res["started"]) == 1  # the worker checks the mount point at the far end
     (rec,) = lib.wait_transfers_finished(tmp_path / "state")
-    assert rec["state"] == "failed" and "not a mount point" in rec["reason"]
+    assert rec["state"] == "failed" and "not a mount point" in rec["reason"] and rec["failure"] == "unmounted"
     assert plot.exists() and os.listdir(str(storage)) == []
     rc, res = run_module("plot_move", args)
     assert res["changed"] is False and res["started"] == []
-    assert "marked full" in "\n".join(res["reasons"]) and "not a mount point" in "\n".join(res["reasons"])
-    assert res["transfers"][0]["state"] == "failed"
+    assert "not a mount point (found 0 min ago)" in "\n".join(res["reasons"]), res["reasons"]
+    assert "marked full" not in "\n".join(res["reasons"])
+    assert res["transfers"][0]["state"] == "failed" and res["transfers"][0]["failure"] == "unmounted"
+    rc, res = run_module("plot_move", dict(args, retry_after_s=0))
+    assert len(res["started"]) == 1, res["reasons"]
+    (rec,) = lib.wait_transfers_finished(tmp_path / "state")
+    assert rec["attempt"] == 2 and rec["failure"] == "unmounted" and plot.exists()
 
 
 def test_partial_copy_at_an_abandoned_remote_destination_is_removed(tmp_path, sshd):
