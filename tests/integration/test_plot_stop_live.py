@@ -1,9 +1,12 @@
 """plot_stop on real chiapos plots: suspend/resume, terminate, and deleting exactly the job's temp files."""
 
 import os
+import signal
 import time
 
 from startstop_lib import K22, alive, host, proc_state  # noqa: F401  (host is a fixture)
+
+from plotfleet_testlib import run_module, wait_for
 
 
 def _wait_temp_files(directory, plot_id, timeout=30):
@@ -69,3 +72,73 @@ def test_stop_refuses_bad_selections(host):  # noqa: F811
         assert rc != 0 and expected in result["msg"], (args, result)
     rc, result = host.stop(all=True)  # other setups' plotters on this machine are out of scope
     assert rc == 0 and result["changed"] is False and result["jobs"] == []
+
+
+def _info(host, **extra):  # noqa: F811
+    rc, result = run_module("plot_info", host.args(**extra))
+    assert rc == 0, result
+    return result
+
+
+def _mine(entries, plot_id):
+    found = [e for e in entries if e.get("id") == plot_id]
+    assert len(found) == 1, (plot_id, entries)
+    return found[0]
+
+
+def _start_k22(host):  # noqa: F811
+    rc, result = host.start(K22)
+    assert rc == 0 and result["changed"], result
+    job = result["started"][0]
+    assert _wait_temp_files(host.tmp, job["plot_id"])
+    return job["plot_id"], job["pid"]
+
+
+def test_a_plot_stopped_on_purpose_is_stopped_and_no_crash_for_the_backoff(host):  # noqa: F811
+    """Terminated by plot_stop: `stopped` with who/when, and the next start is not held back. The same
+    plot SIGKILLed instead is `dead`, and backoff holds the next start: the check below can fail."""
+    backoff = {"crash_window_minutes": 10}
+    plot_id, pid = _start_k22(host)
+    rc, result = host.stop(plot_id=plot_id[:8], timeout=20)
+    assert rc == 0 and result["jobs"][0]["exited"] is True and not alive(pid), result
+    entry = _mine(_info(host)["history"], plot_id)
+    assert entry["state"] == "stopped" and entry["pid"] is None, entry
+    assert entry["stopped"]["by"] == "plot_stop" and entry["stopped"]["action"] == "terminate"
+    assert abs(entry["stopped"]["at"] - time.time()) < 600
+    assert [r for r in host.records() if r["pid"] == pid][0]["stopped"] == entry["stopped"]
+    rc, result = host.start(K22, rules=backoff, check=True)
+    assert rc == 0 and result["would_start"], result
+    assert not [r for r in result["reasons"] if "backoff" in r], result["reasons"]
+
+    crashed, crashed_pid = _start_k22(host)
+    os.killpg(crashed_pid, signal.SIGKILL)
+    assert wait_for(lambda: not alive(crashed_pid), timeout=10)
+    assert _mine(_info(host)["history"], crashed)["state"] == "dead"
+    rc, result = host.start(K22, rules=backoff, check=True)
+    assert rc == 0 and not result["would_start"] and [r for r in result["reasons"] if "backoff: 1 job" in r], result
+
+
+def test_a_suspended_plot_is_suspended_without_eta_or_stall_and_resumes(host):  # noqa: F811
+    plot_id, pid = _start_k22(host)
+    assert _mine(_info(host)["jobs"], plot_id)["state"] == "plotting"
+
+    rc, result = host.stop(plot_id=plot_id[:8], action="suspend")
+    assert rc == 0 and result["changed"] and proc_state(pid) == "T", result
+    log = _mine(_info(host)["jobs"], plot_id)["log"]
+    old = time.time() - 3600   # as if it had been suspended for an hour: any running job would be stalled
+    os.utime(log, (old, old))
+    job = _mine(_info(host, stall_after_s=60)["jobs"], plot_id)
+    assert job["state"] == "suspended" and job["eta_s"] is None and job["process_state"].startswith("T"), job
+
+    rc, result = host.stop(plot_id=plot_id[:8], action="resume")
+    assert rc == 0 and result["changed"] and proc_state(pid) != "T", result
+    job = _mine(_info(host, stall_after_s=60)["jobs"], plot_id)   # counted from the resume, not the log
+    assert job["state"] == "plotting" and job["process_state"] != "T", job
+
+    os.killpg(pid, signal.SIGSTOP)   # by hand, as a farmer would with kill -STOP
+    assert wait_for(lambda: proc_state(pid) == "T", timeout=10)
+    assert _mine(_info(host)["jobs"], plot_id)["state"] == "suspended"
+    os.killpg(pid, signal.SIGCONT)
+    assert wait_for(lambda: proc_state(pid) != "T", timeout=10)
+    job = _mine(_info(host)["jobs"], plot_id)
+    assert job["state"] == "plotting", job
