@@ -46,9 +46,15 @@ def test_stop_by_id_then_clean_up_after_a_dead_job(tmp_path):
                         extra_vars={"plotfleet_stop_id": prefix})
     assert proc.returncode == 0 and recap(proc.stdout)["changed"] == 1, proc.stdout[-4000:]
     assert alive(job["pid"]) and temp_files_of(root / "tmp", job["id"]), "check mode signals and deletes nothing"
+    # check mode says what it would do, not what a real run says it did
+    would = "would terminate %s (pid %d), group %d" % (prefix, job["pid"], job["pid"])
+    assert would in proc.stdout and "would delete %s" % (root / "tmp") in proc.stdout, proc.stdout[-4000:]
+    assert "terminated " not in proc.stdout and "deleted " not in proc.stdout, proc.stdout[-4000:]
     proc = run_playbook(REPO / "stop.yml", inventory=inventory, extra_vars={"plotfleet_stop_id": prefix})
     assert proc.returncode == 0 and recap(proc.stdout)["changed"] == 1, proc.stdout[-4000:]
     assert not alive(job["pid"]) and temp_files_of(root / "tmp", job["id"]) == []
+    assert "terminated %s (pid %d), group %d: exited" % (prefix, job["pid"], job["pid"]) in proc.stdout
+    assert "deleted %s" % (root / "tmp") in proc.stdout and "would terminate" not in proc.stdout, proc.stdout[-4000:]
     proc = run_playbook(REPO / "stop.yml", inventory=inventory, extra_vars={"plotfleet_stop_id": prefix})
     assert proc.returncode == 0 and recap(proc.stdout)["changed"] == 0, proc.stdout[-4000:]
 
@@ -61,7 +67,8 @@ def test_stop_by_id_then_clean_up_after_a_dead_job(tmp_path):
     dead = {"plotfleet_stop_id": "dead"}
     proc = run_playbook(REPO / "stop.yml", inventory=inventory, check=True, extra_vars=dead)
     assert proc.returncode == 0 and recap(proc.stdout)["changed"] == 1, proc.stdout[-4000:]
-    assert temp_files_of(root / "tmp", job["id"]) == left and left[0] in proc.stdout
+    assert temp_files_of(root / "tmp", job["id"]) == left
+    assert "would delete %s" % (root / "tmp" / left[0]) in proc.stdout, proc.stdout[-4000:]
     proc = run_playbook(REPO / "stop.yml", inventory=inventory, extra_vars=dead)
     assert proc.returncode == 0 and recap(proc.stdout)["changed"] == 1, proc.stdout[-4000:]
     assert temp_files_of(root / "tmp", job["id"]) == [] and foreign.exists()
