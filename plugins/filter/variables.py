@@ -186,6 +186,11 @@ def _number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _shown(number):
+    """-1 for -1.0: the value as the user most likely wrote it."""
+    return int(number) if isinstance(number, float) and number.is_integer() else number
+
+
 def _bounds_text(low, high):
     if high is None:
         return ">= %s" % low
@@ -203,7 +208,7 @@ def range_problems(values):
             continue  # unset, or already reported as the wrong type
         low, high = bounds
         if (low is not None and value < low) or (high is not None and value > high):
-            messages.append("%s must be %s, got %s" % (name, _bounds_text(low, high), value))
+            messages.append("%s must be %s, got %s" % (name, _bounds_text(low, high), _shown(value)))
     return messages
 
 
