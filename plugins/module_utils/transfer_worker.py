@@ -790,7 +790,7 @@ def end_earlier_attempt(rec, wait_s=30):
     pgid = (rec.get("previous") or {}).get("pid")
     if not pgid or pgid == os.getpgid(0) or not group_alive(pgid):
         return
-    members = group_members(pgid)
+    members = [m for m in group_members(pgid) or [] if m] if os.path.isdir("/proc/self") else None  # '': zombie
     if members is not None and not all(any(p in m for p in OUR_PROGRAMS) for m in members):
         log("process group %d is not an earlier attempt of this transfer: left alone (%s)" % (pgid, members[:3]))
         return
