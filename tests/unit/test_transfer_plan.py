@@ -331,3 +331,116 @@ def test_remote_op_gives_up_after_its_timeout(monkeypatch):
     with pytest.raises(transfer_worker.TransferError, match="no answer within 0.3 s"):
         transfer_worker.remote({"host": "10.0.0.3"}, "probe", 0, timeout=0.3)
     assert time.time() - started < 10
+
+
+# ---- failure kinds, holds and conflicts (issue 10 items 1, 4, 7)
+
+def failed(plot, failure, reason, age=10, attempt=1, **extra):
+    rec = {"id": plot["plot_id"], "plot_id": plot["plot_id"], "state": "failed", "destination": "/a", "host": None,
+           "source": plot["path"], "reason": reason, "failure": failure, "finished": NOW - age, "attempt": attempt}
+    rec.update(extra)
+    return rec
+
+
+def test_retry_decisions_read_the_failure_kind_not_the_message():
+    """A full destination whose message does not say so goes elsewhere at once; a network failure whose
+    message happens to contain 'mount' or 'full' waits like any other failure."""
+    plot = cand(1)
+    dests = [dest("/a", 0, free=10 ** 15, dev=9), dest("/b", 1, free=10 ** 16, dev=8)]
+    quiet_full = failed(plot, "full", "rsync exit 12")
+    assert transfer.plan([plot], dests, [quiet_full], now=NOW)["actions"]
+    for kind in ("unmounted", "missing"):
+        assert transfer.plan([plot], dests, [failed(plot, kind, "x")], now=NOW)["actions"]
+    wordy = failed(plot, "network", "ssh: Could not resolve hostname mount-full.example")
+    out = transfer.plan([plot], dests, [wordy], now=NOW)
+    assert out["actions"] == [] and "retry in" in out["reasons"][0]
+
+
+def test_old_records_without_a_failure_kind_are_read_by_their_reason():
+    plot = cand(1)
+    old_full = failed(plot, None, "destination full: no space")
+    old_mount = failed(plot, None, "destination nas:/a is not a mount point")
+    old_other = failed(plot, None, "verification failed: last bytes differ from the source")
+    assert [transfer.failure_of(r) for r in (old_full, old_mount, old_other)] == ["full", "unmounted", "error"]
+    assert transfer.public_view(old_mount)["failure"] == "unmounted"
+    assert transfer.failure_of(dict(old_full, state="done")) is None
+
+
+def test_a_conflict_waits_for_a_person_until_retry_now():
+    plot = cand(1)
+    dests = [dest("/a", 0, free=10 ** 15, dev=9)]
+    info = {"source": plot["path"], "destination": "/a/" + plot["name"], "host": None, "problem": "bytes differ"}
+    rec = failed(plot, "conflict", "conflict: ...", age=10 ** 6, conflict=info)
+    out = transfer.plan([plot], dests, [rec], now=NOW)
+    assert out["actions"] == []
+    assert ("conflict: /a/%s is not this plot (bytes differ) and stays; source %s kept" % (plot["name"], plot["path"])
+            in out["reasons"][0]) and "plotfleet_move_retry_after_s=0" in out["reasons"][0]
+    assert transfer.plan([plot], dests, [rec], now=NOW, retry_after_s=0)["actions"]  # checked again, safely
+    view = transfer.public_view(rec)
+    assert view["failure"] == "conflict" and view["conflict"] == info
+
+
+def test_remote_mount_state_from_the_storage_host_rules_a_dir_out_before_choosing():
+    dests = [{"path": "/srv/a", "host": "nas", "must_be_mount": True, "mounted": False, "free_bytes": 10 ** 15},
+             {"path": "/srv/b", "host": "nas", "must_be_mount": True, "mounted": True, "free_bytes": 10 ** 12},
+             {"path": "/srv/c", "host": "nas", "must_be_mount": True, "free_bytes": 10 ** 12},  # unknown: worker checks
+             {"path": "/srv/d", "host": "nas", "must_be_mount": False, "mounted": False, "free_bytes": 10 ** 12}]
+    measured = transfer.measure_destinations(dests, {}, now=NOW)
+    assert [m["problem"] for m in measured] == ["not a mount point", None, None, None]
+    out = transfer.plan([cand(1)], measured, [])
+    assert out["actions"][0]["destination"]["key"] == "nas:/srv/b"
+    assert "nas:/srv/a not a mount point" in transfer.plan([cand(1)], measured[:1], [])["reasons"][0]
+
+
+def test_a_dir_the_storage_host_found_unusable_is_skipped_alone():
+    dests = [{"path": "/srv/gone", "host": "nas", "problem": "No such file or directory", "free_bytes": None},
+             {"path": "/srv/ok", "host": "nas", "free_bytes": 10 ** 12}]
+    measured = transfer.measure_destinations(dests, {}, now=NOW)
+    assert measured[0]["problem"] == "unavailable on nas (No such file or directory)"
+    out = transfer.plan([cand(1)], measured, [])
+    assert out["actions"][0]["destination"]["key"] == "nas:/srv/ok"
+
+
+def test_holds_are_worded_by_their_kind_and_retry_now_ignores_them(tmp_path):
+    marks = {"nas:/a": {"since": NOW - 120, "reason": "destination nas:/a is not a mount point", "failure": "unmounted"},
+             "nas:/b": {"since": NOW - 60, "reason": "rsync exit 11", "failure": "full"},
+             "nas:/c": {"since": NOW - 60, "reason": "destination nas:/c is not a mount point"}}  # an old mark
+    dests = [{"path": p, "host": "nas", "free_bytes": 10 ** 12} for p in ("/a", "/b", "/c")]
+    problems = [m["problem"] for m in transfer.measure_destinations(dests, marks, now=NOW)]
+    assert problems == ["not a mount point (found 2 min ago)", "marked full 1 min ago (rsync exit 11)",
+                        "not a mount point (found 1 min ago)"]
+    assert [m["problem"] for m in transfer.measure_destinations(dests, marks, now=NOW, hold_s=0)] == [None] * 3
+    transfer_worker.mark_full(str(tmp_path), "nas:/a", "x", now=NOW, kind="unmounted")
+    assert transfer.full_marks(str(tmp_path))["nas:/a"]["failure"] == "unmounted"
+    transfer_worker.clear_marks(str(tmp_path))
+    assert transfer.full_marks(str(tmp_path)) == {}
+
+
+def test_sampled_comparison_covers_head_tail_and_spread():
+    size = 100 * GIB
+    ranges = transfer_worker.sample_ranges(size)
+    assert len(ranges) == transfer_worker.SAMPLES and ranges[0] == (0, transfer_worker.SAMPLE_BYTES)
+    assert ranges[-1] == (size - transfer_worker.SAMPLE_BYTES, transfer_worker.SAMPLE_BYTES)
+    gaps = [b[0] - a[0] for a, b in zip(ranges, ranges[1:])]
+    assert max(gaps) - min(gaps) <= transfer_worker.SAMPLE_BYTES  # evenly spread
+    assert transfer_worker.sample_ranges(5000) == [(0, 5000)]  # small files: every byte
+    assert transfer_worker.parse_ranges(transfer_worker.ranges_text(ranges)) == ranges
+
+
+def test_a_truncated_plot_nobody_writes_is_said_incomplete_not_being_written(tmp_path):
+    import plotmove_lib
+
+    cut, held = plotmove_lib.place_plots(tmp_path, 2)
+    for plot in (cut, held):
+        data = plot.read_bytes()
+        plot.write_bytes(data[:len(data) // 2])  # header pointers complete, the file shorter than they say
+    header_cut = tmp_path / ("plot-k18-2025-01-01-00-00-%s.plot" % ("cd" * 32))
+    header_cut.write_bytes(cut.read_bytes()[:100])  # not even a whole header
+    with open(str(held), "r+b"):
+        found, reasons = transfer.find_candidates([str(tmp_path)], set(), set(), now=time.time())
+    assert found == []
+    by_path = dict(r.split(": ", 1) for r in reasons)
+    assert by_path[str(cut)] == "shorter than its table pointers: incomplete and no process writes it: " \
+                                "it will not be moved"
+    assert by_path[str(held)] == "shorter than its table pointers: open for writing by a process"
+    assert by_path[str(header_cut)].endswith("incomplete and no process writes it: it will not be moved")
