@@ -402,7 +402,7 @@ def test_a_dir_the_storage_host_found_unusable_is_skipped_alone():
 
 
 def test_holds_are_worded_by_their_kind_and_retry_now_ignores_them(tmp_path):
-    marks = {"nas:/a": {"since": NOW - 120, "reason": "destination nas:/a is not a mount point", "failure": "unmounted"},
+    marks = {"nas:/a": {"since": NOW - 120, "reason": "nas:/a is not a mount point", "failure": "unmounted"},
              "nas:/b": {"since": NOW - 60, "reason": "rsync exit 11", "failure": "full"},
              "nas:/c": {"since": NOW - 60, "reason": "destination nas:/c is not a mount point"}}  # an old mark
     dests = [{"path": p, "host": "nas", "free_bytes": 10 ** 12} for p in ("/a", "/b", "/c")]
