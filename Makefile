@@ -15,7 +15,7 @@ PYTEST := $(BIN)/pytest -p no:cacheprovider
 CHIA_VENV ?= .venv-chia
 CHIA_VERSION := 2.7.5
 
-.PHONY: help venv chia-venv sysdeps lint sanity unit integration fleet test bench demo demo-clean clean
+.PHONY: help venv demo-venv chia-venv sysdeps lint sanity unit integration fleet test bench demo demo-clean clean
 
 help:
 	@echo "make demo   - real small plots on localhost, moved to ./demo/storage"
@@ -28,6 +28,14 @@ $(BIN)/.installed: requirements.txt requirements-test.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements-test.txt
+	touch $@
+
+# The demo needs only requirements.txt (ansible-core, jmespath, PyPI chiapos); `make venv` adds the test tools.
+demo-venv: $(BIN)/.demo-installed
+
+$(BIN)/.demo-installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -r requirements.txt
 	touch $@
 
 chia-venv: $(CHIA_VENV)/bin/.installed
@@ -81,7 +89,7 @@ test: sysdeps venv lint sanity unit integration fleet
 bench: venv
 	$(BIN)/python bench/run.py
 
-demo: venv
+demo: demo-venv
 	PATH=$(CURDIR)/$(BIN):$$PATH bin/plotfleet-demo
 
 demo-clean:
