@@ -1,5 +1,7 @@
-"""A foreign plotter: real PyPI chiapos plots (k=22, ~25 s each) restarted in a loop in dirs of its own,
-as another setup on the same machine would run them (a farmer's plotman, `make demo`, another test run).
+"""A foreign plotter: real PyPI chiapos plots (k=22) restarted in a loop in dirs of its own, as another
+setup on the same machine would run them (a farmer's plotman, `make demo`, another test run, a script).
+Two plots run at any time: one through plotfleet's chiapos driver with a log, one from a `python -c`
+script whose output goes nowhere (plot id never known).
 
 plot_info adopts it (it is a plotter process), so it shows up in every test's `info.jobs`: tests must
 assert on their own jobs and dirs and leave it alone. Rules that count every plotter on the host
@@ -24,26 +26,36 @@ from plotfleet_testlib import PLOTTER_PYTHON  # noqa: E402  (also puts collectio
 
 K = 22
 DIRS = ("tmp", "dst", "logs", "state")
+# The second kind: a hand-written chiapos script (plot_info knows it by `chiapos` in its code and its
+# chia-style flags) whose output goes nowhere, so its plot id is never known, as for a plot run from a
+# terminal or through a pipe.
+SCRIPT = ("import os, sys\n"
+          "from chiapos import DiskPlotter\n"
+          "a = dict(zip(sys.argv[1::2], sys.argv[2::2]))\n"
+          "plot_id = os.urandom(32)\n"
+          "name = 'plot-k%s-2026-01-01-00-00-%s.plot' % (a['-k'], plot_id.hex())\n"
+          "DiskPlotter().create_plot_disk(a['-t'], a['-2'], a['-d'], name, int(a['-k']), os.urandom(128), plot_id,"
+          " 200, 32, 65536, 1, False)\n")
 
 
-def plot_argv(driver, root):
-    """The same plotter plotfleet runs (its chiapos driver), so processes.identify() knows it."""
+def dir_flags(root):
     tmp, dst = os.path.join(root, "tmp"), os.path.join(root, "dst")
-    return [PLOTTER_PYTHON, driver, "-k", str(K), "-n", "1", "-t", tmp, "-2", tmp, "-d", dst, "-r", "1",
-            "-u", "32", "-b", "200", "-s", "65536"]
+    return ["-k", str(K), "-t", tmp, "-2", tmp, "-d", dst]
 
 
-def plot_once(argv, log, stopping):
-    """One plot, detached like a real plotter (own session, log on fd 1); False if told to stop."""
-    with open(log, "w") as out, open(os.devnull) as devnull:
-        plot = subprocess.Popen(argv, stdin=devnull, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    while plot.poll() is None:
-        if stopping:
-            kill_group(plot.pid)
-            plot.wait()
-            return False
-        time.sleep(0.2)
-    return True
+def driver_argv(driver, root):
+    """The same plotter plotfleet runs (its chiapos driver), with its log on fd 1: a known plot id."""
+    return [PLOTTER_PYTHON, driver, "-n", "1", "-r", "1", "-u", "32", "-b", "200", "-s", "65536"] + dir_flags(root)
+
+
+def script_argv(root):
+    return [PLOTTER_PYTHON, "-c", SCRIPT] + dir_flags(root)
+
+
+def launch(argv, log):
+    """One plot, detached like a real plotter (own session); its output to log, or nowhere."""
+    with open(log or os.devnull, "w") as out, open(os.devnull) as devnull:
+        return subprocess.Popen(argv, stdin=devnull, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def tidy(root, keep_logs=3):
@@ -55,21 +67,28 @@ def tidy(root, keep_logs=3):
 
 
 def run_forever(root):
+    """Both kinds plot all the time, each restarted when its plot ends, at low priority (CPU is shared)."""
     from ansible_collections.plotfleet.chia.plugins.module_utils import chiapos_driver
 
+    os.nice(19)
     for name in DIRS:
         os.makedirs(os.path.join(root, name), exist_ok=True)
-    argv = plot_argv(chiapos_driver.install_driver(os.path.join(root, "state")), root)
-    stopping = []
+    driver = chiapos_driver.install_driver(os.path.join(root, "state"))
+    kinds = {"driver": driver_argv(driver, root), "script": script_argv(root)}
+    stopping, running, number = [], {}, 0
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
-    number = 0
     while not stopping:
-        number += 1
-        log = os.path.join(root, "logs", "foreign-%06d.log" % number)
-        if not plot_once(argv, log, stopping):
-            break
-        tidy(root)
+        for kind, argv in sorted(kinds.items()):
+            if kind not in running or running[kind].poll() is not None:
+                tidy(root)
+                number += 1
+                log = os.path.join(root, "logs", "foreign-%06d.log" % number) if kind == "driver" else None
+                running[kind] = launch(argv, log)
+        time.sleep(0.2)
+    for proc in running.values():
+        kill_group(proc.pid)
+        proc.wait()
 
 
 def kill_group(pid):
@@ -89,7 +108,7 @@ def start(root=None):
 
 
 def plotting_now(root):
-    """True once a foreign plot has printed its ID (from then on plot_info sees a job)."""
+    """True once the driver's plot has printed its ID (the script's plot started with it)."""
     for log in glob.glob(os.path.join(root, "logs", "*.log")):
         with open(log) as handle:
             if "ID: " in handle.read(4096):
