@@ -63,7 +63,8 @@ def progress_bar(progress, width=table.BAR_WIDTH, ascii=False):
 
 
 def storage_offer(state, dirs, address, user=None, port=None, must_be_mount=False, min_free_bytes=0):
-    """What one storage host offers: its storage dirs with the free space plot_info saw this pass."""
+    """What one storage host offers: its storage dirs with the free space, mount state and any problem
+    plot_info saw this pass (a dir with a problem is offered with it: only that dir is ruled out)."""
     free = {}
     for entry in (state or {}).get("dirs", []) if isinstance(state, dict) else []:
         if isinstance(entry, dict) and entry.get("path"):
@@ -77,42 +78,68 @@ def storage_offer(state, dirs, address, user=None, port=None, must_be_mount=Fals
             "path": str(path), "address": address, "user": user or None, "port": int(port) if port else None,
             "must_be_mount": boolean(must_be_mount, strict=False), "min_free_bytes": int(min_free_bytes or 0),
             "free_bytes": seen.get("free_bytes"), "total_bytes": seen.get("total_bytes"), "cpu_aes": cpu_aes,
+            "mounted": _mounted(seen), "problem": _dir_problem(seen),
         })
     return offer
+
+
+def _mounted(entry):
+    """The dir is a mount point (plot_info's mount_point is the dir itself); None when not reported."""
+    mount_point = entry.get("mount_point")
+    if not mount_point or not entry.get("path"):
+        return None
+    return str(mount_point).rstrip("/") == str(entry["path"]).rstrip("/")
+
+
+def _dir_problem(entry):
+    if entry.get("exists") is False or entry.get("error"):
+        return str(entry.get("error") or "does not exist")
+    return None
 
 
 def move_destinations(hostvars, storage_hosts, plotter, ssh_key=None, known_free_only=True, senders=None):
     """plot_move destinations for one plotter from every storage host's offer (see storage_offer).
 
     A storage dir on the plotter itself is local (host null). Dirs whose free space is unknown
-    (their storage host failed this pass) are left out. incoming_bytes: what the other senders'
-    running transfers (plot_info, this pass) still have to write there.
+    (their storage host failed this pass) are left out, unless the storage host reported a problem
+    with the dir: it then comes with that problem (plot_move skips it and says why). incoming_bytes:
+    what the other senders' running transfers (plot_info, this pass) still have to write there.
+    mounted and problem are only set when the storage host reported them.
     """
     towards = status_doc.incoming(hostvars, [s for s in senders or [] if s != plotter])
     destinations = []
     for name in storage_hosts or []:
         offer = status_doc.host_value(hostvars, name, "plotfleet_storage_offer") or []
         for item in offer:
-            if known_free_only and item.get("free_bytes") is None:
+            if known_free_only and item.get("free_bytes") is None and not item.get("problem"):
                 continue
             local = name == plotter
-            destinations.append({
+            dest = {
                 "path": item["path"], "host": None if local else item.get("address") or name,
                 "user": None if local else item.get("user"), "port": None if local else item.get("port"),
                 "ssh_key": None if local else (ssh_key or None), "must_be_mount": item.get("must_be_mount", False),
-                "free_bytes": item["free_bytes"], "min_free_bytes": item.get("min_free_bytes", 0),
+                "free_bytes": item.get("free_bytes"), "min_free_bytes": item.get("min_free_bytes", 0),
                 "incoming_bytes": status_doc.incoming_at(towards, [name, item.get("address")], item["path"])[1],
                 "cpu_aes": None if local else item.get("cpu_aes"),
-            })
+            }
+            dest.update((key, item[key]) for key in ("mounted", "problem") if item.get(key) is not None)
+            destinations.append(dest)
     return _plain(destinations)
 
 
-def dir_problems(state, configured):
+PER_DIR_VARIABLES = ("plotfleet_storage_dirs",)
+
+
+def dir_problems(state, configured, per_dir=PER_DIR_VARIABLES):
     """Messages for configured dirs that plot_info found missing or unusable, naming the variable.
 
-    configured: {"plotfleet_tmp_dirs": [paths], ...}.
+    configured: {"plotfleet_tmp_dirs": [paths], ...}. The dirs of the per_dir variables are used one
+    by one (a storage host's storage dirs): a problem there rules out that dir alone (storage_offer
+    carries it to the plotters), so they are not reported here as a problem of the whole host.
     """
-    return status_doc.dir_problems(_plain(state), _plain(configured))
+    configured = dict((key, value) for key, value in (_plain(configured) or {}).items()
+                      if key not in (per_dir or ()))
+    return status_doc.dir_problems(_plain(state), configured)
 
 
 def setup_dirs(configured):
