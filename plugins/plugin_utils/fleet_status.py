@@ -20,7 +20,8 @@ STATUS_VERSION = 1
 BAD_STATES = ("stalled", "failed", "dead")
 # Keys copied from a plot_info job into a status row (everything a table or a query needs).
 JOB_KEYS = ("id", "plotter", "k", "pid", "state", "phase", "step", "progress", "elapsed_s", "eta_s",
-            "tmp_dir", "tmp2_dir", "dst_dir", "plot_file", "log", "error", "launch_id", "adopted")
+            "tmp_dir", "tmp2_dir", "dst_dir", "plot_file", "log", "error", "launch_id", "adopted",
+            "tmp_bytes", "process_state", "started", "ended", "stopped")
 RECENT = 5  # history entries per host kept in the document (plot_info's history_limit bounds the rest)
 NO_RESULT = "no result: unreachable or failed before its state was gathered (see the play output)"
 STARTS_DISABLED = "starts disabled (plotfleet_start_enabled=false): no new plots this pass"

@@ -3,9 +3,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Controller side: render the fleet status document as text for a terminal (default 100 columns).
 
-One row per job (host, id prefix, plotter, k, tmp -> dst, phase:step, bar + %, elapsed, ETA,
-state), then one block per host: disks, transfers, what this pass did and why nothing started.
-Every line fits in `width` columns; long reasons wrap, long paths keep their tail.
+One row per job (host, id prefix - `*` marks an adopted job, `new:<launch id>` a job whose plot id
+is not known yet -, pid, plotter, k, tmp -> dst, phase:step, bar + %, elapsed, ETA, its temp files'
+size, state: plotting, copying, suspended, STALLED!, FAILED!), then one block per host: disks,
+transfers, what this pass did and why nothing started, the jobs that ended badly or were stopped
+(id, when, why), history counts. Every line fits in `width` columns; long reasons wrap, long paths
+keep their tail. The tmp -> dst column takes the width the other columns leave; when that is too
+little for useful paths (below 122 columns) the paths go on a line of their own under the
+row, where they get the whole width. Disk and transfer lines widen with `width` as well.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,12 +23,19 @@ __metaclass__ = type
 UNICODE = {"full": u"\u2588", "empty": u"\u2591", "parts": u" \u258f\u258e\u258d\u258c\u258b\u258a\u2589",
            "ellipsis": u"\u2026", "arrow": u"\u2192", "rule": u"\u2500"}
 ASCII = {"full": "#", "empty": ".", "parts": "", "ellipsis": "~", "arrow": ">", "rule": "-"}
-BAR_WIDTH = 10
-# (header, width) of the fixed columns; the tmp -> dst column takes what is left.
-COLUMNS = (("HOST", 10), ("ID", 8), ("PLOTTER", 7), ("K", 2), ("TMP -> DST", None), ("STEP", 4),
-           ("PROGRESS", BAR_WIDTH + 5), ("ELAPSED", 7), ("ETA", 6), ("STATE", 8))
-MIN_WIDTH = 90  # narrower and the tmp -> dst column has no room left
+BAR_WIDTH = 9
+PATHS = "TMP -> DST"
+# (header, width) of the columns; the tmp -> dst column (width None) takes what is left.
+COLUMNS = (("HOST", 10), ("ID", 9), ("PID", 7), ("PLOTTER", 8), ("K", 2), (PATHS, None), ("STEP", 4),
+           ("PROGRESS", BAR_WIDTH + 5), ("ELAPSED", 7), ("ETA", 6), ("TEMP", 4), ("STATE", 9))
+MIN_WIDTH = 90  # narrower and the other columns have no room left
+# Below this the paths leave the row for a line of their own (a cut path tells dirs apart no more).
+MIN_INLINE_PATHS = 31
+PATH_INDENT = 11  # the paths line starts under the ID column
 STATE_LABELS = {"stalled": "STALLED!", "failed": "FAILED!", "dead": "DEAD!"}
+ENDED_SHOWN = ("dead", "failed", "stopped")   # history entries listed by id, when and why
+MAX_ENDED_SHOWN = 3
+ADOPTED_MARK = "*"
 
 
 def bar(progress, width=BAR_WIDTH, ascii=False):
@@ -101,17 +113,48 @@ def _first(mapping, *keys):
     return None
 
 
+def compact_size(num):
+    """Bytes in at most 4 columns: 239G, 3.6M, 12K, 0."""
+    if num is None:
+        return "-"
+    value = float(num)
+    for unit in ("", "K", "M", "G", "T", "P"):
+        if round(abs(value)) < 1000 or unit == "P":
+            break
+        value /= 1024.0
+    if not unit:
+        return "%d" % value
+    return ("%.1f%s" % (value, unit)) if round(value, 1) < 10 else ("%d%s" % (round(value), unit))
+
+
 def _path_width(width):
+    """Columns left for tmp -> dst in the row (None: the paths get a line of their own)."""
     fixed = sum(w for _, w in COLUMNS if w) + len(COLUMNS) - 1
-    return max(width - fixed, 11)
+    left = width - fixed
+    return left if left >= MIN_INLINE_PATHS else None
 
 
 def _tmp_dst(job, width, ascii):
     arrow = " %s " % (ASCII if ascii else UNICODE)["arrow"]
-    half = (width - len(arrow)) // 2
-    tmp = shorten(job.get("tmp_dir") or "-", half, ascii)
-    dst = shorten(job.get("dst_dir") or "-", width - len(arrow) - len(tmp), ascii)
+    tmp_dir = job.get("tmp_dir") or "-"
+    if job.get("tmp2_dir") and job["tmp2_dir"] != job.get("tmp_dir"):
+        tmp_dir = "%s + %s" % (tmp_dir, job["tmp2_dir"])
+    tmp, dst = two_paths(tmp_dir, job.get("dst_dir") or "-", width - len(arrow), ascii)
     return tmp + arrow + dst
+
+
+def two_paths(first, second, width, ascii=False):
+    """Both paths in `width` columns together: whole when they fit, else the longer one (or both,
+    half each) loses its head. Keeping tails keeps what tells dirs apart."""
+    first, second = str(first), str(second)
+    if len(first) + len(second) <= width:
+        return first, second
+    half = width // 2
+    if len(first) <= half:
+        return first, shorten(second, width - len(first), ascii)
+    if len(second) <= width - half:
+        return shorten(first, width - len(second), ascii), second
+    return shorten(first, half, ascii), shorten(second, width - half, ascii)
 
 
 def _progress(job, ascii):
@@ -120,24 +163,54 @@ def _progress(job, ascii):
     return bar(progress, BAR_WIDTH, ascii) + " " + pct
 
 
-def job_line(job, width=100, ascii=False):
+def _id_cell(job):
+    """Plot id prefix; a job whose plot id is not known yet shows its launch id; `*`: adopted."""
+    text = job.get("id_short")
+    if not text:
+        text = "new:%s" % job["launch_id"][:4] if job.get("launch_id") else "new"
+    return text + (ADOPTED_MARK if job.get("adopted") else "")
+
+
+def _state_cell(job):
+    if job.get("just_started"):
+        return "started"
+    return STATE_LABELS.get(job.get("state"), job.get("state") or "?")
+
+
+def job_lines(job, width=100, ascii=False):
+    """The job's row, and under it its paths when the row has no room for them."""
     path_width = _path_width(width)
     cells = [
-        job.get("host") or "", job.get("id_short") or "-", job.get("plotter") or "?",
-        "" if job.get("k") is None else str(job.get("k")),
-        _tmp_dst(job, path_width, ascii), job.get("step") or "-", _progress(job, ascii),
+        job.get("host") or "", _id_cell(job), "-" if job.get("pid") is None else str(job["pid"]),
+        job.get("plotter") or "?", "" if job.get("k") is None else str(job.get("k")),
+        _tmp_dst(job, path_width, ascii) if path_width else None, job.get("step") or "-", _progress(job, ascii),
         duration(job.get("elapsed_s")), duration(job.get("eta_s")) if job.get("eta_s") is not None else "-",
-        "started" if job.get("just_started") else STATE_LABELS.get(job.get("state"), job.get("state") or "?"),
+        compact_size(job.get("tmp_bytes")), _state_cell(job),
     ]
     widths = [w if w else path_width for _, w in COLUMNS]
     host = cells[0]
     cells[0] = shorten(host, widths[0], ascii) if len(host) > widths[0] else host
-    return " ".join(_fit(cell, w) for cell, w in zip(cells, widths)).rstrip()
+    row = " ".join(_fit(cell, w) for cell, w in zip(cells, widths) if cell is not None).rstrip()
+    if path_width:
+        return [row]
+    return [row, " " * PATH_INDENT + _tmp_dst(job, width - PATH_INDENT, ascii)]
+
+
+def job_line(job, width=100, ascii=False):
+    return "\n".join(job_lines(job, width, ascii))
+
+
+def header_lines(width=100):
+    path_width = _path_width(width)
+    columns = [(name, w or path_width) for name, w in COLUMNS if w or path_width]
+    lines = [" ".join(_fit(name, w) for name, w in columns).rstrip()]
+    if not path_width:
+        lines.append(" " * PATH_INDENT + PATHS)
+    return lines
 
 
 def header_line(width=100):
-    widths = [w if w else _path_width(width) for _, w in COLUMNS]
-    return " ".join(_fit(name, w) for (name, _), w in zip(COLUMNS, widths)).rstrip()
+    return "\n".join(header_lines(width))
 
 
 def _wrap(label, text, width):
@@ -162,11 +235,22 @@ def _load_text(load):
     return "  ".join(parts)
 
 
-def _dir_line(entry, width, ascii):
-    path = shorten(entry.get("path"), 33, ascii)
+# A disk line: "  disk   " + role (7) + path + free (10) + " free of " + total (10); the path gets the rest.
+DIR_LINE_FIXED = 9 + 8 + 1 + 10 + 9 + 10
+MIN_DIR_PATH = 33
+
+
+def _dir_path_width(dirs, width):
+    """The path column of a host's disk lines: as wide as its longest path, as far as the width allows."""
+    longest = max([len(str(entry.get("path") or "")) for entry in dirs] or [0])
+    return max(min(longest, width - DIR_LINE_FIXED), min(longest, MIN_DIR_PATH))
+
+
+def _dir_line(entry, width, ascii, path_width=MIN_DIR_PATH):
+    path = shorten(entry.get("path"), path_width, ascii)
     free = _first(entry, "free_bytes", "free")
     total = _first(entry, "total_bytes", "total")
-    text = "%-7s %-33s %10s free of %s" % (entry.get("role", "dir"), path, size(free), size(total))
+    text = "%-7s %-*s %10s free of %s" % (entry.get("role", "dir"), path_width, path, size(free), size(total))
     extra = []
     temp = _first(entry, "temp_bytes", "tmp_bytes")
     if temp:
@@ -184,6 +268,11 @@ def _dir_line(entry, width, ascii):
     return _wrap("disk", text, width)
 
 
+# Columns a transfer line and a start/move line need beside their two paths.
+TRANSFER_LINE_FIXED = 9 + 9 + 3 + 5 + 14 + 12
+ACTION_LINE_FIXED = 9 + 14 + 9 + 4 + 30
+
+
 def _transfer_line(transfer, width, ascii):
     arrow = (ASCII if ascii else UNICODE)["arrow"]
     total = _first(transfer, "bytes_total") or 0
@@ -193,9 +282,9 @@ def _transfer_line(transfer, width, ascii):
     dest = transfer.get("destination") or "?"
     if transfer.get("host"):
         dest = "%s:%s" % (transfer["host"], dest)
-    text = "%s %s %s %s %s %s %s" % (
-        (transfer.get("plot_id") or transfer.get("id") or "-")[:8], shorten(transfer.get("source"), 28, ascii),
-        arrow, shorten(dest, 28, ascii), pct, ("%s/s" % size(rate)) if rate else "", transfer.get("state") or "?")
+    source, dest = two_paths(transfer.get("source"), dest, max(width - TRANSFER_LINE_FIXED, 56), ascii)
+    text = "%s %s %s %s %s %s %s" % ((transfer.get("plot_id") or transfer.get("id") or "-")[:8], source, arrow,
+                                     dest, pct, ("%s/s" % size(rate)) if rate else "", transfer.get("state") or "?")
     return _wrap("xfer", " ".join(text.split()), width)
 
 
@@ -207,13 +296,14 @@ def _where(path):
     return path
 
 
-def _describe(item, ascii=False):
+def _describe(item, ascii=False, width=100):
     if isinstance(item, dict):
         parts = [str(item[k])[:8] for k in ("plot_id", "id", "launch_id") if item.get(k)][:1]
         src = item.get("tmp_dir") or item.get("source")
         dst = item.get("dst_dir") or item.get("destination")
         if src or dst:
-            parts.append("%s -> %s" % (shorten(_where(src or "?"), 36, ascii), shorten(_where(dst or "?"), 36, ascii)))
+            parts.append("%s -> %s" % two_paths(_where(src or "?"), _where(dst or "?"),
+                                                max(width - ACTION_LINE_FIXED, 72), ascii))
         if item.get("method"):
             parts.append("(%s)" % item["method"])
         if item.get("host"):
@@ -224,7 +314,36 @@ def _describe(item, ascii=False):
     return str(item)
 
 
-def host_block(entry, width=100, ascii=False):
+def ended_jobs(entry):
+    """The host's recent jobs that died, failed or were stopped, newest first."""
+    return [job for job in entry.get("recent") or [] if job.get("state") in ENDED_SHOWN]
+
+
+def ended_text(job, now=None):
+    """`4d3c2b1a stopped 14:05 (12m05s ago) by plot_stop (terminate) at 2:3` - id, when, why."""
+    name = job.get("id_short") or ("launch %s" % job["launch_id"][:8] if job.get("launch_id") else "?")
+    name += ADOPTED_MARK if job.get("adopted") else ""
+    text = "%s %s" % (name, STATE_LABELS.get(job.get("state"), job.get("state")))
+    ended = job.get("ended")
+    if isinstance(ended, (int, float)):
+        text += " " + time.strftime("%Y-%m-%d %H:%M", time.localtime(ended))
+        if now is not None:
+            text += " (%s ago)" % duration(max(0.0, now - ended))
+    return text + " " + _why_ended(job)
+
+
+def _why_ended(job):
+    state = job.get("state")
+    where = " at %s" % job["step"] if job.get("step") else ""
+    if state == "stopped":
+        stopped = job.get("stopped") or {}
+        return "by %s (%s)%s" % (stopped.get("by") or "plot_stop", stopped.get("action") or "terminate", where)
+    if state == "failed":
+        return "%s: %s" % (where.strip() or "error", job.get("error") or "the plotter reported an error")
+    return "no process and no completion line (crashed, killed or rebooted)%s" % where
+
+
+def host_block(entry, width=100, ascii=False, now=None):
     rule = (ASCII if ascii else UNICODE)["rule"]
     title = "%s %s (%s)" % (rule * 2, entry["name"], ", ".join(entry.get("roles") or ["-"]))
     load = _load_text(entry.get("load"))
@@ -235,25 +354,28 @@ def host_block(entry, width=100, ascii=False):
         error = entry["error"]
         where = " in %s" % error["task"] if error.get("task") else ""
         lines += _wrap("FAILED", "%s%s" % (error.get("msg"), where), width)
+    dir_path_width = _dir_path_width(entry.get("dirs", []), width)
     for item in entry.get("dirs", []):
-        lines += _dir_line(item, width, ascii)
+        lines += _dir_line(item, width, ascii, dir_path_width)
     for item in entry.get("transfers", []):
         if item.get("state") in ("running", "interrupted", "failed"):
             lines += _transfer_line(item, width, ascii)
     start, move = entry.get("start", {}), entry.get("move", {})
     for item in start.get("started", []):
-        lines += _wrap("start", "started " + _describe(item), width)
+        lines += _wrap("start", "started " + _describe(item, ascii, width), width)
     for item in start.get("would_start", []):
-        lines += _wrap("start", "would start " + _describe(item), width)
+        lines += _wrap("start", "would start " + _describe(item, ascii, width), width)
     for key, verb in (("moved", "moved"), ("completed", "moved"), ("started", "sending"), ("would_move", "would move")):
         for item in move.get(key, []):
-            lines += _wrap("move", "%s %s" % (verb, _describe(item)), width)
+            lines += _wrap("move", "%s %s" % (verb, _describe(item, ascii, width)), width)
     if "plotter" in (entry.get("roles") or []) and entry.get("ok") and not start.get("started"):
         for reason in start.get("reasons", []):
             lines += _wrap("wait", reason, width)
     for reason in move.get("reasons", []):
         lines += _wrap("move", reason, width)
     lines += _cleanup_lines(entry.get("cleanup") or {}, width)
+    for job in ended_jobs(entry)[:MAX_ENDED_SHOWN]:
+        lines += _wrap("ended", ended_text(job, now), width)
     counts = entry.get("history_counts") or {}
     if counts:
         lines += _wrap("done", ", ".join("%d %s" % (n, s) for s, n in sorted(counts.items())) + " (history)", width)
@@ -293,12 +415,14 @@ def render(status, width=100, ascii=False):
     """The whole status screen as one string."""
     width = max(int(width), MIN_WIDTH)
     lines = title_line(status, width)
-    lines.append(header_line(width))
+    lines += header_lines(width)
     jobs = status.get("jobs") or []
     for job in jobs:
-        lines.append(job_line(job, width, ascii))
+        lines += job_lines(job, width, ascii)
     if not jobs:
         lines.append("(no plotting jobs)")
+    if any(job.get("adopted") for job in jobs):
+        lines.append("%s adopted: started without plotfleet (found in the process table)" % ADOPTED_MARK)
     for entry in status.get("hosts", []):
-        lines += host_block(entry, width, ascii)
+        lines += host_block(entry, width, ascii, status.get("generated"))
     return "\n".join(line.rstrip() for line in lines)
