@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: plotfleet developers
-# Apache License 2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Controller-side filters: the fleet status document, its table, JMESPath queries, and the
 storage offers that turn storage hosts' free space into plot_move destinations.
 
