@@ -115,6 +115,17 @@ def kill_tree(pid):
         os.killpg(pid, signal.SIGKILL)
     except OSError:
         pass
+    # SIGKILL lands asynchronously: until they are gone, a killed plot would still look alive to a test.
+    wait_for(lambda: not any(running(each) for each in stopped), timeout=30, interval=0.05)
+
+
+def running(pid):
+    """pid is a live process (not gone, not a zombie)."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
 
 
 def _signal(pid, sig):

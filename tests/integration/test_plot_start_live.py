@@ -2,12 +2,12 @@
 
 import json
 import os
+import re
 import subprocess
-import time
 
 from startstop_lib import K18, K18_DIES, K20, alive, host  # noqa: F401  (host is a fixture)
 
-from plotfleet_testlib import REPO, VENV_BIN, ansible_env, kill_tree
+from plotfleet_testlib import PLOTTER_PYTHON, REPO, VENV_BIN, ansible_env, kill_tree, wait_for
 
 
 def test_check_mode_starts_nothing(host):  # noqa: F811
@@ -19,21 +19,29 @@ def test_check_mode_starts_nothing(host):  # noqa: F811
     assert host.records() == [] and os.listdir(host.logs) == [] and os.listdir(host.tmp) == []
 
 
-def test_plot_survives_when_ansible_and_its_process_group_are_killed(host, tmp_path):  # noqa: F811
+def slow_python(tmp_path, delay=3):
+    """The plotter's Python behind a few seconds' wait before it runs (as `chia plots create` loads for a
+    while before it prints the plot's ID): plot_start is still waiting for that ID when the test kills it."""
+    path = tmp_path / "slowbin" / "python3"
+    path.parent.mkdir()
+    path.write_text('#!/bin/sh\nsleep %d\nexec "%s" "$@"\n' % (delay, PLOTTER_PYTHON))
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_plot_survives_when_ansible_and_its_process_group_are_killed_mid_start(host, tmp_path):  # noqa: F811
+    plotter = dict(K20, python=slow_python(tmp_path))
     playbook = tmp_path / "start.yml"
     playbook.write_text(json.dumps([{
         "hosts": "localhost", "gather_facts": False,
-        "tasks": [{"plotfleet.chia.plot_start": host.args(plotter=K20)},
-                  {"ansible.builtin.pause": {"seconds": 120}}],
+        "tasks": [{"plotfleet.chia.plot_start": host.args(plotter=plotter, start_timeout=60)}],
     }]))
     proc = subprocess.Popen([str(VENV_BIN / "ansible-playbook"), str(playbook)], cwd=str(REPO), env=ansible_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        deadline = time.time() + 60
-        while not (host.records() and host.records()[0].get("plot_id")) and time.time() < deadline:
-            time.sleep(0.1)
-        records = host.records()
+        records = wait_for(host.records, timeout=120)
         assert records, "plot_start did not launch anything"
+        assert proc.poll() is None and not records[0]["plot_id"], "plot_start was no longer waiting: no test"
     finally:
         kill_tree(proc.pid)  # its process group and ansible's workers (they run in their own sessions)
         proc.wait()
@@ -41,11 +49,19 @@ def test_plot_survives_when_ansible_and_its_process_group_are_killed(host, tmp_p
     assert alive(record["pid"]), "the plot died with ansible-playbook"
     assert os.getpgid(record["pid"]) == record["pid"] != proc.pid
     assert record["method"] in ("setsid", "systemd-run") and record["plotter_kind"] == "chiapos" and record["k"] == 20
-    assert len(record["plot_id"]) == 64 and record["log"].startswith(host.logs)
+    assert record["log"].startswith(host.logs)
+
+    # The next pass knows the orphaned plot (its record joins the live process): no second start in its slot.
+    rc, again = host.start(K20, rules={"max_jobs_per_tmp": 1, "max_before_step": 100})
+    assert alive(record["pid"]), "the plot ended before the second pass: it proves nothing"
+    assert rc == 0 and again["changed"] is False and again["reasons"] == ["tmp %s: 1 job (limit 1)" % host.tmp]
+    assert len(host.records()) == 1
+
     plots = host.wait_plots(1)
-    assert len(plots) == 1 and record["plot_id"] in plots[0]
     with open(record["log"]) as handle:
-        assert "Renamed final file" in handle.read()
+        log = handle.read()
+    plot_id = re.search(r"^ID: ([0-9a-f]{64})$", log, re.M).group(1)
+    assert len(plots) == 1 and plot_id in plots[0] and "Renamed final file" in log
 
 
 def test_a_plotter_that_dies_at_once_backs_off(host):  # noqa: F811
