@@ -261,3 +261,14 @@ def test_every_fact_the_playbooks_and_roles_set_is_known():
         found |= facts_set(yaml.safe_load(path.read_text()))
     assert {"plotfleet_host_state", "plotfleet_failure", "plotfleet_start_result"} <= found  # the scan works
     assert variables.unknown_variables(sorted(found)) == []
+
+
+def test_each_number_documents_its_range():
+    options = {}
+    for entry in specs("reconcile").values():
+        options.update(entry["options"])
+    for name, (low, high) in variables.RANGES.items():
+        assert "(%s)." % variables._bounds_text(low, high) in options[name]["description"], name
+    for kind, (low, high) in launch.K_RANGE.items():
+        assert re.search(r"\b%s %s\b" % (kind, low if low == high else "%s..%s" % (low, high)),
+                         options["plotfleet_k"]["description"]), kind
