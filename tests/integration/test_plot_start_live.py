@@ -36,11 +36,13 @@ def test_plot_survives_when_ansible_and_its_process_group_are_killed_mid_start(h
         "hosts": "localhost", "gather_facts": False,
         "tasks": [{"plotfleet.chia.plot_start": host.args(plotter=plotter, start_timeout=60)}],
     }]))
-    proc = subprocess.Popen([str(VENV_BIN / "ansible-playbook"), str(playbook)], cwd=str(REPO), env=ansible_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    output = tmp_path / "ansible.out"
+    with open(str(output), "w") as out:
+        proc = subprocess.Popen([str(VENV_BIN / "ansible-playbook"), str(playbook)], cwd=str(REPO), env=ansible_env(),
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        records = wait_for(host.records, timeout=120)
-        assert records, "plot_start did not launch anything"
+        records = wait_for(lambda: host.records() or proc.poll() is not None, timeout=120) and host.records()
+        assert records, "plot_start did not launch anything:\n" + output.read_text()[-3000:]
         assert proc.poll() is None and not records[0]["plot_id"], "plot_start was no longer waiting: no test"
     finally:
         kill_tree(proc.pid)  # its process group and ansible's workers (they run in their own sessions)
