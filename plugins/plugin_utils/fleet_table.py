@@ -4,7 +4,7 @@
 """Controller side: render the fleet status document as text for a terminal (default 100 columns).
 
 One row per job (host, id prefix - `*` marks an adopted job, `new:<launch id>` a job whose plot id
-is not known yet -, pid, plotter, k, tmp -> dst, phase:step, bar + %, elapsed, ETA, its temp files'
+is not known yet -, plotter, k, pid, tmp -> dst, phase:step, bar + %, elapsed, ETA, its temp files'
 size, state: plotting, copying, suspended, STALLED!, FAILED!), then one block per host: disks,
 transfers, what this pass did and why nothing started, the jobs that ended badly or were stopped
 (id, when, why), history counts. Every line fits in `width` columns; long reasons wrap, long paths
@@ -26,7 +26,7 @@ ASCII = {"full": "#", "empty": ".", "parts": "", "ellipsis": "~", "arrow": ">", 
 BAR_WIDTH = 9
 PATHS = "TMP -> DST"
 # (header, width) of the columns; the tmp -> dst column (width None) takes what is left.
-COLUMNS = (("HOST", 10), ("ID", 9), ("PID", 7), ("PLOTTER", 8), ("K", 2), (PATHS, None), ("STEP", 4),
+COLUMNS = (("HOST", 10), ("ID", 9), ("PLOTTER", 8), ("K", 2), ("PID", 7), (PATHS, None), ("STEP", 4),
            ("PROGRESS", BAR_WIDTH + 5), ("ELAPSED", 7), ("ETA", 6), ("TEMP", 4), ("STATE", 9))
 MIN_WIDTH = 90  # narrower and the other columns have no room left
 # Below this the paths leave the row for a line of their own (a cut path tells dirs apart no more).
@@ -181,8 +181,8 @@ def job_lines(job, width=100, ascii=False):
     """The job's row, and under it its paths when the row has no room for them."""
     path_width = _path_width(width)
     cells = [
-        job.get("host") or "", _id_cell(job), "-" if job.get("pid") is None else str(job["pid"]),
-        job.get("plotter") or "?", "" if job.get("k") is None else str(job.get("k")),
+        job.get("host") or "", _id_cell(job), job.get("plotter") or "?",
+        "" if job.get("k") is None else str(job.get("k")), "-" if job.get("pid") is None else str(job["pid"]),
         _tmp_dst(job, path_width, ascii) if path_width else None, job.get("step") or "-", _progress(job, ascii),
         duration(job.get("elapsed_s")), duration(job.get("eta_s")) if job.get("eta_s") is not None else "-",
         compact_size(job.get("tmp_bytes")), _state_cell(job),
