@@ -89,12 +89,13 @@ def gather(params, now=None):
 
     # -- jobs --------------------------------------------------------------------------------------
     jobs, history = [], []
+    seen_suspended = cache.header.get("suspended") if isinstance(cache.header.get("suspended"), dict) else {}
     for entry in live:
         info = infos.get(entry.get("log"))
         plots = list(info.plots) if info is not None else []
         mine, earlier = _split_live_plots(plots, entry)
         for plot in mine:
-            jobs.append(_job(plot, entry, info, means, params, now, dir_scans, stop_notes))
+            jobs.append(_job(plot, entry, info, means, params, now, dir_scans, stop_notes, seen_suspended))
         for plot in earlier:
             history.append(_history_entry(plot, info, entry.get("record"), now, dir_scans, with_files=False,
                                           stop_notes=stop_notes))
@@ -125,7 +126,8 @@ def gather(params, now=None):
 
     transfers = transfer.describe_transfers(state_dir, procs, warnings)
     load, cpu_sample = dirs.load(cache.header.get("cpu"))
-    cache.save({"cpu": cpu_sample, "means": _means_to_json(means)})
+    cache.save({"cpu": cpu_sample, "means": _means_to_json(means),
+                "suspended": _suspended_seen(jobs, seen_suspended, now)})
     return {"jobs": jobs, "history": history, "transfers": transfers, "dirs": dirs_out, "load": load,
             "warnings": warnings}
 
@@ -384,7 +386,24 @@ def _fill_from(plot, sources):
                     break
 
 
-def _job(plot, entry, info, means, params, now, dir_scans, stop_notes):
+def _process_key(pid, proc_start):
+    return "%s-%d" % (pid, int(proc_start or 0))
+
+
+def _suspended_seen(jobs, seen_before, now):
+    """{pid-start: when a pass last saw the process suspended}, kept while that process lives: a job
+    resumed by hand (kill -CONT) then counts its stall time from there, not from its log's last line."""
+    seen = {}
+    for job in jobs:
+        key = _process_key(job.get("pid"), job.get("proc_start"))
+        if job.get("state") == "suspended":
+            seen[key] = now
+        elif isinstance(seen_before.get(key), (int, float)):
+            seen[key] = seen_before[key]
+    return seen
+
+
+def _job(plot, entry, info, means, params, now, dir_scans, stop_notes, seen_suspended):
     job = dict(plot)
     rec = entry.get("record") or {}
     proc_start = (entry.get("proc") or {}).get("start")
@@ -411,8 +430,11 @@ def _job(plot, entry, info, means, params, now, dir_scans, stop_notes):
     elif job["state"] in LIVE_STATES and job["log_mtime"] is not None:
         limit = params.get("stall_after_s") or _auto_stall(job, means)
         job["stall_after_s"] = limit
-        # A job resumed by plot_stop counts from its resume: its log could not grow while it was stopped.
-        quiet_since = max(job["log_mtime"], _note_time(note, "resumed") or 0)
+        # A resumed job counts from its resume (plot_stop's note, else the last pass that saw it
+        # suspended): its log could not grow while it was stopped.
+        last_suspended = seen_suspended.get(_process_key(entry["pid"], proc_start))
+        quiet_since = max(job["log_mtime"], _note_time(note, "resumed") or 0,
+                          last_suspended if isinstance(last_suspended, (int, float)) else 0)
         if now - quiet_since > limit:
             job["state"] = "stalled"
     job["tmp_bytes"], _files = _temp_usage(job, dir_scans)

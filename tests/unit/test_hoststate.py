@@ -58,12 +58,12 @@ class Host(object):
         records.write_record(str(self.state_dir), records.JOBS, launch_id, rec)
         return rec
 
-    def gather(self, **params):
+    def gather(self, now=None, **params):
         base = {"log_dir": str(self.log_dir), "state_dir": str(self.state_dir),
                 "tmp_dirs": [str(self.root / "t1"), str(self.root / "t2")], "dst_dirs": [str(self.root / "final")],
                 "history_limit": 50, "stall_after_s": None}
         base.update(params)
-        return hoststate.gather(base)
+        return hoststate.gather(base, now=now)
 
     def driver_argv(self, k=18):
         return ["/usr/bin/python3", str(self.state_dir / "bin" / "plotfleet-chiapos-abc.py"), "-k", str(k), "-n", "1",
@@ -262,13 +262,22 @@ def test_suspended_job_has_no_eta_and_never_stalls_then_resumed_is_normal(host):
     assert "stall_after_s" not in job and job["progress"] > 0 and job["step"] != "0:0"
     proc["state"] = "t"   # stopped by a tracer (ptrace): suspended as well
     assert _one(host.gather(stall_after_s=600)["jobs"], pid=4250)["state"] == "suspended"
-    proc["state"] = "R"   # resumed by hand: its log has not grown for an hour, so it is stalled again
+    proc["state"] = "R"   # resumed by hand: counted from the last pass that saw it suspended, not from its log
     job = _one(host.gather(stall_after_s=600)["jobs"], pid=4250)
-    assert job["state"] == "stalled" and job["process_state"] == "R"
-    host.record("S1", 4250, proc["start"], log, resumed={"at": time.time() - 60, "by": "plot_stop",
-                                                        "action": "resume"})
-    job = _one(host.gather(stall_after_s=600)["jobs"], pid=4250)   # resumed by plot_stop a minute ago
+    assert job["state"] == "plotting" and job["process_state"] == "R" and job["eta_s"] > 0
+    later = time.time() + 700   # 700 s after that pass, still not a line in its log: stalled
+    assert _one(host.gather(now=later, stall_after_s=600)["jobs"], pid=4250)["state"] == "stalled"
+    host.record("S1", 4250, proc["start"], log, resumed={"at": later - 60, "by": "plot_stop", "action": "resume"})
+    job = _one(host.gather(now=later, stall_after_s=600)["jobs"], pid=4250)   # resumed by plot_stop since
     assert job["state"] == "plotting" and job["eta_s"] is not None and job["eta_s"] > 0
+
+
+def test_a_job_never_seen_suspended_with_an_old_log_is_stalled(host):
+    log = host.write_log("job.log", "chiapos-k18-rename.log", upto=300)
+    proc = host.proc(4252, host.driver_argv(), state="R")
+    host.record("S3", 4252, proc["start"], log)
+    _age(log, 3600)
+    assert _one(host.gather(stall_after_s=600)["jobs"], pid=4252)["state"] == "stalled"
 
 
 def test_suspended_state_from_ps_where_there_is_no_proc(host, monkeypatch):
