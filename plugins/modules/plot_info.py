@@ -32,7 +32,8 @@ description:
     phase duration is this host's mean for that plotter and k, or without history the job's own rate
     so far)). C(suspended) when the process is stopped (SIGSTOP - state C(T) in C(/proc/PID/stat), or
     in C(ps -o stat=) on macOS) - no ETA and no stall while it is; a job resumed with
-    M(plotfleet.chia.plot_stop) counts its stall time from the resume. C(finished) once the log shows
+    M(plotfleet.chia.plot_stop) counts its stall time from the resume, one resumed by hand from the
+    last call that saw it suspended (kept in the parser cache). C(finished) once the log shows
     the final rename or copy (also after the plot file was moved away - RV(history[].plot_file) is then
     null); C(failed) on a plotter error line; C(dead) when no process runs and the log ends before
     completing; C(stopped) instead of C(dead) when M(plotfleet.chia.plot_stop) terminated it (it noted
