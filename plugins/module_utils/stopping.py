@@ -253,7 +253,7 @@ def run(params, check_mode, gather):
             return result
         for job, _target, wanted in plans:
             if wanted:
-                note_signal(params["state_dir"], job, action)
+                _note_or_warn(params["state_dir"], job, action, result)
         _act(plans, action, timeout, params["kill"], result)
         if params["cleanup"]:
             gone = set(r["id"] for r in result["jobs"] if r["exited"])
@@ -262,6 +262,15 @@ def run(params, check_mode, gather):
             _delete(doomed, result, must_know_open=bool(ended_jobs))
         result["summary"] = summary(result, action, check_mode)
         return result
+
+
+def _note_or_warn(state_dir, job, action, result):
+    """The signal goes out even when the note cannot be written (the user asked for it)."""
+    try:
+        note_signal(state_dir, job, action)
+    except (IOError, OSError) as exc:
+        result["warnings"].append("cannot note the %s of pid %s in %s (%s): plot_info will not know it was "
+                                  "plot_stop" % (action, job.get("pid"), state_dir, exc.strerror or exc))
 
 
 def summary(result, action, check_mode):

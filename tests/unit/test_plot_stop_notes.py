@@ -103,3 +103,12 @@ def test_stopped_jobs_are_ended_jobs_for_the_cleanup(host):
     assert stopping.ended_in_scope(state, host["params"]["tmp_dirs"], []) == [stopped]
     live, ended = stopping.select(state, "5e5e5e5e", False)
     assert live == [] and ended == [stopped]
+
+
+def test_a_note_that_cannot_be_written_does_not_keep_the_job_running(host, monkeypatch):
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(records, "write_record", full_disk)
+    result = run(host)
+    assert result["jobs"][0]["exited"] is True and host["child"].wait(5) is not None
+    assert any("cannot note the terminate" in w and "No space left" in w for w in result["warnings"])
