@@ -161,7 +161,7 @@ def _cleanup_view(result, history, enabled, check_mode=False):
     gone = set(deleted)
     left, left_bytes = [], 0
     for entry in history:
-        if _get(entry, "state") not in ("dead", "failed"):
+        if _get(entry, "state") not in ("dead", "failed", "stopped"):
             continue
         files = [str(p) for p in _as_list(_get(entry, "tmp_files")) if str(p) not in gone]
         if files:
