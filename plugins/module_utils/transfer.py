@@ -367,19 +367,26 @@ def plan(candidates, destinations, transfers, max_per_destination=1, max_per_sou
         if why:
             reasons.append("%s: %s" % (cand["path"], why))
             continue
-        choice, notes = _choose(cand, destinations, rec, reserved, per_dest, per_source,
+        ranked, notes = _choose(cand, destinations, rec, reserved, per_dest, per_source,
                                 max_per_destination, max_per_source)
-        if choice is None:
+        if not ranked:
             reasons.append("%s: not moved: %s" % (cand["path"], "; ".join(notes) or "no destination configured"))
             continue
+        choice = ranked[0]
         kind = "rename" if choice["dev"] is not None and choice["dev"] == cand["dev"] else "transfer"
         if kind == "transfer":
             key = choice["key"]
             reserved[key] = reserved.get(key, 0) + cand["size"]
             per_dest[key] = per_dest.get(key, 0) + 1
             per_source[cand["dev"]] = per_source.get(cand["dev"], 0) + 1
-        actions.append({"kind": kind, "candidate": cand, "destination": choice, "record": rec})
+        actions.append({"kind": kind, "candidate": cand, "destination": choice, "record": rec,
+                        "alternatives": [d for d in ranked[1:] if _same_host(d, choice)] if kind == "transfer" else []})
     return {"actions": actions, "reasons": reasons}
+
+
+def _same_host(a, b):
+    """Both dirs are on one storage host reached the same way (its session can arbitrate between them)."""
+    return bool(a.get("host")) and all(a.get(key) == b.get(key) for key in ("host", "user", "port", "ssh_key"))
 
 
 def _record_blocks(rec, now, retry_after_s=RETRY_AFTER_S, max_attempts=MAX_ATTEMPTS):
@@ -392,7 +399,7 @@ def _record_blocks(rec, now, retry_after_s=RETRY_AFTER_S, max_attempts=MAX_ATTEM
     if state == "done":
         return "already transferred to %s (record %s): not sent twice" % (_where(rec), rec["id"])
     if state == "failed":
-        if (rec.get("attempt") or 0) >= max_attempts:
+        if (rec.get("attempt") or 0) - (rec.get("refused") or 0) >= max_attempts:  # a refused slot is no failure
             return "transfer failed %d times (last: %s); remove %s to retry" % (
                 rec.get("attempt"), rec.get("reason"), rec.get("_path"))
         failure = failure_of(rec)
@@ -403,7 +410,7 @@ def _record_blocks(rec, now, retry_after_s=RETRY_AFTER_S, max_attempts=MAX_ATTEM
                         found.get("destination") or _where(rec), found.get("problem") or rec.get("reason"),
                         found.get("source") or rec.get("source")))
         wait = retry_after_s - (now - (rec.get("finished") or 0))
-        if wait > 0 and failure not in transfer_worker.HELD_FAILURES:
+        if wait > 0 and failure not in transfer_worker.HELD_FAILURES + ("busy",):
             return "transfer failed (%s); retry in %d s" % (rec.get("reason"), wait)
     return None  # interrupted: resume; failed long enough ago or at a held destination: retry (elsewhere)
 
@@ -413,15 +420,16 @@ def _where(rec):
 
 
 def _choose(cand, destinations, rec, reserved, per_dest, per_source, max_per_destination, max_per_source):
-    """Best destination for one plot: same filesystem first (a rename), an interrupted transfer's
-    own destination next (to resume its partial copy), then the most free space after reservations."""
+    """The usable destinations for one plot, best first (or None), and the notes on the others. Best:
+    same filesystem (a rename), an interrupted transfer's own destination next (to resume its partial
+    copy), then the fewest transfers running there, then the most free space after reservations."""
     notes, usable = [], []
     for dest in destinations:
         if dest["problem"]:
             notes.append("%s %s" % (dest["key"], dest["problem"]))
             continue
         if dest["dev"] is not None and dest["dev"] == cand["dev"]:
-            return dest, notes  # a rename needs no room and no transfer slot
+            return [dest], notes  # a rename needs no room and no transfer slot
         free = dest.get("free_bytes")
         incoming = int(dest.get("incoming_bytes") or 0)  # what other plotters are still sending there
         room = None if free is None else (free - reserved.get(dest["key"], 0) - incoming
@@ -444,8 +452,8 @@ def _choose(cand, destinations, rec, reserved, per_dest, per_source, max_per_des
 
     def rank(item):
         dest, room = item
-        return (dest["key"] != resume_key, room is None, -(room or 0), dest["index"])
-    return sorted(usable, key=rank)[0][0], notes
+        return (dest["key"] != resume_key, per_dest.get(dest["key"], 0), room is None, -(room or 0), dest["index"])
+    return [dest for dest, _room in sorted(usable, key=rank)], notes
 
 
 # ---- one pass: decide and act under the host lock
@@ -650,6 +658,11 @@ def _start(action, params, now, result, warnings):
         rec["bytes_resumed"] = old.get("bytes_done") or 0
     if old and old.get("pid"):
         rec["previous"] = {"pid": old["pid"], "proc_start": old.get("proc_start")}  # the worker ends what is left
+    if dest.get("host"):  # the storage host arbitrates its dirs between all plotters (transfer_worker)
+        rec["slot_cap"] = params.get("max_transfers_per_destination") or 1
+        rec["alternatives"] = [{"destination": alt["path"], "host": alt.get("host")}
+                               for alt in action.get("alternatives") or []]  # same host, best first
+    rec["refused"] = ((old or {}).get("refused") or 0) + (1 if old and failure_of(old) == "busy" else 0)
     if old and old.get("fingerprint"):
         rec["fingerprint"] = old["fingerprint"]  # checks a copy found in place should the source be gone
     rec["abandoned"] = abandoned_destinations(old, rec)

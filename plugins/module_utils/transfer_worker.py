@@ -46,7 +46,7 @@ SAMPLES = 64
 SAMPLE_BYTES = 1024 * 1024
 # The kind of a failure, stored as `failure` in the transfer record: retry decisions read it, the
 # reason is for people (docs/moving.md "Failure kinds").
-FAILURES = ("full", "unmounted", "missing", "network", "verify", "conflict", "source", "error")
+FAILURES = ("full", "unmounted", "missing", "busy", "network", "verify", "conflict", "source", "error")
 HELD_FAILURES = ("full", "unmounted", "missing")  # the destination is held; the plot may go elsewhere at once
 RSYNC_EXIT_NETWORK = (5, 10, 12, 30, 35, 255)  # start-up, socket I/O, stream, timeouts, ssh
 RSYNC_EXIT_NO_SPACE = (11, 12, 23)  # file I/O error, protocol stream error, partial transfer
@@ -56,7 +56,11 @@ NO_SPACE_TEXT = ("No space left on device", "ENOSPC", "Disk quota exceeded")
 # Paths only ever travel as argv (quoted with shlex.quote for the remote shell). It prints one
 # JSON object per answer. Ops:
 #   probe <head bytes>    dir/mount/free space and size + head (hex) of the final and partial files
-#   session <head bytes> <flush every s> <rsync partial dir>
+#   session <head bytes> <flush every s> <rsync partial dir> [<cap> <bytes> <min free> <alternative dir>...]
+#                         with a cap: first the storage host arbitrates its own disks (see arbitrate:
+#                         a slot in <dir> or else the first alternative that has one, "granted"; none:
+#                         {"granted": null, "refused"} and it exits), the session then works in the
+#                         granted dir and holds its slot until it ends.
 #                         the probe, with the size of rsync's resumable copy in its partial dir
 #                         ("resumable"), then it stays up during the copy: every <flush every> s it
 #                         fdatasyncs rsync's temp file (the data reaches the disk while it is copied,
@@ -70,9 +74,85 @@ NO_SPACE_TEXT = ("No space left on device", "ENOSPC", "Disk quota exceeded")
 #                         rsync left (.<partial name>.XXXXXX); rsync's partial dir too once empty
 #   digest <ranges>       sha256 of the final file's bytes at <ranges> ("offset:length,..."), with its size
 REMOTE_SCRIPT = r"""
-import hashlib, json, os, select, sys
+import fcntl, hashlib, json, os, select, sys
 op, d, final, partial = sys.argv[1:5]
 fp, pp = os.path.join(d, final), os.path.join(d, partial)
+SLOTS = os.path.join(os.path.expanduser("~"), ".plotfleet", "storage-slots")
+def started(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+def holder_alive(e):
+    try:
+        os.kill(e["pid"], 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        pass
+    return e.get("start") is None or started(e["pid"]) in (None, e["start"])
+def written(dd, name):
+    sizes = [0]
+    try:
+        names = os.listdir(dd)
+    except OSError:
+        return 0
+    for n in names:
+        if n == name or (n.startswith((name + ".", "." + name + ".")) and len(n) - len(name) in (7, 8)):
+            try:
+                sizes.append(os.stat(os.path.join(dd, n)).st_size)
+            except OSError:
+                pass
+    return max(sizes)
+def with_slots(change):
+    os.makedirs(os.path.dirname(SLOTS), 0o700, exist_ok=True)
+    with open(SLOTS + ".lock", "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            with open(SLOTS + ".json") as f:
+                data = json.load(f)
+        except (OSError, ValueError):
+            data = {}
+        out = change(data)
+        tmp = SLOTS + ".json.%d" % os.getpid()
+        with open(tmp, "w") as f:
+            json.dump(dict((k, v) for k, v in data.items() if v), f)
+        os.rename(tmp, SLOTS + ".json")
+        return out
+def arbitrate(cap, total, min_free, dirs):
+    # A slot per copy in each dir, at most cap, and room for this copy after what the other
+    # holders still have to write; a holder whose process is gone frees its slot.
+    me = {"pid": os.getpid(), "start": started(os.getpid()), "bytes": total, "partial": partial}
+    def change(data):
+        refused = []
+        for dd in dirs:
+            key = os.path.realpath(dd)
+            held = [e for e in data.get(key, []) if holder_alive(e) and e.get("partial") != partial]
+            data[key] = held
+            if len(held) >= cap:
+                refused.append([dd, "%d copies running there (cap %d)" % (len(held), cap)])
+                continue
+            try:
+                s = os.statvfs(dd)
+            except OSError as e:
+                refused.append([dd, "unavailable (%s)" % e.strerror])
+                continue
+            # Room beside the running copies; a copy alone is left to the probe (which knows what it may drop)
+            pending = sum(max(0, e["bytes"] - written(dd, e["partial"])) for e in held)
+            need = total - written(dd, partial) + min_free
+            if pending and s.f_bavail * s.f_frsize - pending < need:
+                refused.append([dd, "no room for it beside the copies running there"])
+                continue
+            held.append(dict(me, dir=key))
+            return dd, refused
+        return None, refused
+    return with_slots(change)
+def release():
+    def change(data):
+        for key in list(data):
+            data[key] = [e for e in data[key] if e["pid"] != os.getpid()]
+    with_slots(change)
 def answer(out):
     sys.stdout.write(json.dumps(out) + "\n")
     sys.stdout.flush()
@@ -172,8 +252,20 @@ def digest(p, ranges):
 if op == "probe":
     answer(probe(sys.argv[5]))
 elif op == "session":
-    answer(probe(sys.argv[5], sys.argv[7]))
-    session(float(sys.argv[6]))
+    granted, refused = d, []
+    if len(sys.argv) > 8:
+        granted, refused = arbitrate(int(sys.argv[8]), int(sys.argv[9]), int(sys.argv[10]), [d] + sys.argv[11:])
+        if granted is None:
+            answer({"granted": None, "refused": refused})
+            sys.exit(0)
+        d = granted
+        fp, pp = os.path.join(d, final), os.path.join(d, partial)
+    try:
+        answer(dict(probe(sys.argv[5], sys.argv[7]), granted=granted, refused=refused))
+        session(float(sys.argv[6]))
+    finally:
+        if len(sys.argv) > 8:
+            release()
 elif op == "commit":
     answer(commit(*sys.argv[5:9]))
 elif op == "discard":
@@ -547,7 +639,8 @@ class RemoteSession(object):
 
     def __init__(self, rec):
         self.rec = rec
-        argv = remote_argv(rec, "session", HEAD_BYTES, FLUSH_EVERY_S, plotfile.RSYNC_PARTIAL_DIR)
+        argv = remote_argv(rec, "session", HEAD_BYTES, FLUSH_EVERY_S, plotfile.RSYNC_PARTIAL_DIR,
+                           *slot_request(rec))
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.probe = self._answer("probe")
 
@@ -612,9 +705,37 @@ def remote_problem(info, rec):
     return None
 
 
-def run_remote(rec):
+def slot_request(rec):
+    """The session's arbitration arguments: cap, bytes, bytes to keep free, then the alternative dirs
+    (on the same storage host, best first) - or none when the record asks for no cap."""
+    if not rec.get("slot_cap"):
+        return []
+    return [rec["slot_cap"], rec["bytes_total"], int(rec.get("min_free_bytes") or 0)] + [
+        alt["destination"] for alt in rec.get("alternatives") or []]
+
+
+def follow_grant(rec, rec_path, probe):
+    """The storage host said where this copy may go: there (the record follows, so that the status and a
+    resume see it), or nowhere (every dir at its cap or without room for it beside the running copies)."""
+    if probe.get("granted") is None and "refused" in probe:
+        raise TransferError("storage host %s has no slot for this copy: %s" % (rec["host"], "; ".join(
+            "%s %s" % (where, why) for where, why in probe["refused"])), "busy")
+    granted = probe.get("granted")
+    if not granted or granted == rec["destination"]:
+        return
+    log("storage host refused %s (%s): sending to %s instead" % (
+        rec["destination"], "; ".join(why for _where, why in probe.get("refused") or []), granted))
+    first = dict((key, rec.get(key)) for key in ("destination", "host", "user", "port", "ssh_key", "ssh_options"))
+    rec["abandoned"] = [p for p in rec.get("abandoned") or [] if p.get("destination") != granted] + [first]
+    rec["destination"] = granted
+    records.write_json_atomic(rec_path, rec)
+
+
+def run_remote(rec, rec_path=None):
     session = RemoteSession(rec)
     try:
+        if rec_path:
+            follow_grant(rec, rec_path, session.probe)
         copy_remote(rec, session)
     finally:
         session.close()
@@ -870,7 +991,7 @@ def run(rec_path):
         records.write_json_atomic(rec_path, rec)
         if rec.get("host"):
             rec["control_dir"] = control_dir()
-            run_remote(rec)
+            run_remote(rec, rec_path)
         else:
             run_local(rec)
         if rec.get("delete_source", True):

@@ -208,13 +208,12 @@ exec rsync "$@" >/dev/null 2>&1
 
 @pytest.mark.skipif(not lib.can_mount(), reason="needs root to mount a tmpfs")
 @pytest.mark.parametrize("quiet", [False, True], ids=["rsync-says-why", "rsync-message-lost"])
-def test_two_copies_racing_into_a_full_remote_dir_leave_no_partial(tmp_path, sshd, quiet):
-    """Two plots (3.9 MB each) go at once to a 6 MB storage dir: both pass the far end's free-space
-    probe, then rsync runs out of space on one (or both). With or without rsync's message, the failed
-    copy is taken for 'destination full' (the far end is asked again), its partial copy in rsync's
-    partial dir is removed, its source is kept, and at most one plot lands."""
+def test_a_dir_filled_under_a_running_copy_leaves_no_partial(tmp_path, sshd, quiet):
+    """Something else fills the 6 MB storage dir while a plot (3.9 MB) is copied into it: rsync runs out
+    of space. With or without rsync's message, the failure is taken for 'destination full' (the far end
+    is asked again), the partial copy is removed, the source is kept and the dir is held."""
     (tmp_path / "src").mkdir()
-    plots = lib.place_plots(tmp_path / "src", 2)
+    (plot,) = lib.place_plots(tmp_path / "src", 1)
     extra = {}
     if quiet:
         wrapper = tmp_path / "quiet-rsync"
@@ -223,16 +222,44 @@ def test_two_copies_racing_into_a_full_remote_dir_leave_no_partial(tmp_path, ssh
         extra["rsync_path"] = str(wrapper)
     with lib.tmpfs(tmp_path / "small", "6m") as small:
         args = lib.move_args(tmp_path, [sshd.destination(small, free_bytes=10 ** 12)], ssh_options=sshd.ssh_options,
-                             max_transfers_per_source=2, max_transfers_per_destination=2, **extra)
+                             bwlimit_kbps=500, **extra)
+        rc, res = run_module("plot_move", args)
+        assert len(res["started"]) == 1, res
+        assert lib.wait_for(lambda: sum(f.stat().st_size for f in files_under(small)) > 200000, timeout=30)
+        filler = small / "someone-elses-file"
+        with open(str(filler), "wb") as handle:  # all the room that is left
+            try:
+                while True:
+                    handle.write(b"\0" * 65536)
+                    handle.flush()
+            except OSError:
+                pass
+        (rec,) = lib.wait_transfers_finished(tmp_path / "state")
+        assert rec["state"] == "failed" and rec["failure"] == "full", rec.get("reason")
+        assert rec["reason"].startswith("destination full"), rec["reason"]
+        assert [f.name for f in files_under(small)] == [filler.name], "no partial left"
+        assert plot.exists()
+        rc, res = run_module("plot_move", args)
+        assert res["started"] == [] and "marked full" in "\n".join(res["reasons"]), res["reasons"]
+
+
+@pytest.mark.skipif(not lib.can_mount(), reason="needs root to mount a tmpfs")
+def test_two_copies_racing_into_a_small_remote_dir_one_is_refused_by_the_storage_host(tmp_path, sshd):
+    """Two plots (3.9 MB each) go at once to a 6 MB storage dir (cap 2): the storage host gives the first
+    copy a slot and refuses the second (no room beside the running one) before its rsync starts, so no
+    partial copy is ever written for it; one plot lands, the other waits at its source."""
+    (tmp_path / "src").mkdir()
+    plots = lib.place_plots(tmp_path / "src", 2)
+    with lib.tmpfs(tmp_path / "small", "6m") as small:
+        args = lib.move_args(tmp_path, [sshd.destination(small, free_bytes=10 ** 12)], ssh_options=sshd.ssh_options,
+                             max_transfers_per_source=2, max_transfers_per_destination=2)
         rc, res = run_module("plot_move", args)
         assert len(res["started"]) == 2, res
         recs = lib.wait_transfers_finished(tmp_path / "state")
-        failed = [r for r in recs if r["state"] == "failed"]
-        assert failed, "6 MB cannot hold two 3.9 MB plots"
-        assert all(r["reason"].startswith("destination full") for r in failed), [r["reason"] for r in failed]
+        assert sorted(r["state"] for r in recs) == ["done", "failed"], [r.get("reason") for r in recs]
+        (refused,) = [r for r in recs if r["state"] == "failed"]
+        assert refused["failure"] == "busy" and "no room for it beside the copies running there" in refused["reason"]
+        assert "running:" not in Path(refused["log"]).read_text(), "no rsync started for the refused copy"
         landed = [p for p in plots if (small / p.name).exists()]
-        assert len(landed) == len(recs) - len(failed) <= 1
-        assert sorted(f.name for f in files_under(small)) == sorted(p.name for p in landed), "no partial left"
+        assert len(landed) == 1 and sorted(f.name for f in files_under(small)) == [landed[0].name]
         assert all(p.exists() != (p in landed) for p in plots), "a source is deleted only once it landed"
-        rc, res = run_module("plot_move", args)
-        assert res["started"] == [] and "marked full" in "\n".join(res["reasons"]), res["reasons"]

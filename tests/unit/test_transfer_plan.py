@@ -444,3 +444,25 @@ def test_a_truncated_plot_nobody_writes_is_said_incomplete_not_being_written(tmp
                                 "it will not be moved"
     assert by_path[str(held)] == "shorter than its table pointers: open for writing by a process"
     assert by_path[str(header_cut)].endswith("incomplete and no process writes it: it will not be moved")
+
+
+def test_a_transfer_lists_the_other_dirs_of_its_storage_host_best_first():
+    """The storage host may refuse the chosen dir (another plotter got there first): the record carries
+    the other usable dirs of that host, fewest running transfers first, then most room."""
+    busy = running(cand(9), "/c", host="nas", source_dev=5)
+    dests = [dest("/a", 0, free=900 * GIB, host="nas"), dest("/b", 1, free=500 * GIB, host="nas"),
+             dest("/c", 2, free=800 * GIB, host="nas"), dest("/d", 3, free=700 * GIB, host="other"),
+             dest("/e", 4, free=100 * GIB, host="nas", problem="not a mount point")]
+    (action,) = transfer.plan([cand(1)], dests, [busy], max_per_destination=2)["actions"]
+    assert action["destination"]["key"] == "nas:/a"
+    assert [d["key"] for d in action["alternatives"]] == ["nas:/b", "nas:/c"]  # /c has one running
+
+
+def test_a_refused_slot_is_retried_at_once_and_is_not_a_failed_attempt():
+    plot = cand(1)
+    dests = [dest("/a", 0, free=10 ** 15, host="nas")]
+    rec = failed(plot, "busy", "storage host nas has no slot for this copy", attempt=5, refused=4)
+    out = transfer.plan([plot], dests, [rec], now=NOW)
+    assert out["actions"], out["reasons"]  # 5 attempts, 4 of them refused slots: 1 failure
+    rec.update(failure="network", refused=0, attempt=1)
+    assert transfer.plan([plot], dests, [rec], now=NOW)["actions"] == []  # a real failure waits
