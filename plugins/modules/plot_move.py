@@ -114,7 +114,13 @@ options:
             (M(plotfleet.chia.plot_info) RV(plotfleet.chia.plot_info#module:load.cpu_aes)). See O(ssh_ciphers).
         type: bool
   max_transfers_per_destination:
-    description: Transfers running at once towards one destination.
+    description:
+      - Transfers running at once towards one destination.
+      - For a remote destination the storage host enforces it across all plotters - the worker's ssh session
+        takes a slot in the dir (under a lock on the storage host, C(~/.plotfleet/storage-slots.json) of
+        the SSH user; a slot whose process is gone is free again) and also needs room beside the copies
+        already running there. Refused, the copy goes to the next dir of that host this run found usable
+        (fewest transfers running, then most free space), else it fails as V(busy) and waits for the next run.
     type: int
     default: 1
   max_transfers_per_source:
@@ -263,7 +269,10 @@ transfers:
     failure:
       description:
         - The kind of failure, null unless V(failed) - V(full) (no room), V(unmounted) (not a mount
-          point), V(missing) (destination dir missing), V(network) (ssh/rsync connection lost or refused),
+          point), V(missing) (destination dir missing), V(busy) (the storage host had no slot for the copy in
+          any of the dirs offered - every one at O(max_transfers_per_destination) or without room beside the
+          copies running there; retried by the next run, not counted in O(max_attempts)),
+          V(network) (ssh/rsync connection lost or refused),
           V(verify) (the copy did not match the source), V(conflict) (a different file with the plot's
           name is at the destination), V(source) (the source plot is gone or not the expected plot) or
           V(error) (anything else).
