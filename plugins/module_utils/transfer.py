@@ -136,12 +136,15 @@ def failure_of(rec):
     before the kind was stored say it only in their reason: read that once, here."""
     if rec.get("state") != "failed":
         return None
-    if rec.get("failure"):
-        return rec["failure"]
-    reason = rec.get("reason") or ""
+    return rec.get("failure") or legacy_failure(rec.get("reason"), "error")
+
+
+def legacy_failure(reason, otherwise):
+    """The failure kind an old record or hold (written before kinds were stored) says in its reason."""
+    reason = reason or ""
     if "mount point" in reason:
         return "unmounted"
-    return "full" if "destination full" in reason else "error"
+    return "full" if "full" in reason else otherwise
 
 
 def _worker_alive(rec, by_pid, now):
@@ -243,8 +246,9 @@ def find_candidates(source_dirs, busy_dirs, busy_files, now=None):
     writing = openfiles.held_for_writing([_real(c["path"]) for c in candidates + unfinished])
     keep = []
     for cand in candidates:
-        if _maybe_written(cand, writing, now):
-            reasons.append("%s: %s" % (cand["path"], _maybe_written(cand, writing, now)))
+        why = _maybe_written(cand, writing, now)
+        if why:
+            reasons.append("%s: %s" % (cand["path"], why))
         else:
             keep.append(cand)
     for cand in unfinished:
@@ -264,6 +268,8 @@ def _maybe_written(cand, writing, now):
 
 
 def _candidate(path, name, directory, real_dir, busy_dirs, busy_files):
+    """(entry, None) for a plot file, with "incomplete" set when it is not a finished plot (yet);
+    (None, why) when it must not be looked at."""
     if real_dir in busy_dirs:
         return None, "in a dir of a live madMAx job"
     if _real(path) in busy_files:
@@ -334,7 +340,7 @@ def _measure_local(entry):
 def _held(mark, now):
     """The reason a destination held in destinations.json is skipped, in the words of its failure."""
     minutes = (now - mark["since"]) // 60
-    kind = mark.get("failure") or ("unmounted" if "mount point" in (mark.get("reason") or "") else "full")
+    kind = mark.get("failure") or legacy_failure(mark.get("reason"), "full")
     if kind == "unmounted":
         return "not a mount point (found %d min ago)" % minutes
     if kind == "missing":
