@@ -147,12 +147,18 @@ def arbitrate(cap, total, min_free, dirs):
             held.append(dict(me, dir=key))
             return dd, refused
         return None, refused
-    return with_slots(change)
+    try:
+        return with_slots(change)
+    except OSError as e:  # no usable ~/.plotfleet: the copy goes on without arbitration, as before it
+        return dirs[0], [[dirs[0], "no arbitration (%s)" % e]]
 def release():
     def change(data):
         for key in list(data):
             data[key] = [e for e in data[key] if e["pid"] != os.getpid()]
-    with_slots(change)
+    try:
+        with_slots(change)
+    except OSError:
+        pass
 def answer(out):
     sys.stdout.write(json.dumps(out) + "\n")
     sys.stdout.flush()
@@ -722,6 +728,8 @@ def follow_grant(rec, rec_path, probe):
             "%s %s" % (where, why) for where, why in probe["refused"])), "busy")
     granted = probe.get("granted")
     if not granted or granted == rec["destination"]:
+        if probe.get("refused"):
+            log("storage host: %s" % "; ".join(why for _where, why in probe["refused"]))
         return
     log("storage host refused %s (%s): sending to %s instead" % (
         rec["destination"], "; ".join(why for _where, why in probe.get("refused") or []), granted))
