@@ -39,7 +39,7 @@ INTERNAL_FACTS = frozenset([
     "plotfleet_host_state", "plotfleet_failure", "plotfleet_start_result", "plotfleet_move_result",
     "plotfleet_cleanup_result", "plotfleet_stop_result", "plotfleet_storage_offer", "plotfleet_status",
     "plotfleet_setup_dir_stats", "plotfleet_setup_plotter", "plotfleet_setup_ssh", "plotfleet_setup_problems",
-    "plotfleet_entry_point", "plotfleet_variables_checked",
+    "plotfleet_entry_point",
 ])
 
 # Lowest and highest value of every number a host uses (None: no bound). The same bounds as the
@@ -104,7 +104,7 @@ def _role_file(role, name):
     path = os.path.join(ROLES_DIR, role, name)
     try:
         with open(path) as handle:
-            return yaml.safe_load(handle) or {}
+            return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise AnsibleFilterError("plotfleet: cannot read %s: %s" % (path, exc)) from None
 

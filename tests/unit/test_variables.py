@@ -272,3 +272,8 @@ def test_each_number_documents_its_range():
     for kind, (low, high) in launch.K_RANGE.items():
         assert re.search(r"\b%s %s\b" % (kind, low if low == high else "%s..%s" % (low, high)),
                          options["plotfleet_k"]["description"]), kind
+
+
+def test_main_and_gather_take_the_same_variables():
+    # tasks/gather.yml checks the variables for both (main.yml starts by including it).
+    assert specs("reconcile")["main"]["options"] == specs("reconcile")["gather"]["options"]
