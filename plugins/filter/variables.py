@@ -15,6 +15,7 @@ Documentation of each filter: plugins/filter/<filter name>.yml.
 
 from __future__ import absolute_import, division, print_function
 
+import copy
 import difflib
 import functools
 import json
@@ -175,7 +176,7 @@ def _tidy(message, values):
 
 def checked_values(values, role="reconcile", entry_point="main"):
     """(messages, values converted to their types) for the variables of one entry point."""
-    spec = argument_spec(role, entry_point)
+    spec = copy.deepcopy(argument_spec(role, entry_point))  # the cached file stays as read
     given = dict((name, value) for name, value in _plain(values or {}).items() if name in spec)
     result = ArgumentSpecValidator(spec).validate(given)
     messages = [_tidy(message, given) for message in result.error_messages]
