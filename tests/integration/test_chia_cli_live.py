@@ -39,9 +39,11 @@ def public_key():
 
 
 def start(host, plotter, env):
-    # max_jobs counts every plotter on the machine (other suites may plot now); one job per tmp dir here
-    rules = {"crash_window_minutes": 0, "max_jobs": 1000, "max_jobs_per_tmp": 1}
-    return run_module("plot_start", host.args(plotter=plotter, rules=rules), env=env)
+    # max_jobs counts every plotter on the machine (other suites may plot now); one job per tmp dir here.
+    # The chia CLI loads for seconds before it prints the plot's ID (much longer on a busy machine): wait for it.
+    # No stagger: the cap alone must refuse the second start.
+    rules = {"crash_window_minutes": 0, "max_jobs": 1000, "max_jobs_per_tmp": 1, "max_before_step": 100}
+    return run_module("plot_start", host.args(plotter=plotter, rules=rules, start_timeout=180), env=env)
 
 
 def test_chia_plots_create_start_track_refuse_stop(tmp_path, chia_root, public_key):
@@ -54,6 +56,7 @@ def test_chia_plots_create_start_track_refuse_stop(tmp_path, chia_root, public_k
         assert rc == 0 and result["changed"] and len(result["started"]) == 1, result
         started = result["started"][0]
         pid, plot_id = started["pid"], started["plot_id"]
+        assert plot_id and len(plot_id) == 64, started
         argv = open("/proc/%d/cmdline" % pid, "rb").read().split(b"\0")
         assert b"plots" in argv and b"create" in argv and b"--override-k" in argv and b"-x" in argv
         # The module that launched it is gone; the plotter lives on in its own session.
@@ -68,7 +71,7 @@ def test_chia_plots_create_start_track_refuse_stop(tmp_path, chia_root, public_k
 
         rc, again = start(host, plotter, env)
         assert rc == 0 and again["changed"] is False and again["started"] == [], again
-        assert any(host.tmp in reason for reason in again["reasons"]), again["reasons"]
+        assert again["reasons"] == ["tmp %s: 1 job (limit 1)" % host.tmp], again["reasons"]
 
         rc, stopped = host.stop(plot_id=plot_id[:8], cleanup=True, timeout=60, kill=True)
         assert rc == 0 and stopped["jobs"][0]["exited"] is True, stopped
