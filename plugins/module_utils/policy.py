@@ -195,7 +195,8 @@ def validate_rules(rules):
             errors.append("rules.time_windows: %r is not HH:MM-HH:MM (e.g. 22:00-06:00)" % window)
     for path, limit in (merged.get("max_jobs_per_tmp_overrides") or {}).items():
         try:
-            int(limit)
+            if int(limit) < 0:
+                errors.append("rules.max_jobs_per_tmp_overrides[%s] must be >= 0, got %s" % (path, limit))
         except (TypeError, ValueError):
             errors.append("rules.max_jobs_per_tmp_overrides[%s] must be an integer, got %r" % (path, limit))
     for name in ("max_jobs", "max_jobs_per_tmp", "max_before_step", "max_phase1_jobs"):

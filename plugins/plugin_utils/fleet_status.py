@@ -226,7 +226,8 @@ def host_entry(name, host_vars, plotters, storage, check_mode=False, now=None, m
         "start": start,
         "move": move,
         "cleanup": _cleanup_view(_get(host_vars, "plotfleet_cleanup_result"), _as_list(_get(usable, "history")),
-                                 _get(host_vars, "plotfleet_cleanup_dead_tmp", False), check_mode),
+                                 boolean(_get(host_vars, "plotfleet_cleanup_dead_tmp", False), strict=False),
+                                 check_mode),
     }
 
 

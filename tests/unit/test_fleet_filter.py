@@ -432,6 +432,16 @@ def test_dead_jobs_temp_files_deleted_and_left():
     host = dict(host, plotfleet_cleanup_dead_tmp=False, plotfleet_cleanup_result={"skipped": True})
     text = fleet.fleet_table(fleet.fleet_status({"p": host}, ["p"], ["p"], [], now=1764380000))
     assert "3 temp files of dead jobs hold 4.0 GiB (plotfleet_cleanup_dead_tmp is off)" in text
+    # -e plotfleet_cleanup_dead_tmp=false arrives as text: still off
+    host = dict(host, plotfleet_cleanup_dead_tmp="false")
+    text = fleet.fleet_table(fleet.fleet_status({"p": host}, ["p"], ["p"], [], now=1764380000))
+    assert "(plotfleet_cleanup_dead_tmp is off)" in text
+    # a stopped job's leftovers count like a dead job's
+    stopped = job(state="stopped", id="34" * 32, tmp_bytes=2 ** 30,
+                  tmp_files=["/mnt/nvme1/plot-%s.table3.tmp" % ("34" * 32)])
+    host = dict(host, plotfleet_host_state={"jobs": [], "history": [stopped], "dirs": []})
+    text = fleet.fleet_table(fleet.fleet_status({"p": host}, ["p"], ["p"], [], now=1764380000))
+    assert "1 temp files of dead jobs hold 1.0 GiB" in text
     # Check mode: plot_stop lists what it would delete and deletes nothing.
     host = dict(host, plotfleet_cleanup_dead_tmp=True,
                 plotfleet_cleanup_result={"changed": True, "deleted": [], "temp_files": dead["tmp_files"]})

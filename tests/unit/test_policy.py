@@ -238,6 +238,7 @@ def test_the_input_state_is_not_modified():
     ({"time_windows": ["22-06"]}, "rules.time_windows: '22-06' is not HH:MM-HH:MM (e.g. 22:00-06:00)"),
     ({"time_windows": ["25:00-06:00"]}, "rules.time_windows: '25:00-06:00' is not HH:MM-HH:MM (e.g. 22:00-06:00)"),
     ({"max_jobs_per_tmp_overrides": {"/t1": "x"}}, "rules.max_jobs_per_tmp_overrides[/t1] must be an integer, got 'x'"),
+    ({"max_jobs_per_tmp_overrides": {"/t1": -1}}, "rules.max_jobs_per_tmp_overrides[/t1] must be >= 0, got -1"),
     ({"max_jobs": -1}, "rules.max_jobs must be >= 0, got -1"),
     ({"backoff_base_minutes": -2.0}, "rules.backoff_base_minutes must be >= 0, got -2.0"),
 ])
