@@ -1,7 +1,7 @@
 """The real `chia plots create` (PyPI chia-blockchain, `make chia-venv`) driven by plotfleet: plot_start
 launches it detached with public keys only, plot_info tracks it from its own log, a second start is
-refused, plot_stop ends it and deletes exactly its temp files. k=25 is the smallest the chia CLI takes;
-the plot (about 3 minutes here) is stopped in phase 1."""
+refused, plot_stop ends it and deletes exactly its temp files (not the files beside them). k=25 is the
+smallest the chia CLI takes; the plot (about 3 minutes here) is stopped in phase 1."""
 
 import os
 import subprocess
@@ -73,10 +73,18 @@ def test_chia_plots_create_start_track_refuse_stop(tmp_path, chia_root, public_k
         assert rc == 0 and again["changed"] is False and again["started"] == [], again
         assert again["reasons"] == ["tmp %s: 1 job (limit 1)" % host.tmp], again["reasons"]
 
+        # Beside its temp files: another plot's temp file, and a file named with its id that is no temp file.
+        keep = [os.path.join(host.tmp, "plot-k25-2026-01-01-00-00-%s.plot.table1.tmp" % ("ab" * 32)),
+                os.path.join(host.tmp, "notes-%s.txt" % plot_id)]
+        for path in keep:
+            with open(path, "w") as handle:
+                handle.write("not this job's temp file")
         rc, stopped = host.stop(plot_id=plot_id[:8], cleanup=True, timeout=60, kill=True)
         assert rc == 0 and stopped["jobs"][0]["exited"] is True, stopped
         assert not alive(pid)
-        assert stopped["deleted"] and all(plot_id in os.path.basename(p) for p in stopped["deleted"])
-        assert [n for n in os.listdir(host.tmp) if plot_id in n] == [] and host.plots() == []
+        assert stopped["deleted"] and all(plot_id in os.path.basename(p) and p.endswith(".tmp")
+                                          for p in stopped["deleted"])
+        assert sorted(os.path.join(host.tmp, n) for n in os.listdir(host.tmp)) == sorted(keep)
+        assert host.plots() == []
     finally:
         host.kill_all()
