@@ -8,6 +8,7 @@ plotting for real meanwhile, which is why the cap is per tmp dir (max_jobs count
 """
 
 import json
+import os
 import shutil
 
 import pytest
@@ -39,6 +40,20 @@ def host(tmp_path):
 def write_history(host):
     for number in range(OLD_LOGS):
         shutil.copyfile(str(OLD_LOG), "%s/2026-01-01T00_00_00-old%03d.log" % (host.logs, number))
+
+
+def plotting_into(tmp):
+    """pids of live plotters whose command line names tmp, read from /proc (not from plotfleet's records)."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as handle:
+                argv = handle.read().decode("utf-8", "replace").split("\0")
+        except (OSError, ValueError):
+            continue
+        if tmp in argv and any("plotfleet-chiapos" in arg for arg in argv) and alive(int(entry)):
+            found.append(int(entry))
+    return found
 
 
 def write_play(tmp_path, host):
@@ -76,6 +91,7 @@ def test_eight_forks_deciding_at_once_start_only_the_cap(tmp_path, host):
     assert len(records) == CAP, "%d plots started for a cap of %d (launches %s)" % (
         len(records), CAP, ", ".join(sorted(r["launch_id"] for r in records)))
     assert len(live) == CAP, records
+    assert sorted(plotting_into(host.tmp)) == sorted(r["pid"] for r in records)
     started = sorted(name for name, result in outcome.items() if result["changed"])
     assert len(started) == CAP
     launched = sorted(s["launch_id"] for name in started for s in outcome[name]["started"])
