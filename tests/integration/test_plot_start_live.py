@@ -34,7 +34,9 @@ def test_plot_survives_when_ansible_and_its_process_group_are_killed_mid_start(h
     playbook = tmp_path / "start.yml"
     playbook.write_text(json.dumps([{
         "hosts": "localhost", "gather_facts": False,
-        "tasks": [{"plotfleet.chia.plot_start": host.args(plotter=plotter, start_timeout=60)}],
+        # max_jobs counts every plotter on the machine (other setups may be plotting here): cap per tmp dir
+        "tasks": [{"plotfleet.chia.plot_start": host.args(plotter=plotter, start_timeout=60, rules={
+            "max_jobs": 1000, "max_jobs_per_tmp": 1, "crash_window_minutes": 0})}],
     }]))
     output = tmp_path / "ansible.out"
     with open(str(output), "w") as out:
