@@ -367,7 +367,8 @@ def host_block(entry, width=100, ascii=False, now=None):
         lines += _wrap("start", "would start " + _describe(item, ascii, width), width)
     # "landed": a background copy that finished since the last pass (not moved by this pass, which
     # matters in check mode, where nothing moves)
-    for key, verb in (("moved", "moved"), ("completed", "landed"), ("started", "sending"), ("would_move", "would move")):
+    verbs = (("moved", "moved"), ("completed", "landed"), ("started", "sending"), ("would_move", "would move"))
+    for key, verb in verbs:
         for item in move.get(key, []):
             lines += _wrap("move", "%s %s" % (verb, _describe(item, ascii, width)), width)
     if "plotter" in (entry.get("roles") or []) and entry.get("ok") and not start.get("started"):
