@@ -24,7 +24,7 @@ import time
 
 __metaclass__ = type
 
-PLOTTERS = ("chiapos", "madmax", "bladebit")
+PLOTTERS = ("chiapos", "madmax", "bladebit", "bladebit_cuda", "gigahorse")
 STATE_VERSION = 1
 
 
@@ -39,6 +39,10 @@ PHASE_WEIGHTS = {
     "chiapos": _normalised((44, 18, 35, 2, 1)),
     "madmax": _normalised((44, 27, 25, 2, 2)),
     "bladebit": _normalised((50, 8, 38, 1, 3)),
+    # GPU plotters: from the timings in the excerpts of reference/gpu-plotters.md (bladebit #417: P1 43 s,
+    # P2 13 s, P3 190 s, write 0..208 s by disk; gigahorse #109/#301: P1 >> P3 > P2; the copy overlaps the next plot).
+    "bladebit_cuda": _normalised((17, 5, 66, 1, 11)),
+    "gigahorse": _normalised((45, 5, 40, 2, 8)),
 }
 # Sub-step weights inside each phase (the `m` of step "M:m" is 1-based into these lists).
 STEP_WEIGHTS = {
@@ -63,8 +67,8 @@ _MONTHS = dict((m, i + 1) for i, m in enumerate(
 # `Sat Nov 28 20:21:09 2026` at the end of a line (chiapos phase boundaries).
 _DATE_RE = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(\d\d?) "
                       r"(\d\d):(\d\d):(\d\d) (\d{4})\s*$")
-# plot-k32-2021-07-14-21-56-<id>  (also plot-k32-c05-...): k, local start minute, id
-PLOT_NAME_RE = re.compile(r"plot-k(\d\d)-(?:c\d\d-)?(\d{4})-(\d\d)-(\d\d)-(\d\d)-(\d\d)-([0-9a-f]{64})")
+# plot-k32-2021-07-14-21-56-<id>  (also plot-k32-c05-..., Gigahorse unpadded plot-k32-c8-...): k, local start minute, id
+PLOT_NAME_RE = re.compile(r"plot-k(\d\d)-(?:c\d\d?-)?(\d{4})-(\d\d)-(\d\d)-(\d\d)-(\d\d)-([0-9a-f]{64})")
 
 
 def clean_line(line):
@@ -281,6 +285,9 @@ class LogParser(object):
             self.ctx.pop("retry_error", None)
 
 
+# GPU plotters first: their logs also hold madMAx-like (`Crafting plot`) or BladeBit-like lines.
+_GIGAHORSE_MARKS = ("next-gen CUDA plotter - ", "Gigahorse ", "k32 CUDA plotter - ")
+_BLADEBIT_CUDA_MARKS = ("[Bladebit CUDA Plotter]", "Plot temporary file: ", "Selected cuda device")
 _MADMAX_MARKS = ("Multi-threaded pipelined Chia", "Crafting plot ", "[P1] Table ", "Plot Name: plot-")
 _BLADEBIT_MARKS = ("Bladebit", "Generating plot ", "Running Phase ", "Forward propagating to table")
 _CHIAPOS_MARKS = ("Starting plotting progress into temporary dirs", "chia.plotting.create_plots",
@@ -289,13 +296,14 @@ _CHIAPOS_MARKS = ("Starting plotting progress into temporary dirs", "chia.plotti
 
 
 def detect_plotter(head_text):
-    """'chiapos' | 'madmax' | 'bladebit' | None from the first few KB of a log."""
+    """One of PLOTTERS, or None, from the first few KB of a log."""
     if not head_text:
         return None
     if isinstance(head_text, bytes):
         head_text = head_text.decode("utf-8", "replace")
     head = "\n" + head_text[:16384]
-    for name, marks in (("madmax", _MADMAX_MARKS), ("bladebit", _BLADEBIT_MARKS), ("chiapos", _CHIAPOS_MARKS)):
+    for name, marks in (("gigahorse", _GIGAHORSE_MARKS), ("bladebit_cuda", _BLADEBIT_CUDA_MARKS),
+                        ("madmax", _MADMAX_MARKS), ("bladebit", _BLADEBIT_MARKS), ("chiapos", _CHIAPOS_MARKS)):
         for mark in marks:
             if mark in head:
                 return name
@@ -313,6 +321,10 @@ def parser_for(plotter, state=None):
         from ansible_collections.plotfleet.chia.plugins.module_utils.logs.madmax import MadmaxParser as cls
     elif plotter == "bladebit":
         from ansible_collections.plotfleet.chia.plugins.module_utils.logs.bladebit import BladebitParser as cls
+    elif plotter == "bladebit_cuda":
+        from ansible_collections.plotfleet.chia.plugins.module_utils.logs.bladebit_cuda import BladebitCudaParser as cls
+    elif plotter == "gigahorse":
+        from ansible_collections.plotfleet.chia.plugins.module_utils.logs.gigahorse import GigahorseParser as cls
     else:
         raise ValueError("unknown plotter %r (expected one of %s)" % (plotter, ", ".join(PLOTTERS)))
     return cls(state)

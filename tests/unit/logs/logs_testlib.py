@@ -89,7 +89,32 @@ BLADEBIT_MARKS = [
     (re.compile(r"^Finished writing plot "), (5, 0), False),
     (re.compile(r"^Finished plotting in"), (5, 1), False),
 ]
-MARKS = {"chiapos": CHIAPOS_MARKS, "madmax": MADMAX_MARKS, "bladebit": BLADEBIT_MARKS}
+# GPU plotters (synthetic fixtures, README-gpu.md). `(?:^|\] )`: BladeBit CUDA lines may carry a `ts` prefix.
+BB = r"(?:^|\] )"
+BLADEBIT_CUDA_MARKS = [
+    (re.compile(BB + r"Generating plot \d+(?: / \d+)?: [0-9a-f]{64}"), (0, 0), True),
+    (re.compile(BB + r"Generating F1"), (1, 1), False),
+    (re.compile(BB + r"Finished F1 in"), (1, 2), False),
+    (re.compile(BB + r"Table (\d) completed"), lambda m: (1, min(int(m.group(1)) + 1, 7)), False),
+    (re.compile(BB + r"Completed Phase (\d)"), lambda m: (int(m.group(1)) + 1, 0 if m.group(1) == "3" else 1), False),
+    (re.compile(BB + r"Marked Table (\d)"), lambda m: (2, 8 - int(m.group(1))), False),
+    (re.compile(BB + r"Compressing [Tt]ables? (\d) and"), lambda m: (3, int(m.group(1))), False),
+    (re.compile(BB + r"Completed Plot 1 in"), (5, 0), False),
+    (re.compile(BB + r"/\S*\.plot\.tmp -> /\S*\.plot$"), (5, 1), False),
+]
+GIGAHORSE_MARKS = [
+    (re.compile(r"^Plot Name: plot-k32-c\d+-"), (1, 1), True),
+    (re.compile(r"^\[P1\] Table (\d) took"), lambda m: (1, min(int(m.group(1)) + 1, 7)), False),
+    (re.compile(r"^Phase 1 took"), (2, 1), False),
+    (re.compile(r"^Phase 2 took"), (3, 1), False),
+    (re.compile(r"^\[P3\] Table (\d) \w+ took"), lambda m: (3, int(m.group(1)) - 1), False),
+    (re.compile(r"^Phase 3 took"), (4, 0), False),
+    (re.compile(r"^Phase 4 took"), (4, 2), False),
+    (re.compile(r"^Total plot creation time"), (5, 0), False),
+    (re.compile(r"^(?:Renamed final plot to|Copy to) .*/(plot-k[^/ ]*)\.plot(?: finished|$)"), "madmax-done", False),
+]
+MARKS = {"chiapos": CHIAPOS_MARKS, "madmax": MADMAX_MARKS, "bladebit": BLADEBIT_MARKS,
+         "bladebit_cuda": BLADEBIT_CUDA_MARKS, "gigahorse": GIGAHORSE_MARKS}
 
 
 class Oracle:

@@ -28,6 +28,10 @@ EXPECTED_PLOTTER = {
     "chiapos-k20-killed-phase1.log": "chiapos",
     "chiapos-k20-tmp2-crossdevice.log": "chiapos",
     "synthetic-madmax-n2-copy-overlap.log": "madmax",
+    "synthetic-bladebit-cuda-n3-check.log": "bladebit_cuda",
+    "synthetic-bladebit-cuda-n0-forever.log": "bladebit_cuda",
+    "synthetic-gigahorse-n3-copy-overlap.log": "gigahorse",
+    "synthetic-gigahorse-v3-remote-infinite.log": "gigahorse",
 }
 
 
