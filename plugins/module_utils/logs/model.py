@@ -24,7 +24,7 @@ import time
 
 __metaclass__ = type
 
-PLOTTERS = ("chiapos", "madmax", "bladebit", "bladebit_cuda", "gigahorse")
+PLOTTERS = ("chiapos", "madmax", "bladebit", "bladebit_cuda", "gigahorse", "pos2")
 STATE_VERSION = 1
 
 
@@ -39,6 +39,8 @@ PHASE_WEIGHTS = {
     "chiapos": _normalised((44, 18, 35, 2, 1)),
     "madmax": _normalised((44, 27, 25, 2, 2)),
     "bladebit": _normalised((50, 8, 38, 1, 3)),
+    # pos2 (plotfleet's chia_rs driver): one silent plotting step, then the copy/rename.
+    "pos2": _normalised((95, 0, 0, 0, 5)),
     # GPU plotters: from the timings in the excerpts of reference/gpu-plotters.md (bladebit #417: P1 43 s,
     # P2 13 s, P3 190 s, write 0..208 s by disk; gigahorse #109/#301: P1 >> P3 > P2; the copy overlaps the next plot).
     "bladebit_cuda": _normalised((17, 5, 66, 1, 11)),
@@ -288,6 +290,7 @@ class LogParser(object):
 # GPU plotters first: their logs also hold madMAx-like (`Crafting plot`) or BladeBit-like lines.
 _GIGAHORSE_MARKS = ("next-gen CUDA plotter - ", "Gigahorse ", "k32 CUDA plotter - ")
 _BLADEBIT_CUDA_MARKS = ("[Bladebit CUDA Plotter]", "Plot temporary file: ", "Selected cuda device")
+_POS2_MARK = "plotfleet-pos2: "
 _MADMAX_MARKS = ("Multi-threaded pipelined Chia", "Crafting plot ", "[P1] Table ", "Plot Name: plot-")
 _BLADEBIT_MARKS = ("Bladebit", "Generating plot ", "Running Phase ", "Forward propagating to table")
 _CHIAPOS_MARKS = ("Starting plotting progress into temporary dirs", "chia.plotting.create_plots",
@@ -302,6 +305,8 @@ def detect_plotter(head_text):
     if isinstance(head_text, bytes):
         head_text = head_text.decode("utf-8", "replace")
     head = "\n" + head_text[:16384]
+    if "\n" + _POS2_MARK in head:
+        return "pos2"
     for name, marks in (("gigahorse", _GIGAHORSE_MARKS), ("bladebit_cuda", _BLADEBIT_CUDA_MARKS),
                         ("madmax", _MADMAX_MARKS), ("bladebit", _BLADEBIT_MARKS), ("chiapos", _CHIAPOS_MARKS)):
         for mark in marks:
@@ -315,6 +320,9 @@ def detect_plotter(head_text):
 def parser_for(plotter, state=None):
     """A fresh parser for `plotter`, or one resumed from a previous `parser.state()`."""
     # Imported here: the plotter modules import this one.
+    if plotter == "pos2":
+        from ansible_collections.plotfleet.chia.plugins.module_utils.logs.pos2 import Pos2Parser
+        return Pos2Parser(state)
     if plotter == "chiapos":
         from ansible_collections.plotfleet.chia.plugins.module_utils.logs.chiapos import ChiaposParser as cls
     elif plotter == "madmax":
