@@ -22,7 +22,7 @@ __metaclass__ = type
 
 PS_ARGV = ["ps", "-axww", "-o", "pid=,ppid=,lstart=,command="]
 # Cheap pre-filter: only command lines that may be a plotter get the careful argv recovery.
-PLOTTER_HINT_RE = re.compile(r"chia|bladebit|plotfleet-chiapos|chiapos", re.IGNORECASE)
+PLOTTER_HINT_RE = re.compile(r"chia|bladebit|plotfleet-chiapos|chiapos|cuda_plot_k", re.IGNORECASE)
 PS_LINE_RE = re.compile(r"^\s*(\d+)\s+(\d+)\s+(\w{3}\s+\w{3}\s+\d{1,2}\s+\d\d:\d\d:\d\d\s+\d{4})\s*(.*)$")
 _MONTHS = dict((m, i + 1) for i, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")))
@@ -266,7 +266,19 @@ _BLADEBIT_CMD = {"-t1": "tmp_dir", "--temp1": "tmp_dir", "-t2": "tmp2_dir", "--t
 _BLADEBIT_CMD_VALUES = set(["-b", "--buckets", "--cache", "--f1-threads", "--fp-threads", "--c-threads",
                             "--p2-threads", "--p3-threads", "-s", "--sizes", "-d", "--device", "--f1",
                             "--fx", "--c", "--p2", "--p3"])
+_BLADEBIT_CUDA_FLAGS = set(["--check", "--check-threshold", "-r", "--ndevices"])  # cudaplot values (besides -d)
+_BLADEBIT_HYBRID = ("--disk-128", "--disk-16")  # cudaplot modes that use -t1/-t2 ("one given -> both")
 _BLADEBIT_COMMANDS = ("ramplot", "diskplot", "cudaplot", "plot")
+# Gigahorse GPU plotter (`cuda_plot_k32`, `cuda_plot_k32_v3`, ...): madMAx-style flags; k from the name.
+_GIGAHORSE_RE = re.compile(r"^cuda_plot_k(\d\d)(?:_v\d+)?(?:\.exe)?$")
+_GIGAHORSE_FLAGS = {
+    "-n": "count", "--count": "count", "-t": "tmp_dir", "--tmpdir": "tmp_dir", "-2": "tmp2_dir",
+    "--tmpdir2": "tmp2_dir", "-3": "tmp3_dir", "--tmpdir3": "tmp3_dir", "-d": "dst_dir", "--finaldir": "dst_dir",
+}
+_GIGAHORSE_VALUE_FLAGS = set(["-C", "--level", "-g", "--device", "-r", "--ndevices", "-p", "--poolkey", "-c",
+                              "--contract", "-f", "--farmerkey", "-z", "--dstport", "-Q", "--maxtmp", "-A",
+                              "--copylimit", "-W", "--maxcopy", "-M", "--memory", "-S", "--streams", "-B",
+                              "--chunksize", "-x", "--port", "-Z", "--unique"])
 _BLADEBIT_OTHER = ("simulate", "check", "validate", "iotest", "memtest", "help", "version", "-h", "--help",
                    "--version", "--memory", "--memory-json")
 
@@ -326,6 +338,7 @@ def _finish(info, default_k=None):
     if info["dst_dir"] is None and info["plotter"] == "chiapos":
         info["dst_dir"] = info["tmp_dir"]    # ... and the final dir too
     info.pop("stage_dir", None)
+    info.pop("tmp3_dir", None)
     return info
 
 
@@ -342,11 +355,13 @@ def identify(argv):
     name = _basename(rest[0])
     if name in ("chia", "chia.exe"):
         return _identify_chia(rest[1:])
-    if name in ("chia_plot", "chia_plot.exe", "chia_plot_k34", "cuda_plot_k32", "cuda_plot_k26"):
+    if _GIGAHORSE_RE.match(name):
+        return _identify_gigahorse(rest[1:], int(_GIGAHORSE_RE.match(name).group(1)))
+    if name in ("chia_plot", "chia_plot.exe", "chia_plot_k34"):
         info = _info("madmax", "madmax")
         _parse_flags(rest[1:], _MADMAX_FLAGS, _MADMAX_VALUE_FLAGS, info)
         return _finish(info, default_k=32)
-    if name in ("bladebit", "bladebit.exe", "bladebit_cuda"):
+    if name in ("bladebit", "bladebit.exe", "bladebit_cuda", "bladebit_cuda.exe"):
         return _identify_bladebit(rest[1:], "bladebit")
     if "plotfleet-chiapos" in name:
         return _identify_chiapos_args(rest[1:], "chiapos")
@@ -400,18 +415,49 @@ def _identify_chia(args):
     return None
 
 
-def _identify_bladebit(args, kind):
-    """bladebit v1 `[opts] <out>`, v2/v3 `[opts] ramplot|diskplot|cudaplot [cmd opts] <out>`."""
-    info = _info("bladebit", kind)
-    cmd_at = None
+def _identify_gigahorse(args, k):
+    """cuda_plot_kNN -n N -C L -t TMP/ [-2 TMP2/] [-3 TMP3/] -d DST/ [-d DST2/ ...]: several -t/-d, keep the first.
+
+    -n -1 (and 0) is "plot forever": count None, like madMAx's `Number of Plots: infinite`.
+    """
+    info = _info("gigahorse", "gigahorse")
+    first = {}
+    for i, arg in enumerate(args[:-1]):
+        field = _GIGAHORSE_FLAGS.get(arg)
+        if field and field not in first:
+            first[field] = args[i + 1]
+    _parse_flags(args, _GIGAHORSE_FLAGS, _GIGAHORSE_VALUE_FLAGS, info)
+    for field, value in first.items():
+        _set(info, field, value)
+    if info["count"] is not None and info["count"] < 1:
+        info["count"] = None
+    info["k"] = k
+    return _finish(info)
+
+
+def _bladebit_command_at(args):
+    """Index of the ramplot/diskplot/cudaplot word in a bladebit argv, None if absent, -1 if not a plot."""
     for i, arg in enumerate(args):
         if arg in _BLADEBIT_COMMANDS:
             prev = args[i - 1] if i else ""
-            if prev not in _BLADEBIT_GLOBAL and prev not in _BLADEBIT_GLOBAL_VALUES:
-                cmd_at = i
-                break
+            if prev in ("-z", "--compress") or (prev not in _BLADEBIT_GLOBAL and prev not in _BLADEBIT_GLOBAL_VALUES):
+                return i   # `-z` takes an optional level: `-z cudaplot` is the command
         if arg in _BLADEBIT_OTHER:
-            return None   # bladebit simulate/check/...: not a plot
+            return -1   # bladebit simulate/check/...: not a plot
+    return None
+
+
+def _identify_bladebit(args, kind):
+    """bladebit v1 `[opts] <out>`, v2/v3 `[opts] ramplot|diskplot|cudaplot [cmd opts] <out>`.
+
+    `cudaplot` is plotter bladebit_cuda (its own log format); its -t1/-t2 only matter with
+    --disk-128/--disk-16, where one given stands for both.
+    """
+    cmd_at = _bladebit_command_at(args)
+    if cmd_at == -1:
+        return None
+    cuda = cmd_at is not None and args[cmd_at] == "cudaplot"
+    info = _info("bladebit_cuda" if cuda else "bladebit", kind)
     if kind == "chia":
         # chia plotters bladebit <ramplot|diskplot|cudaplot> -d DST -t TMP -2 TMP2 -n N ...
         names = dict(_CHIA_FLAGS, **{"--tmp_dir": "tmp_dir", "--tmp_dir2": "tmp2_dir", "--final_dir": "dst_dir"})
@@ -421,10 +467,21 @@ def _identify_bladebit(args, kind):
     head = args[:cmd_at] if cmd_at is not None else args
     positionals = _parse_flags(head, _BLADEBIT_GLOBAL, _BLADEBIT_GLOBAL_VALUES, info)
     if cmd_at is not None:
-        positionals = _parse_flags(args[cmd_at + 1:], _BLADEBIT_CMD, _BLADEBIT_CMD_VALUES, info)
+        values = _BLADEBIT_CMD_VALUES | _BLADEBIT_CUDA_FLAGS if cuda else _BLADEBIT_CMD_VALUES
+        positionals = _parse_flags(args[cmd_at + 1:], _BLADEBIT_CMD, values, info)
     if positionals and info["dst_dir"] is None:
         info["dst_dir"] = _norm_dir(positionals[-1])
+    if cuda:
+        _cuda_temp_dirs(info, args[cmd_at + 1:])
     return _finish(info, default_k=32)
+
+
+def _cuda_temp_dirs(info, cmd_args):
+    if not any(flag in cmd_args for flag in _BLADEBIT_HYBRID):
+        info["tmp_dir"] = info["tmp2_dir"] = None   # full-RAM mode writes no temp files
+        return
+    info["tmp_dir"] = info["tmp_dir"] or info["tmp2_dir"]
+    info["tmp2_dir"] = info["tmp2_dir"] or info["tmp_dir"]
 
 
 def plotter_processes(procs):

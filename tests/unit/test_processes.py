@@ -46,7 +46,7 @@ def test_linux_capture_plotters():
     chia = [i for pid, i in found.items() if i["kind"] == "chia" and i["plotter"] == "chiapos"][0]
     assert (chia["k"], chia["count"], chia["tmp_dir"], chia["dst_dir"]) == (
         32, 2, "/tmp/pfcap/My SSD/tmp", "/tmp/pfcap/farm 1/plots")
-    cuda = [i for i in found.values() if i["plotter"] == "bladebit" and i["tmp_dir"] is None][0]
+    cuda = [i for i in found.values() if i["plotter"] == "bladebit_cuda" and i["tmp_dir"] is None][0]
     assert cuda["dst_dir"] == "/tmp/pfcap/farm 1/plots" and cuda["count"] == 1
 
 
@@ -100,13 +100,13 @@ IDENTIFY_CASES = [
     ("./chia_plot --count 2 --tmpdir /a --tmpdir2 /b --finaldir /c --size 30",
      dict(plotter="madmax", k=30, count=2, tmp_dir="/a", tmp2_dir="/b", dst_dir="/c")),
     ("/usr/local/bin/cuda_plot_k32 -n 1 -C 7 -t /t/ -d /d/ -c xch1 -f fk",
-     dict(plotter="madmax", k=32, tmp_dir="/t", dst_dir="/d")),
+     dict(plotter="gigahorse", k=32, tmp_dir="/t", dst_dir="/d")),
     ("bladebit -t 30 -f fk -p pk -n 1 /mnt/dst", dict(plotter="bladebit", kind="bladebit", k=32, count=1,
                                                     tmp_dir=None, dst_dir="/mnt/dst")),
     ("bladebit -t 30 -f fk -c xch1 -n 2 diskplot -b 256 --cache 110G -t1 /mnt/nvme -t2 /mnt/ram /mnt/dst",
      dict(plotter="bladebit", count=2, tmp_dir="/mnt/nvme", tmp2_dir="/mnt/ram", dst_dir="/mnt/dst")),
     ("bladebit_cuda -f fk -c xch1 --compress 7 -n 1 cudaplot --disk-128 -t1 /mnt/t /mnt/dst",
-     dict(plotter="bladebit", tmp_dir="/mnt/t", dst_dir="/mnt/dst")),
+     dict(plotter="bladebit_cuda", tmp_dir="/mnt/t", tmp2_dir="/mnt/t", dst_dir="/mnt/dst")),
     ("bladebit -n 1 -f fk -p pk ramplot -o /mnt/out", dict(plotter="bladebit", dst_dir="/mnt/out")),
     ("chia plotters bladebit diskplot -r 8 -n 1 -d /d -t /t -2 /t2 -c xch1 -f fk --compress 5",
      dict(plotter="bladebit", kind="chia", tmp_dir="/t", tmp2_dir="/t2", dst_dir="/d", count=1)),
