@@ -22,12 +22,14 @@ from ansible_collections.plotfleet.chia.plugins.module_utils import detach as de
 
 __metaclass__ = type
 
-KINDS = ("chia", "chiapos", "madmax", "bladebit")
+KINDS = ("chia", "chiapos", "madmax", "bladebit", "pos2")
 # k sizes each kind accepts. chia: `chia plots create` refuses k < 25 even with --override-k
 # (seen here with chia 2.7.5) and needs --override-k below 32. chiapos (the PyPI module through
 # plotfleet's driver) goes down to its minimum, 18, for tests and demos. madMAx k > 32 needs its
 # k34 build (point `binary` at it). BladeBit only plots k32.
-K_RANGE = {"chia": (25, 35), "chiapos": (18, 35), "madmax": (25, 34), "bladebit": (32, 32)}
+K_RANGE = {"chia": (25, 35), "chiapos": (18, 35), "madmax": (25, 34), "bladebit": (32, 32), "pos2": (18, 32)}
+# Kinds run by a plotfleet driver under plotter.python: keys optional (random throw-away keys without).
+DRIVER_KINDS = ("chiapos", "pos2")
 DEFAULT_BINARY = {"chia": "chia", "madmax": "chia_plot", "bladebit": "bladebit"}
 BLADEBIT_MODES = ("ramplot", "diskplot", "cudaplot")
 HEX96 = re.compile(r"^(0x)?[0-9a-fA-F]{96}$")
@@ -50,8 +52,9 @@ def validate_plotter(plotter):
         value = plotter.get(name)
         if value is not None and value < 1:
             errors.append("plotter.%s must be >= 1, got %s" % (name, value))
+    errors.extend(_pos2_errors(plotter))
     compression = plotter.get("compression") or 0
-    if compression and kind in ("chia", "chiapos"):
+    if compression and kind in ("chia", "chiapos", "pos2"):
         errors.append("plotter.compression: plotter kind %s makes uncompressed plots only" % kind)
     elif not 0 <= compression <= 9:
         errors.append("plotter.compression must be 0..9, got %s" % compression)
@@ -59,7 +62,7 @@ def validate_plotter(plotter):
                                                        "pool_contract_address"))
     if pool and contract:
         errors.append("plotter.pool_public_key and plotter.pool_contract_address are mutually exclusive")
-    if kind != "chiapos" and not (farmer and (pool or contract)):
+    if kind not in DRIVER_KINDS and not (farmer and (pool or contract)):
         errors.append("plotter.farmer_public_key and one of plotter.pool_public_key / "
                       "plotter.pool_contract_address are required for plotter kind %s" % kind)
     for name, value in (("farmer_public_key", farmer), ("pool_public_key", pool)):
@@ -67,13 +70,24 @@ def validate_plotter(plotter):
             errors.append("plotter.%s must be 96 hex digits (a 48-byte BLS public key)" % name)
     if contract and not CONTRACT.match(contract):
         errors.append("plotter.pool_contract_address must be an xch1... (or txch1...) address")
-    if kind == "chiapos" and (farmer or pool or contract) and not (farmer and (pool or contract)):
+    if kind in DRIVER_KINDS and (farmer or pool or contract) and not (farmer and (pool or contract)):
         errors.append("plotter.farmer_public_key and one of plotter.pool_public_key / "
                       "plotter.pool_contract_address go together (or give none for a throw-away memo)")
     if plotter.get("bladebit_mode") and plotter.get("bladebit_mode") not in BLADEBIT_MODES:
         errors.append("plotter.bladebit_mode must be one of %s" % ", ".join(BLADEBIT_MODES))
     if plotter.get("nice") is not None and not -20 <= plotter["nice"] <= 19:
         errors.append("plotter.nice must be -20..19, got %s" % plotter["nice"])
+    return errors
+
+
+def _pos2_errors(plotter):
+    """PoS2 (chia_rs) makes even k only, with strength >= 2 (both refused by chia_rs 0.53 otherwise)."""
+    errors = []
+    if plotter.get("kind") == "pos2" and isinstance(plotter.get("k"), int) and plotter["k"] % 2:
+        errors.append("plotter.k: PoS2 plots need an even k, got %s" % plotter["k"])
+    strength = plotter.get("strength")
+    if strength is not None and not 2 <= strength <= 255:
+        errors.append("plotter.strength must be 2..255, got %s" % strength)
     return errors
 
 
@@ -114,6 +128,12 @@ def build_argv(plotter, binary, tmp_dir, tmp2_dir, dst_dir, driver=None):
         _opt(argv, "-u", plotter.get("buckets"))
         _opt(argv, "-b", plotter.get("buffer_mib"))
         _opt(argv, "-s", plotter.get("stripe"))
+        _keys(argv, plotter)
+        return argv + extra
+    if kind == "pos2":
+        argv = [binary, driver, "-k", str(k), "-n", str(count)]
+        _opt(argv, "-s", plotter.get("strength"))
+        argv += ["-t", tmp_dir, "-d", dst_dir]
         _keys(argv, plotter)
         return argv + extra
     if kind == "madmax":

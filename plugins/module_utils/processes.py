@@ -22,7 +22,7 @@ __metaclass__ = type
 
 PS_ARGV = ["ps", "-axww", "-o", "pid=,ppid=,lstart=,command="]
 # Cheap pre-filter: only command lines that may be a plotter get the careful argv recovery.
-PLOTTER_HINT_RE = re.compile(r"chia|bladebit|plotfleet-chiapos|chiapos|cuda_plot_k", re.IGNORECASE)
+PLOTTER_HINT_RE = re.compile(r"chia|bladebit|plotfleet-chiapos|chiapos|cuda_plot_k|plotfleet-pos2|xchplot2", re.IGNORECASE)
 PS_LINE_RE = re.compile(r"^\s*(\d+)\s+(\d+)\s+(\w{3}\s+\w{3}\s+\d{1,2}\s+\d\d:\d\d:\d\d\s+\d{4})\s*(.*)$")
 _MONTHS = dict((m, i + 1) for i, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")))
@@ -365,7 +365,39 @@ def identify(argv):
         return _identify_bladebit(rest[1:], "bladebit")
     if "plotfleet-chiapos" in name:
         return _identify_chiapos_args(rest[1:], "chiapos")
+    if "plotfleet-pos2" in name:
+        return _identify_pos2(rest[1:])
+    if name in ("xchplot2", "xchplot2.exe"):
+        return _identify_xchplot2(rest[1:])
     return None
+
+
+# plotfleet's PoS2 driver (pos2_driver.py) and xchplot2 (`plot -k 28 -n N -f PK -c ADDR -o DIR`).
+_POS2_FLAGS = {"-k": "k", "--size": "k", "-n": "count", "--num": "count", "-t": "tmp_dir", "--tmp_dir": "tmp_dir",
+               "-d": "dst_dir", "--final_dir": "dst_dir"}
+_POS2_VALUE_FLAGS = set(["-s", "--strength", "-f", "--farmer_public_key", "-p", "--pool_public_key", "-c",
+                         "--pool_contract_address"])
+_XCHPLOT2_FLAGS = {"-k": "k", "-n": "count", "-o": "dst_dir", "--out": "dst_dir", "--output": "dst_dir"}
+_XCHPLOT2_VALUE_FLAGS = set(["-f", "-c", "-p", "--devices", "-s", "--strength", "--trials"])
+
+
+def _identify_pos2(args):
+    info = _info("pos2", "pos2")
+    _parse_flags(args, _POS2_FLAGS, _POS2_VALUE_FLAGS, info)
+    info["tmp_dir"] = info["tmp_dir"] or "."        # the driver's defaults
+    info["tmp2_dir"] = info["tmp_dir"]
+    info["dst_dir"] = info["dst_dir"] or info["tmp_dir"]
+    return _finish(info, default_k=28)
+
+
+def _identify_xchplot2(args):
+    """Only `xchplot2 plot ...`: it writes `<name>.plot2.partial` in its -o dir, then renames it there."""
+    if not args or args[0] != "plot":
+        return None   # verify, help, ...: not a plot
+    info = _info("xchplot2", "xchplot2")
+    _parse_flags(args[1:], _XCHPLOT2_FLAGS, _XCHPLOT2_VALUE_FLAGS, info)
+    info["tmp_dir"] = info["tmp2_dir"] = info["dst_dir"]
+    return _finish(info, default_k=28)
 
 
 def _identify_python(mode, rest):
@@ -375,6 +407,8 @@ def _identify_python(mode, rest):
             return _identify_chia(rest[1:])
         if "plotfleet-chiapos" in name:
             return _identify_chiapos_args(rest[1:], "chiapos")
+        if "plotfleet-pos2" in name:
+            return _identify_pos2(rest[1:])
         return None
     if mode.startswith("-m "):
         module = mode[3:]
