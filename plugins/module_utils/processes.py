@@ -22,7 +22,8 @@ __metaclass__ = type
 
 PS_ARGV = ["ps", "-axww", "-o", "pid=,ppid=,lstart=,command="]
 # Cheap pre-filter: only command lines that may be a plotter get the careful argv recovery.
-PLOTTER_HINT_RE = re.compile(r"chia|bladebit|plotfleet-chiapos|chiapos|cuda_plot_k|plotfleet-pos2|xchplot2", re.IGNORECASE)
+PLOTTER_HINT_RE = re.compile(r"chia|bladebit|plotfleet-chiapos|chiapos|plotfleet-pos2|xchplot2|cuda_plot_k",
+                             re.IGNORECASE)
 PS_LINE_RE = re.compile(r"^\s*(\d+)\s+(\d+)\s+(\w{3}\s+\w{3}\s+\d{1,2}\s+\d\d:\d\d:\d\d\s+\d{4})\s*(.*)$")
 _MONTHS = dict((m, i + 1) for i, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")))
