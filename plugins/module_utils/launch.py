@@ -22,15 +22,21 @@ from ansible_collections.plotfleet.chia.plugins.module_utils import detach as de
 
 __metaclass__ = type
 
-KINDS = ("chia", "chiapos", "madmax", "bladebit", "pos2")
+KINDS = ("chia", "chiapos", "madmax", "bladebit", "pos2", "bladebit_cuda", "gigahorse")
 # k sizes each kind accepts. chia: `chia plots create` refuses k < 25 even with --override-k
 # (seen here with chia 2.7.5) and needs --override-k below 32. chiapos (the PyPI module through
 # plotfleet's driver) goes down to its minimum, 18, for tests and demos. madMAx k > 32 needs its
 # k34 build (point `binary` at it). BladeBit only plots k32.
-K_RANGE = {"chia": (25, 35), "chiapos": (18, 35), "madmax": (25, 34), "bladebit": (32, 32), "pos2": (18, 32)}
+K_RANGE = {"chia": (25, 35), "chiapos": (18, 35), "madmax": (25, 34), "bladebit": (32, 32), "pos2": (18, 32),
+           "bladebit_cuda": (32, 32), "gigahorse": (26, 34)}
 # Kinds run by a plotfleet driver under plotter.python: keys optional (random throw-away keys without).
 DRIVER_KINDS = ("chiapos", "pos2")
-DEFAULT_BINARY = {"chia": "chia", "madmax": "chia_plot", "bladebit": "bladebit"}
+# Gigahorse: one binary per k (and `_v3` for C29+): set `binary` for anything but cuda_plot_k32.
+DEFAULT_BINARY = {"chia": "chia", "madmax": "chia_plot", "bladebit": "bladebit", "bladebit_cuda": "bladebit_cuda",
+                  "gigahorse": "cuda_plot_k32"}
+GIGAHORSE_KS = (26, 29, 30, 31, 32, 33, 34)   # the cuda_plot_kNN builds that exist
+GIGAHORSE_LEVELS = tuple(range(1, 10)) + tuple(range(11, 21)) + tuple(range(29, 34))  # 29..33: cuda_plot_k32_v3
+BLADEBIT_CUDA_HYBRID = ("--disk-128", "--disk-16")  # cudaplot modes that need -t1/-t2
 BLADEBIT_MODES = ("ramplot", "diskplot", "cudaplot")
 HEX96 = re.compile(r"^(0x)?[0-9a-fA-F]{96}$")
 CONTRACT = re.compile(r"^t?xch1[0-9a-z]{20,}$")
@@ -56,6 +62,8 @@ def validate_plotter(plotter):
     compression = plotter.get("compression") or 0
     if compression and kind in ("chia", "chiapos", "pos2"):
         errors.append("plotter.compression: plotter kind %s makes uncompressed plots only" % kind)
+    elif kind in ("bladebit_cuda", "gigahorse"):
+        errors.extend(_gpu_errors(kind, plotter.get("k"), compression))
     elif not 0 <= compression <= 9:
         errors.append("plotter.compression must be 0..9, got %s" % compression)
     farmer, pool, contract = (plotter.get(n) for n in ("farmer_public_key", "pool_public_key",
@@ -89,6 +97,47 @@ def _pos2_errors(plotter):
     if strength is not None and not 2 <= strength <= 255:
         errors.append("plotter.strength must be 2..255, got %s" % strength)
     return errors
+
+
+def _gpu_errors(kind, k, compression):
+    """Levels the GPU plotters refuse: BladeBit CUDA has no C8; Gigahorse makes no C0 and has one binary per k."""
+    if kind == "bladebit_cuda":
+        if not 0 <= compression <= 9 or compression == 8:
+            return ["plotter.compression must be 0..7 or 9 for bladebit_cuda (it refuses 8), got %s" % compression]
+        return []
+    errors = []
+    if compression not in GIGAHORSE_LEVELS:
+        errors.append("plotter.compression must be 1..9, 11..20 or 29..33 for gigahorse (no uncompressed plots), "
+                      "got %s" % compression)
+    if isinstance(k, int) and k not in GIGAHORSE_KS:
+        errors.append("plotter.k: gigahorse has no cuda_plot_k%s build (k is one of %s)"
+                      % (k, ", ".join(str(x) for x in GIGAHORSE_KS)))
+    return errors
+
+
+def _bladebit_cuda_argv(plotter, binary, tmp_dir, tmp2_dir, dst_dir, count, extra):
+    """bladebit_cuda GLOBAL cudaplot [OPTS] DST: one output dir (it round-robins several without a space check)."""
+    argv = [binary]
+    _keys(argv, plotter)
+    argv += ["-n", str(count)]
+    _opt(argv, "-t", plotter.get("threads"))
+    if plotter.get("compression"):
+        argv += ["--compress", str(plotter["compression"])]
+    argv += ["cudaplot"] + extra
+    if any(flag in extra for flag in BLADEBIT_CUDA_HYBRID):
+        argv += ["-t1", tmp_dir, "-t2", tmp2_dir]
+    return argv + [dst_dir]
+
+
+def _gigahorse_argv(plotter, binary, tmp_dir, tmp2_dir, dst_dir, count, extra):
+    """cuda_plot_kNN: -t only caches finished plots for its own copy to -d; -2 (partial-RAM mode) only when
+    tmp2 differs from tmp. GH's -r is a GPU count, so plotter.threads is not passed."""
+    argv = [binary, "-n", str(count), "-C", str(plotter.get("compression")), "-t", _slash(tmp_dir)]
+    if tmp2_dir and os.path.normpath(tmp2_dir) != os.path.normpath(tmp_dir):
+        argv += ["-2", _slash(tmp2_dir)]
+    argv += ["-d", _slash(dst_dir)]
+    _keys(argv, plotter)
+    return argv + extra
 
 
 def _opt(argv, flag, value):
@@ -136,6 +185,10 @@ def build_argv(plotter, binary, tmp_dir, tmp2_dir, dst_dir, driver=None):
         argv += ["-t", tmp_dir, "-d", dst_dir]
         _keys(argv, plotter)
         return argv + extra
+    if kind == "bladebit_cuda":
+        return _bladebit_cuda_argv(plotter, binary, tmp_dir, tmp2_dir, dst_dir, count, extra)
+    if kind == "gigahorse":
+        return _gigahorse_argv(plotter, binary, tmp_dir, tmp2_dir, dst_dir, count, extra)
     if kind == "madmax":
         argv = [binary, "-k", str(k), "-n", str(count)]
         _opt(argv, "-r", plotter.get("threads"))
