@@ -49,13 +49,13 @@ options:
             k 25..34 (k > 32 needs madMAx's k34 build as O(plotter.binary)).
           - V(bladebit) runs BladeBit 3 C(bladebit -f F (-p P|-c C) -n N [-t T] [--compress L] MODE
             [-b B -t1 TMP -t2 TMP2] DST), MODE from O(plotter.bladebit_mode); k 32 only.
-          - V(bladebit_cuda) runs BladeBit CUDA C(bladebit_cuda -f F (-p P|-c C) -n N [-t T] [--compress L]
+          - V(bladebit_cuda) runs BladeBit CUDA C(bladebit_cuda -f F -p P|-c C -n N [-t T] [--compress L]
             cudaplot [EXTRA] [-t1 TMP -t2 TMP2] DST); C(-t1)/C(-t2) only when O(plotter.extra_args) holds
             C(--disk-128) or C(--disk-16); k 32, levels 0..7 and 9. One output dir, chosen by plotfleet (BladeBit
             round-robins several without a space check); give a large O(plotter.count), as the first plot of a
             process pays a long buffer allocation. One job per process, with a current plot.
           - V(gigahorse) runs the Gigahorse GPU plotter C(cuda_plot_k32 -n N -C L -t TMP/ [-2 TMP2/] -d DST/ -f F
-            (-p P|-c C)); C(-2) (partial-RAM mode) only when the job's tmp2 dir is not its tmp dir. Levels 1..9,
+            -p P|-c C); C(-2) (partial-RAM mode) only when the job's tmp2 dir is not its tmp dir. Levels 1..9,
             11..20 and 29..33 (C29+ need O(plotter.binary) C(cuda_plot_k32_v3)); k 26, 29..34 with the matching
             C(cuda_plot_kNN) as O(plotter.binary). It copies each finished plot from TMP to DST itself.
         type: str
