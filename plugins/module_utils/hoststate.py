@@ -26,6 +26,7 @@ from ansible_collections.plotfleet.chia.plugins.module_utils import (
     dirs,
     eta,
     logcache,
+    plotfile,
     processes,
     records,
     transfer,
@@ -582,8 +583,33 @@ def _norm(path):
 def _scan(path, dir_scans):
     path = _norm(path)
     if path not in dir_scans:
-        dir_scans[path] = dirs.scan_dir(path)
+        dir_scans[path] = _with_plot_formats(dirs.scan_dir(path))
     return dir_scans[path]
+
+
+def _with_plot_formats(scan):
+    """Add v1 (`.plot`, what plot_count/plot_bytes count) and v2 (PoS2 `.plot2`) plot counts and bytes."""
+    scan.update(plots_v1=scan["plot_count"], plot_bytes_v1=scan["plot_bytes"], plots_v2=0, plot_bytes_v2=0)
+    if not scan["exists"]:
+        return scan
+    try:
+        with os.scandir(scan["path"]) as entries:
+            for entry in entries:
+                if plotfile.is_plot2_name(entry.name):
+                    _count_plot2(scan, entry)
+    except OSError as exc:
+        scan["error"] = scan["error"] or exc.strerror or str(exc)
+    return scan
+
+
+def _count_plot2(scan, entry):
+    try:
+        if entry.is_file():
+            size = entry.stat().st_size
+            scan["plots_v2"] += 1
+            scan["plot_bytes_v2"] += size
+    except OSError:
+        pass   # gone since the listing (moved away): not in this dir any more
 
 
 def _temp_usage(plot, dir_scans):

@@ -190,6 +190,11 @@ dirs:
     total_bytes: {description: Size of the filesystem., type: int, returned: always}
     plot_bytes: {description: "Bytes of C(*.plot) files in the dir.", type: int, returned: always}
     plot_count: {description: "Number of C(*.plot) files.", type: int, returned: always}
+    plots_v1: {description: "Number of v1 (PoS1, C(*.plot)) plots - same as C(plot_count).", type: int,
+               returned: always}
+    plot_bytes_v1: {description: "Bytes of those v1 plots - same as C(plot_bytes).", type: int, returned: always}
+    plots_v2: {description: "Number of v2 (PoS2) plots, C(plot-k{k}-{id}.plot2).", type: int, returned: always}
+    plot_bytes_v2: {description: Bytes of those v2 plots., type: int, returned: always}
     temp_bytes: {description: "Bytes of C(*.tmp) files (plotter temp files, transfer partials).", type: int,
                  returned: always}
     temp_count: {description: Number of those temp files., type: int, returned: always}

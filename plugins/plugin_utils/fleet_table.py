@@ -255,9 +255,9 @@ def _dir_line(entry, width, ascii, path_width=MIN_DIR_PATH):
     temp = _first(entry, "temp_bytes", "tmp_bytes")
     if temp:
         extra.append("temp %s" % size(temp))
-    plots = _first(entry, "plot_count", "plots")
-    if isinstance(plots, int) and plots:
-        extra.append("%d plot%s" % (plots, "" if plots == 1 else "s"))
+    plots = _plots_text(_first(entry, "plot_count", "plots"), entry.get("plots_v2"))
+    if plots:
+        extra.append(plots)
     incoming = entry.get("incoming") or {}
     if incoming.get("transfers"):
         extra.append("%d incoming %s" % (incoming["transfers"], size(incoming.get("bytes"))))
@@ -266,6 +266,16 @@ def _dir_line(entry, width, ascii, path_width=MIN_DIR_PATH):
     if extra:
         text += "  " + ", ".join(extra)
     return _wrap("disk", text, width)
+
+
+def _plots_text(v1, v2):
+    """`3 plots` (v1 only, as before PoS2), `3 v1 + 2 v2 plots` once a dir holds PoS2 `.plot2` files."""
+    v1 = v1 if isinstance(v1, int) else 0
+    v2 = v2 if isinstance(v2, int) else 0
+    if not v2:
+        return "%d plot%s" % (v1, "" if v1 == 1 else "s") if v1 else ""
+    counts = (["%d v1" % v1] if v1 else []) + ["%d v2" % v2]
+    return "%s plot%s" % (" + ".join(counts), "" if v1 + v2 == 1 else "s")
 
 
 # Columns a transfer line and a start/move line need beside their two paths.
