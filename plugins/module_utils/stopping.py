@@ -103,9 +103,17 @@ def ended_in_scope(state, tmp_dirs, dst_dirs):
     return out
 
 
-def unidentified_live_jobs(state):
-    """Live jobs whose plot id is not known: their temp files cannot be told apart yet."""
-    return [job for job in state.get("jobs") or [] if not ID_RE.match((job.get("id") or "").lower())]
+def unidentified_live_jobs(state, tmp_dirs=(), dst_dirs=()):
+    """Live jobs whose plot id is not known and that may write into the configured dirs: their temp
+    files cannot be told apart yet. A plotter of someone else's setup whose dirs are all known and
+    all elsewhere cannot own a file here, so it does not hold the cleanup up (it could for ever)."""
+    mine = set(os.path.realpath(d) for d in list(tmp_dirs or []) + list(dst_dirs or []))
+
+    def may_write_here(job):
+        dirs = [job.get(key) for key in ("tmp_dir", "tmp2_dir", "dst_dir") if job.get(key)]
+        return job.get("launch_id") or not dirs or any(os.path.realpath(d) in mine for d in dirs)
+    return [job for job in state.get("jobs") or []
+            if not ID_RE.match((job.get("id") or "").lower()) and may_write_here(job)]
 
 
 def _record(state_dir, job):
@@ -231,7 +239,7 @@ def run(params, check_mode, gather):
         result = {"changed": False, "jobs": [], "temp_files": [], "deleted": [],
                   "warnings": list(state.get("warnings") or [])}
         if ended_jobs and ended:
-            waiting = unidentified_live_jobs(state)
+            waiting = unidentified_live_jobs(state, params.get("tmp_dirs"), params.get("dst_dirs"))
             if waiting:  # a live job not yet tied to its plot id might own some of these files
                 result["warnings"].append("cleanup of dead jobs waits: the plot id of running pid %s is not known yet"
                                           % ", ".join(str(job.get("pid")) for job in waiting))

@@ -152,3 +152,24 @@ def test_held_for_writing_ignores_readers(tmp_path):
         assert openfiles.held_open([str(path)]) == {str(path)}
     with open(str(path), "ab"):
         assert openfiles.held_for_writing([str(path)]) == {str(path)}
+
+
+def test_an_unidentified_plotter_of_another_setup_does_not_hold_up_the_cleanup(tmp_path):
+    """A live job whose plot id is unknown waits the cleanup only if it may write into our dirs: its
+    dirs are ours (also through a symlink), unknown, or it is one of our launches."""
+    ours, theirs = tmp_path / "tmp", tmp_path / "theirs"
+    ours.mkdir()
+    theirs.mkdir()
+    (tmp_path / "alias").symlink_to(ours)
+
+    def live(**dirs):
+        job = {"id": None, "state": "plotting", "pid": 1, "launch_id": None}
+        job.update(dirs)
+        return job
+    elsewhere = live(tmp_dir=str(theirs), tmp2_dir=str(theirs), dst_dir=str(theirs))
+    through_alias = live(tmp_dir=str(tmp_path / "alias"), dst_dir=str(theirs))
+    unknown_dirs = live()
+    launched_here = live(launch_id="abc", tmp_dir=str(theirs), dst_dir=str(theirs))
+    state = {"jobs": [elsewhere, through_alias, unknown_dirs, launched_here]}
+    waiting = stopping.unidentified_live_jobs(state, [str(ours)], [])
+    assert waiting == [through_alias, unknown_dirs, launched_here]
