@@ -41,7 +41,7 @@ ARCHIVE = "done"
 STARTING_GRACE_S = 60     # a record written just before its worker got a pid is still "running"
 PID_START_SLACK_S = 2.0   # pid alive with a start time further away: a reused pid
 QUIET_S = 120             # without /proc (macOS): a plot modified this recently may be written
-LIVE_JOB_STATES = ("plotting", "copying", "stalled")
+LIVE_JOB_STATES = ("plotting", "copying", "stalled", "suspended")  # a suspended plotter still owns its files
 PROGRESS_RE = re.compile(r"^\s*([\d,.']+)\s+\d+%\s")
 
 

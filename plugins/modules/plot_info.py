@@ -175,6 +175,23 @@ transfers:
     rate_bps: {description: Copy rate (bytes per second)., type: float, returned: always}
     started: {description: Start (epoch)., type: float, returned: always}
     log: {description: Transfer log path., type: str, returned: always}
+    method: {description: "C(rename), C(copy) or C(rsync).", type: str, returned: always}
+    attempt: {description: "Attempt number (1 for the first).", type: int, returned: always}
+    finished: {description: "End (epoch), null while running.", type: float, returned: always}
+    reason: {description: "Why it failed, for people; null unless failed.", type: str, returned: always}
+    failure:
+      description:
+        - "The kind of failure, null unless failed: C(full), C(unmounted), C(missing), C(busy), C(network),
+          C(verify), C(conflict), C(source) or C(error) (see M(plotfleet.chia.plot_move) and docs/moving.md).
+          Retry decisions read this, never the reason text."
+      type: str
+      returned: always
+    conflict:
+      description:
+        - "For a C(conflict): C(source) (the plot, kept), C(destination) (the file in the way, C(host:path) for
+          a remote one, left untouched), C(host) and C(problem); else null."
+      type: dict
+      returned: always
 dirs:
   description: Every configured tmp and dst dir.
   returned: always

@@ -295,7 +295,13 @@ def _transfer_line(transfer, width, ascii):
     source, dest = two_paths(transfer.get("source"), dest, max(width - TRANSFER_LINE_FIXED, 56), ascii)
     text = "%s %s %s %s %s %s %s" % ((transfer.get("plot_id") or transfer.get("id") or "-")[:8], source, arrow,
                                      dest, pct, ("%s/s" % size(rate)) if rate else "", transfer.get("state") or "?")
-    return _wrap("xfer", " ".join(text.split()), width)
+    lines = _wrap("xfer", " ".join(text.split()), width)
+    conflict = transfer.get("conflict") or {}
+    if transfer.get("failure") == "conflict" and conflict:
+        # both paths in full: a person decides which file is the plot
+        lines += _wrap("xfer", "conflict: %s is in the way (%s); the plot stays at %s" % (
+            conflict.get("destination"), conflict.get("problem"), conflict.get("source")), width)
+    return lines
 
 
 def _where(path):

@@ -164,3 +164,15 @@ def test_compact_sizes_fit_the_temp_column():
                       (int(9.96 * 1024 ** 2), "10M"), (239 * GIB, "239G"), (int(999.6 * GIB), "1.0T")]:
         assert fleet_table.compact_size(num) == text, num
         assert len(text) <= 4
+
+
+def test_a_conflict_shows_both_paths_in_full():
+    src = "/mnt/nvme0/done/plot-k32-2025-01-01-00-00-%s.plot" % ("aa" * 32)
+    dst = "storage1:/srv/plots/plot-k32-2025-01-01-00-00-%s.plot" % ("aa" * 32)
+    line = {"plot_id": "aa" * 32, "source": src, "destination": "/srv/plots", "host": "storage1",
+            "state": "failed", "failure": "conflict", "bytes_total": 10, "bytes_done": 0,
+            "conflict": {"source": src, "destination": dst, "host": "storage1",
+                         "problem": "bytes differ from the source at sampled offsets"}}
+    text = " ".join(part.strip() for part in fleet_table._transfer_line(line, 100, False)[1:])
+    for piece in (src, dst, "bytes differ from the source at sampled offsets"):
+        assert "".join(piece.split()) in "".join(text.replace("xfer", "").split())

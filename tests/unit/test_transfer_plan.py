@@ -125,6 +125,9 @@ def test_busy_from_state():
     assert dirs == {os.path.realpath("/t1"), os.path.realpath("/t2")}
     assert files == {os.path.realpath("/d/plot-k32-x.plot")}
     assert transfer.busy_from_state(None) == (set(), set())
+    # a SIGSTOPped madMAx still owns the plots in its temp dirs
+    suspended = {"jobs": [{"plotter": "madmax", "pid": 12, "state": "suspended", "tmp_dir": "/t5", "tmp2_dir": None}]}
+    assert transfer.busy_from_state(suspended)[0] == {os.path.realpath("/t5")}
 
 
 def write_rec(state_dir, **fields):
