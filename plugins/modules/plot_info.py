@@ -20,7 +20,9 @@ description:
     processes started by hand are adopted - C(chia plots create), C(chia plotters chiapos|madmax|bladebit),
     C(chia_plot), C(bladebit) (RAM, C(diskplot)), C(bladebit_cuda) or C(bladebit ... cudaplot) (plotter
     C(bladebit_cuda)), the Gigahorse GPU plotter C(cuda_plot_kNN[_v3]) (plotter C(gigahorse)), Python running
-    the chiapos module or plotfleet's chiapos driver; of a parent and child running the same plot (for example
+    the chiapos module or plotfleet's chiapos driver, plotfleet's PoS2 driver (plotter C(pos2)), C(xchplot2 plot)
+    (plotter C(xchplot2), followed by process and by the C(.plot2) files in its C(-o) dir; its log is not
+    parsed); of a parent and child running the same plot (for example
     C(chia plotters madmax) and its C(chia_plot)), only the child is a job. An adopted job's log is the
     file on its standard output, or else the newest unfinished log in O(log_dir) naming the same dirs.
   - B(Logs.) Every file in O(log_dir) and the log of every live job is parsed (chiapos, madMAx, BladeBit
@@ -90,8 +92,8 @@ jobs:
   elements: dict
   contains:
     id: {description: "Plot id (64 hex), null before the plotter printed it.", type: str, returned: always}
-    plotter: {description: "C(chiapos), C(madmax), C(bladebit), C(bladebit_cuda) or C(gigahorse).", type: str,
-              returned: always}
+    plotter: {description: "C(chiapos), C(madmax), C(bladebit), C(bladebit_cuda), C(gigahorse), C(pos2) or
+              C(xchplot2).", type: str, returned: always}
     k: {description: Plot size., type: int, returned: always}
     index: {description: 1-based number of this plot in its log (C(-n N) logs hold several)., type: int,
             returned: always}

@@ -58,9 +58,15 @@ options:
             -p P|-c C); C(-2) (partial-RAM mode) only when the job's tmp2 dir is not its tmp dir. Levels 1..9,
             11..20 and 29..33 (C29+ need O(plotter.binary) C(cuda_plot_k32_v3)); k 26, 29..34 with the matching
             C(cuda_plot_kNN) as O(plotter.binary). It copies each finished plot from TMP to DST itself.
+          - V(pos2) makes PoS2 plots (C(plot-k{k}-{id}.plot2), chia-blockchain 2.7.5's naming) with PyPI
+            C(chia_rs) under O(plotter.python) through a small driver that plotfleet installs in
+            C(<state_dir>/bin/) (C(-k K -n N [-s STRENGTH] -t TMP -d DST [-f F (-p P|-c C)])); it writes
+            C(<name>.plot2.tmp) in TMP, copies it to DST when that is another dir, then renames. k 18..32, even
+            only (mainnet k28). Plot id and memo as chia computes them; without keys, random throw-away keys
+            (for tests and demos).
         type: str
         required: true
-        choices: [chia, chiapos, madmax, bladebit, bladebit_cuda, gigahorse]
+        choices: [chia, chiapos, madmax, bladebit, bladebit_cuda, gigahorse, pos2]
       binary:
         description:
           - Plotter executable, a path or a name looked up in PATH. Paths with spaces work (for example the
@@ -69,9 +75,13 @@ options:
             V(chiapos).
         type: str
       python:
-        description: Python interpreter with the PyPI C(chiapos) package, for kind V(chiapos).
+        description: Python interpreter with the PyPI C(chiapos) package (kind V(chiapos)) or C(chia_rs) (kind
+          V(pos2)).
         type: str
         default: python3
+      strength:
+        description: PoS2 plot strength (C(-s), kind V(pos2) only), 2..255; the driver's default 2 when unset.
+        type: int
       k:
         description: Plot size.
         type: int
@@ -245,7 +255,7 @@ from ansible_collections.plotfleet.chia.plugins.module_utils import (  # noqa: E
 
 PLOTTER_SPEC = dict(
     kind=dict(type="str", required=True, choices=["chia", "chiapos", "madmax", "bladebit",
-                                                  "bladebit_cuda", "gigahorse"]),
+                                                  "bladebit_cuda", "gigahorse", "pos2"]),
     binary=dict(type="str"),
     python=dict(type="str", default="python3"),
     k=dict(type="int", default=32),
@@ -254,6 +264,7 @@ PLOTTER_SPEC = dict(
     buckets=dict(type="int"),
     buffer_mib=dict(type="int"),
     stripe=dict(type="int"),
+    strength=dict(type="int"),
     tmp2_dir=dict(type="path"),
     farmer_public_key=dict(type="str", no_log=False),
     pool_public_key=dict(type="str", no_log=False),
