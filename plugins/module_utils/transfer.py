@@ -42,6 +42,8 @@ STARTING_GRACE_S = 60     # a record written just before its worker got a pid is
 PID_START_SLACK_S = 2.0   # pid alive with a start time further away: a reused pid
 QUIET_S = 120             # without /proc (macOS): a plot modified this recently may be written
 LIVE_JOB_STATES = ("plotting", "copying", "stalled", "suspended")  # a suspended plotter still owns its files
+# Plotters whose own copy thread moves finished plots out of their temp dirs: never take a plot from there.
+SELF_COPYING_PLOTTERS = ("madmax", "gigahorse")
 PROGRESS_RE = re.compile(r"^\s*([\d,.']+)\s+\d+%\s")
 
 
@@ -203,8 +205,8 @@ def busy_from_state(state):
     busy_dirs, busy_files = set(), set()
     for job in (state or {}).get("jobs") or []:
         live = job.get("pid") and job.get("state") in LIVE_JOB_STATES
-        if live and job.get("plotter") == "madmax":
-            # madMAx keeps a finished .plot in its temp dirs until its own copy thread moves it.
+        if live and job.get("plotter") in SELF_COPYING_PLOTTERS:
+            # madMAx and Gigahorse keep a finished .plot in their temp dirs until their own copy thread moves it.
             busy_dirs.update(_real(d) for d in (job.get("tmp_dir"), job.get("tmp2_dir")) if d)
         if job.get("state") == "copying" or live:
             if job.get("plot_file"):
