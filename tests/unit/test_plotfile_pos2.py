@@ -63,3 +63,13 @@ def test_header_check_refuses_what_is_not_that_plot(plot2, tmp_path):
     odd = bytearray(data[:4096])
     odd[37] = 19                           # an odd k: chia_rs would not open it
     assert plotfile.parse_header(bytes(odd)) is None
+
+
+def test_plot_ids_of_other_indexes_are_those_chia_rs_computes(tmp_path):
+    """pos2_plot_id() for a plot index other than 0 (a group file's header holds no index)."""
+    path = str(tmp_path / "i.plot2")
+    group = bytes32(bytes(range(100, 132)))
+    chia_rs.create_v2_single_plot_group(path, 18, 2, group, 513, 7, b"\x22" * 128)
+    prover = chia_rs.Prover(path)
+    assert plotfile.pos2_plot_id(bytes(group), 7, 513) == bytes(prover.plot_id_for_index(513)).hex()
+    assert plotfile.read_header(path)["plot_id"] == bytes(prover.plot_id_for_index(0)).hex()

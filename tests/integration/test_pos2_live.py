@@ -1,0 +1,90 @@
+"""Real PoS2 plots (chia_rs through plotfleet's pos2 driver) on localhost, followed by plot_info.
+
+The driver is launched exactly as plot_start builds and detaches it (launch.build_argv + launch.detach),
+then plot_info, through real Ansible, tracks the job while it plots, shows each plot finished with its
+`.plot2` file and counts the files as v2 plots of the dst dir.
+"""
+
+import os
+import re
+import time
+
+import pytest
+from startstop_lib import alive, host  # noqa: F401  (host is a fixture)
+
+from ansible_collections.plotfleet.chia.plugins.module_utils import launch, pos2_driver, starting
+from plotfleet_testlib import PLOTTER_PYTHON, run_module, wait_for
+
+POS2_K22 = {"kind": "pos2", "python": PLOTTER_PYTHON, "k": 22, "count": 3, "strength": 2}  # ~6 s a plot here
+POS2_K18 = {"kind": "pos2", "python": PLOTTER_PYTHON, "k": 18}
+
+
+def launch_driver(host, plotter):  # noqa: F811
+    driver = pos2_driver.install_driver(host.state)
+    argv = launch.build_argv(plotter, PLOTTER_PYTHON, host.tmp, host.tmp, host.dst, driver=driver)
+    log = launch.log_path(host.logs, "pos2test", time.time())
+    spawned = launch.detach(argv, log)
+    return spawned["pid"], log
+
+
+def read(path):
+    with open(path) as handle:
+        return handle.read()
+
+
+def info(host):  # noqa: F811
+    rc, result = run_module("plot_info", host.args())
+    assert rc == 0, result
+    return result
+
+
+def test_plot_info_tracks_a_live_pos2_job_then_its_finished_plot2_files(host):  # noqa: F811
+    pid, log = launch_driver(host, POS2_K22)
+    try:
+        assert wait_for(lambda: "Writing " in read(log) or not alive(pid), timeout=120), read(log)
+        assert alive(pid), read(log)
+        live = info(host)
+        text = read(log)
+        ids = re.findall(r"^ID: ([0-9a-f]{64})$", text, re.M)
+        (job,) = [j for j in live["jobs"] if j.get("pid") == pid]
+        assert job["plotter"] == "pos2" and job["k"] == 22 and job["state"] in ("plotting", "copying")
+        assert job["id"] in ids and job["tmp_dir"] == host.tmp and job["dst_dir"] == host.dst
+        assert job["adopted"] is True and job["log"] == log
+
+        assert wait_for(lambda: not alive(pid), timeout=300), "the driver did not finish"
+    finally:
+        if alive(pid):
+            os.kill(pid, 9)
+    text = read(log)
+    assert "Plot 3/3 done" in text, text
+    done = re.findall(r"^Plot \d/3 done in [0-9.]+ seconds: (.*\.plot2)$", text, re.M)
+    result = info(host)
+    mine = [p for p in result["history"] if p.get("log") == log]
+    assert sorted(p["plot_file"] for p in mine) == sorted(done) and all(p["state"] == "finished" for p in mine)
+    assert all(p["plotter"] == "pos2" and os.path.isfile(p["plot_file"]) for p in mine)
+    (dst,) = [d for d in result["dirs"] if d["path"] == host.dst]
+    assert dst["plots_v2"] == 3 and dst["plot_bytes_v2"] == sum(os.path.getsize(p) for p in done)
+    assert dst["plots_v1"] == dst["plot_count"] == 0 and dst["temp_bytes"] == 0
+    assert os.listdir(host.tmp) == []
+
+
+def _plot_start_knows_pos2():
+    """plot_start's body (starting.py) finds the plotter's Python and installs the pos2 driver."""
+    _errors, binary = starting.validate({"plotter": dict(POS2_K18), "tmp_dirs": ["/"], "rules": {}})
+    return binary is not None
+
+
+@pytest.mark.skipif(not _plot_start_knows_pos2(),
+                    reason="starting.py does not launch plotter kind pos2 yet (see the pos2 report)")
+def test_plot_start_makes_a_real_k18_plot2(host):  # noqa: F811
+    rc, result = host.start(dict(POS2_K18, count=2))
+    assert rc == 0 and result["changed"], result
+    (record,) = host.records()
+    assert record["plotter"] == record["plotter_kind"] == "pos2" and re.match(r"^[0-9a-f]{64}$", record["plot_id"])
+    assert wait_for(lambda: not alive(record["pid"]), timeout=120)
+    result = info(host)
+    mine = [p for p in result["history"] if p.get("log") == record["log"]]
+    assert [p["state"] for p in mine] == ["finished", "finished"] and mine[0]["id"] == record["plot_id"]
+    assert sorted(os.path.basename(p["plot_file"]) for p in mine) == sorted(os.listdir(host.dst))
+    (dst,) = [d for d in result["dirs"] if d["path"] == host.dst]
+    assert dst["plots_v2"] == 2 and dst["plot_count"] == 0
