@@ -71,7 +71,10 @@ COMPRESSED_K32_GIB = {0: 101.4, 1: 87.5, 2: 86.0, 3: 84.4, 4: 82.8, 5: 81.2, 6: 
 # Working space on the tmp dir, as a multiple of the final size. chiapos: Chia docs give 239 GiB for
 # k32 (2.36x; the often-quoted 2.2x is too tight); madMAx ~220 GiB for k32 with a separate -2;
 # BladeBit diskplot ~416 GiB; BladeBit RAM/CUDA need no tmp dir.
-TMP_FACTOR = {"chiapos": 2.4, "chia": 2.4, "madmax": 2.2, "diskplot": 4.1, "ramplot": 0.0, "cudaplot": 0.0}
+# bladebit_cuda plots in RAM (its --disk-128/16 cache is the user's choice); gigahorse caches about one
+# finished plot per copy still queued in its -t dir.
+TMP_FACTOR = {"chiapos": 2.4, "chia": 2.4, "madmax": 2.2, "diskplot": 4.1, "ramplot": 0.0, "cudaplot": 0.0,
+              "bladebit_cuda": 0.0, "gigahorse": 1.0}
 
 
 # ---------------------------------------------------------------- sizes

@@ -30,6 +30,15 @@ class StartError(Exception):
         self.result = result
 
 
+def recorded_plotter(plotter):
+    """The parser a launch's log needs: chia's CLI prints chiapos's log, and `bladebit cudaplot`
+    prints BladeBit CUDA's, not the RAM plotter's."""
+    if plotter["kind"] in ("chia", "chiapos"):
+        return "chiapos"
+    if plotter["kind"] == "bladebit" and plotter.get("bladebit_mode") == "cudaplot":
+        return "bladebit_cuda"
+    return plotter["kind"]
+
 def plot_spec(plotter):
     return {"kind": plotter["kind"], "k": plotter["k"], "compression": plotter.get("compression") or 0,
             "bladebit_mode": plotter.get("bladebit_mode") or "ramplot", "count": plotter.get("count") or 1}
@@ -133,7 +142,7 @@ def launch_one(params, slot, binary, driver, now, warnings):
         raise StartError("cannot start %s: %s" % (argv[0], exc.strerror or exc), argv=argv, log=log) from None
     pid = spawned["pid"]
     record = {"version": 1, "launch_id": launch_id, "plot_id": None,
-              "plotter": "chiapos" if plotter["kind"] in ("chia", "chiapos") else plotter["kind"],
+              "plotter": recorded_plotter(plotter),
               "plotter_kind": plotter["kind"], "argv": argv, "pid": pid, "proc_start": proc_start(pid) if pid else None,
               "log": log, "tmp_dir": slot["tmp_dir"], "tmp2_dir": slot["tmp2_dir"], "dst_dir": slot["dst_dir"],
               "k": plotter["k"], "count": plotter.get("count") or 1, "started": now,

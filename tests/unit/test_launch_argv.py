@@ -229,3 +229,14 @@ def test_systemd_run_failure_falls_back_to_setsid(monkeypatch, tmp_path):
                             use_systemd=True, warnings=warnings)
     assert started["method"] == "setsid" and started["pid"] > 0
     assert warnings == ["systemd-run failed (Failed to connect to bus); started with setsid instead"]
+
+
+@pytest.mark.parametrize("settings,parser", [
+    ({"kind": "chia"}, "chiapos"), ({"kind": "chiapos"}, "chiapos"), ({"kind": "madmax"}, "madmax"),
+    ({"kind": "bladebit", "bladebit_mode": "ramplot"}, "bladebit"),
+    ({"kind": "bladebit", "bladebit_mode": "cudaplot"}, "bladebit_cuda"),
+    ({"kind": "gigahorse"}, "gigahorse"),
+])
+def test_a_launch_records_the_plotter_whose_log_it_prints(settings, parser):
+    from ansible_collections.plotfleet.chia.plugins.module_utils import starting
+    assert starting.recorded_plotter(settings) == parser
