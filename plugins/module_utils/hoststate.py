@@ -597,6 +597,8 @@ def _with_plot_formats(scan):
             for entry in entries:
                 if plotfile.is_plot2_name(entry.name):
                     _count_plot2(scan, entry)
+                elif entry.name.endswith(plotfile.PLOT2_PARTIAL_SUFFIX) and plotfile.is_temp_name(entry.name):
+                    _count_partial(scan, entry)
     except OSError as exc:
         scan["error"] = scan["error"] or exc.strerror or str(exc)
     return scan
@@ -610,6 +612,17 @@ def _count_plot2(scan, entry):
             scan["plot_bytes_v2"] += size
     except OSError:
         pass   # gone since the listing (moved away): not in this dir any more
+
+
+def _count_partial(scan, entry):
+    """xchplot2's `<name>.plot2.partial` (dirs.scan_dir counts only `.tmp` and our own partials)."""
+    try:
+        size = entry.stat().st_size
+    except OSError:
+        return
+    scan["temp_bytes"] += size
+    scan["temp_count"] += 1
+    scan["_temps"].append((entry.name, size))
 
 
 def _temp_usage(plot, dir_scans):
@@ -627,6 +640,8 @@ def _temp_usage(plot, dir_scans):
             mine = plot_id in name if plot_id else False
             if not mine and plot.get("plotter") == "bladebit" and key != "dst_dir" and "plot-k" not in name:
                 mine = True   # BladeBit diskplot temp names carry no id; one job per temp dir
+            if not mine and plot.get("plotter") == "xchplot2" and name.endswith(plotfile.PLOT2_PARTIAL_SUFFIX):
+                mine = True   # xchplot2's log is not parsed (no id): its partials in its -o dir are its own
             if mine:
                 total += size
                 files.append(os.path.join(scan["path"], name))

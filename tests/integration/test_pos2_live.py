@@ -7,6 +7,7 @@ then plot_info, through real Ansible, tracks the job while it plots, shows each 
 
 import os
 import re
+import subprocess
 import time
 
 import pytest
@@ -88,3 +89,39 @@ def test_plot_start_makes_a_real_k18_plot2(host):  # noqa: F811
     assert sorted(os.path.basename(p["plot_file"]) for p in mine) == sorted(os.listdir(host.dst))
     (dst,) = [d for d in result["dirs"] if d["path"] == host.dst]
     assert dst["plots_v2"] == 2 and dst["plot_count"] == 0
+
+
+def test_an_xchplot2_process_is_tracked_by_process_and_output_files(host, tmp_path):  # noqa: F811
+    """A stand-in with xchplot2's argv (`xchplot2 plot -k 28 -n 2 ... -o DIR`: a python3 named xchplot2 running
+    a script named `plot`) that writes `<name>.plot2.partial`, renames it, and starts the next one."""
+    work = tmp_path / "xch"
+    work.mkdir()
+    (work / "xchplot2").symlink_to(PLOTTER_PYTHON)
+    first, second = ("plot-k28-%s.plot2" % (c * 64) for c in "ef")
+    (work / "plot").write_text(
+        "import os, sys, time\n"
+        "out = sys.argv[sys.argv.index('-o') + 1]\n"
+        "for name, size in ((%r, 3000), (%r, 2000)):\n"
+        "    with open(os.path.join(out, name + '.plot2.partial'), 'wb') as f:\n"
+        "        f.write(b'x' * size)\n"
+        "    if name.endswith('ee.plot2'):\n"
+        "        os.rename(os.path.join(out, name + '.plot2.partial'), os.path.join(out, name))\n"
+        "print('Writing plots', flush=True)\n"
+        "time.sleep(120)\n" % (first, second))
+    log = os.path.join(host.logs, "xchplot2.log")
+    with open(log, "w") as out:
+        proc = subprocess.Popen([str(work / "xchplot2"), "plot", "-k", "28", "-n", "2", "-f", "a" * 96, "-c",
+                                 "xch1" + "q" * 58, "-o", host.dst + "/"], cwd=str(work), stdout=out,
+                                stderr=subprocess.STDOUT)
+    try:
+        assert wait_for(lambda: "Writing plots" in read(log), timeout=60), read(log)
+        result = info(host)
+        (job,) = [j for j in result["jobs"] if j.get("pid") == proc.pid]
+        assert job["plotter"] == "xchplot2" and job["k"] == 28 and job["count"] == 2
+        assert job["dst_dir"] == job["tmp_dir"] == host.dst and job["log"] == log and job["adopted"] is True
+        assert job["state"] == "plotting" and job["tmp_bytes"] == 2000      # its growing .plot2.partial
+        (dst,) = [d for d in result["dirs"] if d["path"] == host.dst]
+        assert (dst["plots_v2"], dst["plot_bytes_v2"], dst["temp_bytes"]) == (1, 3000, 2000)
+    finally:
+        proc.kill()
+        proc.wait()
