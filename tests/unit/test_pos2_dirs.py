@@ -25,7 +25,7 @@ def test_dirs_count_v1_and_v2_plots_and_bytes_apart(tmp_path):
     d = by_path[str(dst)]
     assert (d["plots_v1"], d["plot_bytes_v1"], d["plots_v2"], d["plot_bytes_v2"]) == (1, 100, 2, 42)
     assert (d["plot_count"], d["plot_bytes"]) == (1, 100)          # the existing keys keep their meaning
-    assert d["temp_bytes"] == 7
+    assert (d["temp_bytes"], d["temp_count"]) == (7 + 5, 2)   # the driver's .plot2.tmp and xchplot2's partial
     t = by_path[str(tmp)]
     assert (t["plots_v1"], t["plots_v2"], t["plot_bytes_v2"]) == (0, 0, 0)
 
