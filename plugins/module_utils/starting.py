@@ -18,6 +18,8 @@ from ansible_collections.plotfleet.chia.plugins.module_utils import launch, poli
 
 __metaclass__ = type
 
+# Plotter kinds run by a driver script of ours, and the module the plotter's Python must import.
+DRIVER_MODULE = {"chiapos": "chiapos", "pos2": "chia_rs"}
 COUNTER_RECORD = "start-policy"  # <state_dir>/cache/start-policy.json: round-robin counter
 
 
@@ -69,12 +71,13 @@ def validate(params):
     if params.get("max_starts", 1) < 1:
         errors.append("max_starts must be >= 1, got %s" % params["max_starts"])
     binary = None
-    if plotter.get("kind") == "chiapos":
+    if plotter.get("kind") in DRIVER_MODULE:
+        module = DRIVER_MODULE[plotter["kind"]]
         binary = launch.resolve_executable(plotter.get("python") or "python3")
         if binary is None:
             errors.append("plotter.python: %s not found or not executable" % (plotter.get("python") or "python3"))
-        elif not errors and not _has_chiapos(binary):
-            errors.append("plotter.python: %s cannot import chiapos (pip install chiapos)" % binary)
+        elif not errors and not _can_import(binary, module):
+            errors.append("plotter.python: %s cannot import %s (pip install %s)" % (binary, module, module))
     elif plotter.get("kind") in launch.DEFAULT_BINARY:
         name = plotter.get("binary") or launch.DEFAULT_BINARY[plotter["kind"]]
         binary = launch.resolve_executable(name)
@@ -83,9 +86,9 @@ def validate(params):
     return errors, binary
 
 
-def _has_chiapos(python):
+def _can_import(python, module):
     try:
-        return subprocess.run([python, "-c", "import chiapos"], stdout=subprocess.DEVNULL,
+        return subprocess.run([python, "-c", "import %s" % module], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, timeout=60).returncode == 0
     except (OSError, subprocess.SubprocessError):
         return False
@@ -148,7 +151,7 @@ def launch_one(params, slot, binary, driver, now, warnings):
               "k": plotter["k"], "count": plotter.get("count") or 1, "started": now,
               "unit": spawned["unit"], "method": spawned["method"]}
     records.write_record(state_dir, records.JOBS, launch_id, record)
-    seen = launch.wait_started(pid, log, want_id=plotter["kind"] in ("chia", "chiapos"),
+    seen = launch.wait_started(pid, log, want_id=plotter["kind"] in ("chia", "chiapos", "pos2"),
                                timeout=params.get("start_timeout") or 5.0)
     if seen["plot_id"] or not seen["alive"]:
         record["plot_id"] = seen["plot_id"]
@@ -181,7 +184,9 @@ def run(params, check_mode, gather, install_driver, now=None):
         if check_mode or not decision["start"]:
             return result
         binary = params["_binary"]
-        driver = install_driver(params["state_dir"]) if params["plotter"]["kind"] == "chiapos" else None
+        # the kinds run by a plotfleet driver script in the plotter's Python (chiapos, chia_rs)
+        kind = params["plotter"]["kind"]
+        driver = install_driver(params["state_dir"], kind) if kind in DRIVER_MODULE else None
         counter = state["start_counter"]
         for slot in decision["start"]:
             try:

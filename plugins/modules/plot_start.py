@@ -250,8 +250,16 @@ from ansible_collections.plotfleet.chia.plugins.module_utils import (  # noqa: E
     hoststate,
     options,
     policy,
+    pos2_driver,
     starting,
 )
+
+DRIVERS = {"chiapos": chiapos_driver, "pos2": pos2_driver}
+
+
+def install_driver(state_dir, kind):
+    """The driver script of a driver-run plotter kind, installed in state_dir/bin."""
+    return DRIVERS[kind].install_driver(state_dir)
 
 PLOTTER_SPEC = dict(
     kind=dict(type="str", required=True, choices=["chia", "chiapos", "madmax", "bladebit",
@@ -294,7 +302,7 @@ def main():
     params["_binary"] = binary
 
     try:
-        result = starting.run(params, module.check_mode, hoststate.gather, chiapos_driver.install_driver)
+        result = starting.run(params, module.check_mode, hoststate.gather, install_driver)
     except starting.StartError as exc:
         module.fail_json(msg=exc.msg, **exc.result)
     for warning in result.pop("warnings"):
