@@ -74,17 +74,25 @@ COMPRESSED_K32_GIB = {0: 101.4, 1: 87.5, 2: 86.0, 3: 84.4, 4: 82.8, 5: 81.2, 6: 
 # bladebit_cuda plots in RAM (its --disk-128/16 cache is the user's choice); gigahorse caches about one
 # finished plot per copy still queued in its -t dir.
 TMP_FACTOR = {"chiapos": 2.4, "chia": 2.4, "madmax": 2.2, "diskplot": 4.1, "ramplot": 0.0, "cudaplot": 0.0,
-              "bladebit_cuda": 0.0, "gigahorse": 1.0}
+              "bladebit_cuda": 0.0, "gigahorse": 1.0, "pos2": 1.0}  # pos2: its .plot2.tmp on tmp
 
 
 # ---------------------------------------------------------------- sizes
 
-def final_size(k, compression=0):
+# PoS2 (.plot2) plotters: their plots grow about x4.3 per k+2 (measured with chia_rs 0.53: k18 0.65 MB,
+# k20 2.9 MB, k22 12.5 MB), which gives the ~1 GiB of a mainnet k28.
+V2_KINDS = ("pos2", "xchplot2")
+V2_K22_BYTES = 12.5e6
+
+
+def final_size(k, compression=0, kind=None):
     """Approximate final plot size in bytes: 101.4 GiB for k32, x2 per k (and k/32 for the entry width).
 
     Matches the sizes measured here within 4 %: k18 3.6 MB, k20 17 MB, k22 73 MB, k25 677 MB,
-    and Chia's table for k33 (208.8 GiB) and k34 (429.8 GiB).
+    and Chia's table for k33 (208.8 GiB) and k34 (429.8 GiB). PoS2 kinds: see V2_K22_BYTES.
     """
+    if kind in V2_KINDS:
+        return int(V2_K22_BYTES * 4.3 ** ((int(k or 28) - 22) / 2.0))
     k = int(k or 32)
     k32 = COMPRESSED_K32_GIB.get(int(compression or 0), COMPRESSED_K32_GIB[9]) * GIB
     return int(k32 * (2.0 ** (k - 32)) * k / 32.0)
@@ -96,7 +104,7 @@ def tmp_space(plot):
     if kind == "bladebit":
         kind = plot.get("bladebit_mode") or "ramplot"
     factor = TMP_FACTOR.get(kind, TMP_FACTOR["chiapos"])
-    return int(final_size(plot.get("k"), plot.get("compression")) * factor)
+    return int(final_size(plot.get("k"), plot.get("compression"), plot.get("kind")) * factor)
 
 
 def fmt_bytes(value):
@@ -417,7 +425,9 @@ def _final_reserved(jobs, key, path, plot):
     total = 0
     for job in jobs:
         if _norm(job.get(key)) == path and job.get("state", "plotting") in LIVE_STATES:
-            total += final_size(job.get("k") or plot.get("k"), plot.get("compression")) * _remaining_plots(job)
+            kind = job.get("plotter") or plot.get("kind")
+            size = final_size(job.get("k") or plot.get("k"), plot.get("compression"), kind)
+            total += size * _remaining_plots(job)
     return total
 
 
@@ -446,7 +456,8 @@ def decide(state, rules, now, tmp_dirs=None, dst_dirs=None, plot=None, tmp2_dir=
     free = _dir_free(state)
     jobs = [dict(job) for job in state.get("jobs") or []]
     counter = int(state.get("start_counter") or 0)
-    need_final = int(rules.get("dst_space_bytes") or final_size(plot["k"], plot["compression"])) * int(plot["count"])
+    one_plot = rules.get("dst_space_bytes") or final_size(plot["k"], plot["compression"], plot.get("kind"))
+    need_final = int(one_plot) * int(plot["count"])
     need_tmp = int(rules.get("tmp_space_bytes") or tmp_space(plot))
     starts, checks, reasons, not_before = [], [], [], []
 

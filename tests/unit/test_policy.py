@@ -255,3 +255,11 @@ def test_default_rules_are_valid_and_match_the_argument_spec():
 @pytest.mark.parametrize("k,measured", [(18, 3.6e6), (20, 17e6), (22, 73e6), (25, 677e6), (32, 101.4 * GIB)])
 def test_final_size_matches_measured_plots(k, measured):
     assert abs(policy.final_size(k) - measured) / measured < 0.05
+
+
+def test_pos2_plots_are_sized_as_v2_plots():
+    """Measured with chia_rs here: k18 0.65 MB, k22 12.5 MB; a mainnet k28 is about 1 GiB (not a v1 k28's 6 GiB)."""
+    assert 0.5e6 < policy.final_size(18, kind="pos2") < 0.8e6
+    assert 0.9 * 2 ** 30 < policy.final_size(28, kind="pos2") < 1.1 * 2 ** 30
+    assert policy.tmp_space({"kind": "pos2", "k": 18}) == policy.final_size(18, kind="pos2")
+    assert policy.final_size(28) > 5 * 2 ** 30  # v1 unchanged
