@@ -887,8 +887,25 @@ def group_alive(pgid):
     try:
         os.killpg(pgid, 0)
     except OSError as exc:
-        return exc.errno == errno.EPERM  # it exists, it is only not ours to signal
-    return True
+        if exc.errno != errno.EPERM:  # EPERM: it exists, it is only not ours to signal
+            return False
+    # A killed worker stays a zombie until init reaps it, and a zombie still takes signals: on Linux
+    # only a process that is not a zombie keeps the transfer alive.
+    return _non_zombie_in_group(pgid) if os.path.isdir("/proc/self") else True
+
+
+def _non_zombie_in_group(pgid):
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+            return True
+    return False
 
 
 def group_members(pgid):

@@ -469,3 +469,23 @@ def test_a_refused_slot_is_retried_at_once_and_is_not_a_failed_attempt():
     assert out["actions"], out["reasons"]  # 5 attempts, 4 of them refused slots: 1 failure
     rec.update(failure="network", refused=0, attempt=1)
     assert transfer.plan([plot], dests, [rec], now=NOW)["actions"] == []  # a real failure waits
+
+
+def test_a_process_group_of_zombies_is_not_a_live_transfer():
+    """A SIGKILLed worker is a zombie until init reaps it; it still takes signals but copies nothing."""
+    import subprocess
+    import time
+
+    from ansible_collections.plotfleet.chia.plugins.module_utils import transfer_worker
+    live = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    dead = subprocess.Popen(["true"], start_new_session=True)
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline and open("/proc/%d/stat" % dead.pid).read().rsplit(")", 1)[1].split()[0] != "Z":
+            time.sleep(0.05)
+        assert transfer_worker.group_alive(live.pid)
+        assert not transfer_worker.group_alive(dead.pid)  # not reaped yet: a zombie
+    finally:
+        live.kill()
+        live.wait()
+        dead.wait()
