@@ -26,7 +26,8 @@ import yaml
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import launch, policy
+from ansible_collections.plotfleet.chia.plugins.module_utils import launch
+from ansible_collections.plotfleet.chia.plugins.module_utils.policy import start as policy
 
 __metaclass__ = type
 

@@ -14,7 +14,8 @@ import subprocess
 import time
 import uuid
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import launch, policy, records
+from ansible_collections.plotfleet.chia.plugins.module_utils import launch, records
+from ansible_collections.plotfleet.chia.plugins.module_utils.policy import start as policy
 
 __metaclass__ = type
 

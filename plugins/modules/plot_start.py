@@ -249,10 +249,10 @@ from ansible_collections.plotfleet.chia.plugins.module_utils import (  # noqa: E
     chiapos_driver,
     hoststate,
     options,
-    policy,
     pos2_driver,
     starting,
 )
+from ansible_collections.plotfleet.chia.plugins.module_utils.policy import start as policy  # noqa: E402
 
 DRIVERS = {"chiapos": chiapos_driver, "pos2": pos2_driver}
 

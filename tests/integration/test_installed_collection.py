@@ -22,7 +22,7 @@ DECOYS = [".venv/bin/python", ".venv-chia/lib/site.py", "demo/tmp/plot-k18-x.plo
           ".ruff_cache/x", ".pytest_cache/x", ".ansible/tmp/x", "plotfleet-chia-0.0.9.tar.gz",
           "plugins/modules/__pycache__/plot_info.cpython-311.pyc"]
 MUST_SHIP = ["README.md", "COPYING", "CHANGELOG.md", "meta/runtime.yml", "MANIFEST.json", "FILES.json",
-             "plugins/modules/plot_info.py", "plugins/modules/plot_move.py", "plugins/module_utils/policy.py",
+             "plugins/modules/plot_info.py", "plugins/modules/plot_move.py", "plugins/module_utils/policy/start.py",
              "plugins/filter/fleet.py", "plugins/plugin_utils/fleet_status.py", "roles/reconcile/tasks/main.yml",
              "roles/reconcile/meta/argument_specs.yml", "roles/status/tasks/main.yml",
              "playbooks/reconcile.yml", "playbooks/status.yml", "playbooks/setup.yml", "playbooks/stop.yml",

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import policy
+from ansible_collections.plotfleet.chia.plugins.module_utils.policy import start as policy
 
 GIB = 1024 ** 3
 TIB = 1024 ** 4

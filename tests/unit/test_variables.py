@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 from ansible_collections.plotfleet.chia.plugins.filter import variables
-from ansible_collections.plotfleet.chia.plugins.module_utils import launch, policy
+from ansible_collections.plotfleet.chia.plugins.module_utils import launch
+from ansible_collections.plotfleet.chia.plugins.module_utils.policy import start as policy
 from plotfleet_testlib import REPO
 
 ROLES = ("reconcile", "status")
