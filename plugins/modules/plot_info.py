@@ -52,6 +52,15 @@ description:
     never a failure.
 version_added: "0.1.0"
 author: plotfleet developers (@plotfleet)
+options:
+  metrics_path:
+    description:
+      - Write the state as Prometheus text metrics to this file (for node_exporter's textfile collector, so a
+        name ending in C(.prom) in its C(--collector.textfile.directory)), atomically (temp file + rename), after
+        every call. Unset (the default) - no metrics. Metric names - docs/reporting.md.
+      - Counters (plots finished, bytes moved) are kept in C(<state_dir>/metrics-counters.json). Writing them is
+        not a change, and happens in check mode too (the metrics describe the host, they manage nothing).
+    type: path
 extends_documentation_fragment:
   - plotfleet.chia.host
   - plotfleet.chia.attributes
@@ -246,17 +255,28 @@ host_warnings:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import hoststate, options  # noqa: E402
+from ansible_collections.plotfleet.chia.plugins.module_utils import hoststate, metrics, options  # noqa: E402
+
+
+def _write_metrics(params, state, warnings):
+    """The Prometheus textfile; a failure to write it is a warning, never a failed gather."""
+    try:
+        metrics.write(params["metrics_path"], state, params["state_dir"], warnings)
+    except (OSError, ValueError) as exc:
+        warnings.append("metrics_path %s: not written: %s" % (params["metrics_path"], exc))
 
 
 def main():
-    module = AnsibleModule(argument_spec=options.host_argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=options.host_argument_spec(metrics_path=dict(type="path")),
+                           supports_check_mode=True)
     if module.params["history_limit"] < 0:
         module.fail_json(msg="history_limit must be >= 0, got %d" % module.params["history_limit"])
     if module.params["stall_after_s"] is not None and module.params["stall_after_s"] <= 0:
         module.fail_json(msg="stall_after_s must be > 0, got %d" % module.params["stall_after_s"])
     state = hoststate.gather(module.params)
     warnings = state.pop("warnings")
+    if module.params["metrics_path"]:
+        _write_metrics(module.params, state, warnings)
     for warning in warnings:
         module.warn(warning)
     # Ansible strips a result's `warnings` key (it only displays it): the list is returned as host_warnings.

@@ -297,6 +297,7 @@ def build_status(hostvars, hosts, plotters=None, storage=None, check_mode=False,
         "temp_files_deleted": sum(len(e["cleanup"]["deleted"]) for e in entries),
         "failures": len(failures),
     }
+    summary.update(plot_formats([row for entry in entries for row in entry["dirs"]]))
     return {
         "version": STATUS_VERSION,
         "generated": now,
@@ -308,6 +309,20 @@ def build_status(hostvars, hosts, plotters=None, storage=None, check_mode=False,
         "hosts": entries,
         "failures": failures,
     }
+
+
+def plot_formats(dirs):
+    """v1 (`.plot`) and v2 (PoS2 `.plot2`) plots in these dir rows: counts, bytes and the replot
+    progress, `v2_share` = v2 bytes / all plot bytes (null without plots)."""
+    totals = {"plots_v1": 0, "plot_bytes_v1": 0, "plots_v2": 0, "plot_bytes_v2": 0}
+    for row in dirs:
+        totals["plots_v1"] += int(_get(row, "plots_v1", _get(row, "plot_count", 0)) or 0)
+        totals["plot_bytes_v1"] += int(_get(row, "plot_bytes_v1", _get(row, "plot_bytes", 0)) or 0)
+        totals["plots_v2"] += int(_get(row, "plots_v2", 0) or 0)
+        totals["plot_bytes_v2"] += int(_get(row, "plot_bytes_v2", 0) or 0)
+    plot_bytes = totals["plot_bytes_v1"] + totals["plot_bytes_v2"]
+    totals["v2_share"] = round(float(totals["plot_bytes_v2"]) / plot_bytes, 4) if plot_bytes else None
+    return totals
 
 
 def pass_summary(status):

@@ -430,10 +430,23 @@ def title_line(status, width=100):
     return textwrap.wrap(text, width=width, subsequent_indent="  ")
 
 
+def plots_line(summary, width=100):
+    """The fleet's v1 and v2 plots and the replot progress (v2 share of the plot bytes); none without plots."""
+    v1, v2 = summary.get("plots_v1") or 0, summary.get("plots_v2") or 0
+    if not v1 and not v2:
+        return []
+    text = "plots %d v1 (%s) + %d v2 (%s)" % (v1, size(summary.get("plot_bytes_v1") or 0), v2,
+                                             size(summary.get("plot_bytes_v2") or 0))
+    if summary.get("v2_share") is not None:
+        text += ", replot %.1f%% (v2 share of plot bytes)" % (100.0 * summary["v2_share"])
+    return textwrap.wrap(text, width=width, subsequent_indent="  ")
+
+
 def render(status, width=100, ascii=False):
     """The whole status screen as one string."""
     width = max(int(width), MIN_WIDTH)
     lines = title_line(status, width)
+    lines += plots_line(status.get("summary") or {}, width)
     lines += header_lines(width)
     jobs = status.get("jobs") or []
     for job in jobs:
