@@ -78,7 +78,8 @@ def test_fewest_prefers_one_large_plot_to_two_old_small_ones():
 def test_policy_rules_keep_what_they_do_not_name(farm, settings, kept):
     plots, _ = replot.scan(str(farm["dir"]))
     incoming = replot.arrival_fields(farm["arrival"])
-    may_go = set(p["name"] for p in plots if replot.not_replaceable(p, policy(farm["dir"], **settings), incoming) is None)
+    rule = policy(farm["dir"], **settings)
+    may_go = set(p["name"] for p in plots if replot.not_replaceable(p, rule, incoming) is None)
     old = set(p.name for p in farm["old"])
     expected = {"og": {farm["nft"].name}, "nft": old, "new": {farm["nft"].name, farm["old"][1].name},
                 "all": set()}[kept]
@@ -181,7 +182,8 @@ def test_policy_per_dir_overrides_and_only_configured_dirs(tmp_path):
 def test_policy_problems_name_the_setting():
     assert replot.policy_problems({"pool": "solo", "formats": ["v3"], "max_per_hour": -1, "older_than": "June",
                                    "protect": "x", "typo": 1, "dirs": {"/d": {"keep_min": "2"}}}) == [
-        "plotfleet_replot.typo is not a replot setting", "plotfleet_replot.formats must be a list of v1, v2", "plotfleet_replot.max_per_hour must be an integer >= 0",
+        "plotfleet_replot.typo is not a replot setting", "plotfleet_replot.formats must be a list of v1, v2",
+        "plotfleet_replot.max_per_hour must be an integer >= 0",
         "plotfleet_replot.pool must be one of og, nft, any", "plotfleet_replot.older_than must be a date YYYY-MM-DD",
         "plotfleet_replot.protect must be a list of names or patterns",
         "plotfleet_replot.dirs[/d].keep_min must be an integer >= 0"]
