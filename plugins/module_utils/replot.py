@@ -239,7 +239,7 @@ def examine(directory, name):
     why = _header_disagrees(header, fields, st.st_size)
     if why:
         return None, why
-    plot = dict(fields, name=name, size=st.st_size, dev=st.st_dev, ino=st.st_ino,
+    plot = dict(fields, name=name, size=st.st_size, dev=st.st_dev, ino=st.st_ino, mtime_ns=st.st_mtime_ns,
                 pool=MEMO_POOL.get(header["memo_bytes"], "unknown"))
     plot["age"] = calendar.timegm(time.strptime(plot["date"], "%Y-%m-%d %H:%M")) if plot["date"] else int(st.st_mtime)
     return plot, None
@@ -503,8 +503,9 @@ def _same_file(path, entry):
 
 def delete(chosen_plan, journal, now=None):
     """Delete what plan() chose, each file re-checked first: still a regular file (not a symlink)
-    directly in the dir, same device, inode and size as when chosen. A file that changed stops the
-    whole deletion before anything goes (the room would not be made). For each file: journal
+    directly in the dir, the same device, inode, size and modification time as when chosen, one link.
+    A file that changed stops the whole deletion before anything goes (the room would not be made).
+    For each file: journal
     "deleting" (on disk), unlink, fsync the dir, journal "deleted" - so a kill at any point leaves
     nothing deleted that the journal does not explain. Returns {"deleted": [names], "freed_bytes",
     "error": why or None}."""
@@ -542,7 +543,8 @@ def _changed(dir_fd, plot):
         return "%s: %s" % (name, exc.strerror)
     if not stat.S_ISREG(st.st_mode):
         return "%s is no longer a regular file" % name
-    if (st.st_dev, st.st_ino, st.st_size, st.st_nlink) != (plot["dev"], plot["ino"], plot["size"], 1):
+    if (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_nlink) != (
+            plot["dev"], plot["ino"], plot["size"], plot["mtime_ns"], 1):
         return "%s changed since it was chosen" % name
     return None
 
