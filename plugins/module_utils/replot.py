@@ -82,6 +82,7 @@ def policy_problems(config):
 
 
 def _policy_problems(values, where):
+    values = _given(values)
     problems = ["%s.%s is not a replot setting" % (where, key) for key in sorted(values)
                 if key not in DEFAULTS and key not in ("dirs", "storage_dirs", "journal")]
     for key in ("enabled", "paused"):
@@ -107,6 +108,11 @@ def _policy_problems(values, where):
     return problems
 
 
+def _given(values):
+    """The settings given; null means "not set" (the host's value, else the default)."""
+    return dict((key, value) for key, value in values.items() if value is not None)
+
+
 def _is_int(value, low):
     return isinstance(value, int) and not isinstance(value, bool) and value >= low
 
@@ -129,10 +135,10 @@ def policy_for(config, directory):
     if real not in [os.path.realpath(d) for d in config.get("storage_dirs") or []]:
         return None
     policy = dict(DEFAULTS)
-    policy.update((k, v) for k, v in config.items() if k in DEFAULTS)
+    policy.update((k, v) for k, v in _given(config).items() if k in DEFAULTS)
     for path, override in (config.get("dirs") or {}).items():
         if os.path.realpath(path) == real:
-            policy.update((k, v) for k, v in override.items() if k in DEFAULTS)
+            policy.update((k, v) for k, v in _given(override).items() if k in DEFAULTS)
     return policy if policy["enabled"] else None
 
 

@@ -305,6 +305,8 @@ def detect_plotter(head_text):
     if isinstance(head_text, bytes):
         head_text = head_text.decode("utf-8", "replace")
     head = "\n" + head_text[:16384]
+    if head.startswith("\nplotfleet-custom: {"):   # custom plotters: plotfleet's header line (logs/template.py)
+        return "custom"
     if "\n" + _POS2_MARK in head:
         return "pos2"
     for name, marks in (("gigahorse", _GIGAHORSE_MARKS), ("bladebit_cuda", _BLADEBIT_CUDA_MARKS),
@@ -333,6 +335,8 @@ def parser_for(plotter, state=None):
         from ansible_collections.plotfleet.chia.plugins.module_utils.logs.bladebit_cuda import BladebitCudaParser as cls
     elif plotter == "gigahorse":
         from ansible_collections.plotfleet.chia.plugins.module_utils.logs.gigahorse import GigahorseParser as cls
+    elif plotter == "custom":
+        from ansible_collections.plotfleet.chia.plugins.module_utils.logs.template import TemplateParser as cls
     else:
         raise ValueError("unknown plotter %r (expected one of %s)" % (plotter, ", ".join(PLOTTERS)))
     return cls(state)
