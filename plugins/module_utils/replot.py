@@ -17,6 +17,7 @@ Steps (docs/replot.md):
                                  what would go for one arrival: a pure choice among scan(dir)
   delete(plan, journal)          re-check each chosen file, journal "deleting", unlink, "deleted"
   explain_unfinished(journal)    after a kill: each "deleting" without an outcome gets one
+  progress(dir, policy, journal) old and new plots, percent replotted, ETA from the deletion rate
 """
 
 from __future__ import absolute_import, division, print_function
@@ -570,6 +571,33 @@ def _delete_one(dir_fd, directory, plot, incoming_name, journal, now):
         return "could not delete %s: %s" % (plot["name"], exc.strerror)
     append_journal(journal, dict(entry, event="deleted"), now)
     return None
+
+
+# ---------------------------------------------------------------- progress (status)
+
+def progress(directory, policy, journal, now=None, window=24 * HOUR_S):
+    """Replot progress of one dir: "old" (plots the policy would replace), "new" (plots of an arrival
+    format that are not old), each {"count", "bytes"}; "percent" new of old + new by bytes; "eta_s"
+    from the bytes deleted in the last `window` seconds (None without deletions there)."""
+    now = time.time() if now is None else now
+    plots, _skipped = scan(directory)
+    anything = {"format": None, "k": None, "compression": None}   # an arrival of no kind: same_kind never holds
+    old = [p for p in plots if not_replaceable(p, policy, anything) is None]
+    new = [p for p in plots if p["format"] in policy["arrivals"] and p not in old]
+    out = {"dir": directory, "old": _count(old), "new": _count(new), "percent": None, "eta_s": None}
+    total = out["old"]["bytes"] + out["new"]["bytes"]
+    if total:
+        out["percent"] = round(100.0 * out["new"]["bytes"] / total, 1)
+    real = os.path.realpath(directory)
+    freed = sum(int(e.get("size") or 0) for e in read_journal(journal) if e.get("event") == "deleted"
+                and e.get("dir") == real and now - float(e.get("t") or 0) < window)
+    if freed:
+        out["eta_s"] = int(out["old"]["bytes"] * window / freed)
+    return out
+
+
+def _count(plots):
+    return {"count": len(plots), "bytes": sum(p["size"] for p in plots)}
 
 
 # ---------------------------------------------------------------- check mode / status text

@@ -207,3 +207,21 @@ def test_a_kill_mid_deletion_leaves_nothing_the_journal_does_not_explain(tmp_pat
     (explained,) = replot.explain_unfinished(journal)
     assert explained["event"] == outcome and explained["name"] == last and replot.unfinished(journal) == []
     assert set(e["name"] for e in journal_events(journal, "deleted")) == gone
+
+
+def test_progress_counts_old_and_new_plots_and_estimates_from_the_deletion_rate(tmp_path):
+    directory, journal, arrival = plant(tmp_path)
+    rule = policy(directory)
+    start = replot.progress(str(directory), rule, journal, now=10 ** 9)
+    old_bytes = sum(p.stat().st_size for p in directory.iterdir())
+    assert start["old"] == {"count": 4, "bytes": old_bytes} and start["new"] == {"count": 0, "bytes": 0}
+    assert start["percent"] == 0.0 and start["eta_s"] is None
+    plan = replot.plan(str(directory), rule, arrival, 1, journal)
+    replot.delete(plan, journal, now=10 ** 9 - 3600)       # one plot replaced an hour ago
+    copy_in(directory, lib.v2_plots(1)[0])
+    after = replot.progress(str(directory), rule, journal, now=10 ** 9)
+    freed = plan["delete"][0]["size"]
+    assert after["old"] == {"count": 3, "bytes": old_bytes - freed} and after["new"]["count"] == 1
+    new_bytes = lib.v2_plots(1)[0].stat().st_size
+    assert after["percent"] == round(100.0 * new_bytes / (new_bytes + old_bytes - freed), 1)
+    assert after["eta_s"] == int((old_bytes - freed) * 24 * 3600 / freed)
