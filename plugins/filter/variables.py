@@ -58,6 +58,7 @@ RANGES = {
     "plotfleet_stripe": (1, None),
     "plotfleet_compression": (0, 9),
     "plotfleet_nice": (-20, 19),
+    "plotfleet_strength": (2, 255),
     "plotfleet_max_jobs": (0, None),
     "plotfleet_max_jobs_per_tmp": (0, None),
     "plotfleet_max_before_step": (0, None),
@@ -90,7 +91,8 @@ PLOTTER_VARIABLES = {
     "tmp2_dir": "plotfleet_tmp2_dir", "farmer_public_key": "plotfleet_farmer_public_key",
     "pool_public_key": "plotfleet_pool_public_key", "pool_contract_address": "plotfleet_pool_contract_address",
     "compression": "plotfleet_compression", "extra_args": "plotfleet_plotter_extra_args",
-    "nice": "plotfleet_nice", "bladebit_mode": "plotfleet_bladebit_mode",
+    "nice": "plotfleet_nice", "bladebit_mode": "plotfleet_bladebit_mode", "strength": "plotfleet_strength",
+    "custom": "plotfleet_custom_plotter",
 }
 RULE_VARIABLES = dict((rule, "plotfleet_" + rule) for rule in policy.DEFAULT_RULES)
 MODULE_OPTION = re.compile(r"\b(rules|plotter)\.([a-z0-9_]+)")

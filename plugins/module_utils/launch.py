@@ -16,24 +16,28 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 
+from ansible_collections.plotfleet.chia.plugins.module_utils import custom_plotter
 from ansible_collections.plotfleet.chia.plugins.module_utils import detach as detach_impl
 
 __metaclass__ = type
 
-KINDS = ("chia", "chiapos", "madmax", "bladebit", "pos2", "bladebit_cuda", "gigahorse")
+KINDS = ("chia", "chiapos", "madmax", "bladebit", "pos2", "bladebit_cuda", "gigahorse", "custom")
 # k sizes each kind accepts. chia: `chia plots create` refuses k < 25 even with --override-k
 # (seen here with chia 2.7.5) and needs --override-k below 32. chiapos (the PyPI module through
 # plotfleet's driver) goes down to its minimum, 18, for tests and demos. madMAx k > 32 needs its
 # k34 build (point `binary` at it). BladeBit only plots k32.
 K_RANGE = {"chia": (25, 35), "chiapos": (18, 35), "madmax": (25, 34), "bladebit": (32, 32), "pos2": (18, 32),
-           "bladebit_cuda": (32, 32), "gigahorse": (26, 34)}
+           "bladebit_cuda": (32, 32), "gigahorse": (26, 34), "custom": (16, 40)}
 # Kinds run by a plotfleet driver under plotter.python: keys optional (random throw-away keys without).
 DRIVER_KINDS = ("chiapos", "pos2")
+# Kinds whose keys are optional: the driver kinds, and custom (its template says which keys it passes).
+KEYLESS_KINDS = DRIVER_KINDS + ("custom",)
 # Gigahorse: one binary per k (and `_v3` for C29+): set `binary` for anything but cuda_plot_k32.
 DEFAULT_BINARY = {"chia": "chia", "madmax": "chia_plot", "bladebit": "bladebit", "bladebit_cuda": "bladebit_cuda",
-                  "gigahorse": "cuda_plot_k32"}
+                  "gigahorse": "cuda_plot_k32", "custom": ""}   # custom: the template's argv[0]
 GIGAHORSE_KS = (26, 29, 30, 31, 32, 33, 34)   # the cuda_plot_kNN builds that exist
 GIGAHORSE_LEVELS = tuple(range(1, 10)) + tuple(range(11, 21)) + tuple(range(29, 34))  # 29..33: cuda_plot_k32_v3
 BLADEBIT_CUDA_HYBRID = ("--disk-128", "--disk-16")  # cudaplot modes that need -t1/-t2
@@ -59,6 +63,8 @@ def validate_plotter(plotter):
         if value is not None and value < 1:
             errors.append("plotter.%s must be >= 1, got %s" % (name, value))
     errors.extend(_pos2_errors(plotter))
+    if kind == "custom":
+        errors.extend(custom_plotter.validate(plotter))
     compression = plotter.get("compression") or 0
     if compression and kind in ("chia", "chiapos", "pos2"):
         errors.append("plotter.compression: plotter kind %s makes uncompressed plots only" % kind)
@@ -70,7 +76,7 @@ def validate_plotter(plotter):
                                                        "pool_contract_address"))
     if pool and contract:
         errors.append("plotter.pool_public_key and plotter.pool_contract_address are mutually exclusive")
-    if kind not in DRIVER_KINDS and not (farmer and (pool or contract)):
+    if kind not in KEYLESS_KINDS and not (farmer and (pool or contract)):
         errors.append("plotter.farmer_public_key and one of plotter.pool_public_key / "
                       "plotter.pool_contract_address are required for plotter kind %s" % kind)
     for name, value in (("farmer_public_key", farmer), ("pool_public_key", pool)):
@@ -140,6 +146,14 @@ def _gigahorse_argv(plotter, binary, tmp_dir, tmp2_dir, dst_dir, count, extra):
     return argv + extra
 
 
+def _custom_argv(plotter, binary, tmp_dir, tmp2_dir, dst_dir):
+    """The template filled in, behind a header-then-exec step: the log's first line describes the log
+    (custom_plotter.py), then the plotter itself runs in the same process (same pid, same log fd)."""
+    argv = custom_plotter.render(plotter, binary, tmp_dir, tmp2_dir, dst_dir)
+    line = custom_plotter.header(plotter, tmp_dir, tmp2_dir, dst_dir)
+    return custom_plotter.exec_argv(sys.executable or "python3", line, argv)
+
+
 def _opt(argv, flag, value):
     if value is not None:
         argv += [flag, str(value)]
@@ -185,6 +199,8 @@ def build_argv(plotter, binary, tmp_dir, tmp2_dir, dst_dir, driver=None):
         argv += ["-t", tmp_dir, "-d", dst_dir]
         _keys(argv, plotter)
         return argv + extra
+    if kind == "custom":
+        return _custom_argv(plotter, binary, tmp_dir, tmp2_dir, dst_dir)
     if kind == "bladebit_cuda":
         return _bladebit_cuda_argv(plotter, binary, tmp_dir, tmp2_dir, dst_dir, count, extra)
     if kind == "gigahorse":

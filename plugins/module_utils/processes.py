@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 
+from ansible_collections.plotfleet.chia.plugins.module_utils import custom_plotter
+
 __metaclass__ = type
 
 PS_ARGV = ["ps", "-axww", "-o", "pid=,ppid=,lstart=,command="]
@@ -343,10 +345,18 @@ def _finish(info, default_k=None):
     return info
 
 
-def identify(argv):
-    """The plotter a command line runs, with k/dirs/count from its flags; None for anything else."""
+def identify(argv, custom=()):
+    """The plotter a command line runs, with k/dirs/count from its flags; None for anything else.
+
+    custom: templates of `custom` plotters (plot_start's plotter.custom), tried first: a template
+    describes the user's own plotter, which may well be one of the known ones under another name.
+    """
     if not argv:
         return None
+    for spec in custom or ():
+        info = _identify_custom(_strip_wrappers(argv), spec)
+        if info is not None:
+            return info
     argv = _strip_wrappers(argv)
     mode, rest = _strip_python(argv)
     if mode is not None:
@@ -371,6 +381,17 @@ def identify(argv):
     if name in ("xchplot2", "xchplot2.exe"):
         return _identify_xchplot2(rest[1:])
     return None
+
+
+def _identify_custom(argv, spec):
+    if not custom_plotter.matches(argv, spec):
+        return None
+    info = _info("custom", "custom")
+    for key, value in custom_plotter.dirs_from_argv(argv, spec).items():
+        info[key] = value if key in ("k", "count") else _norm_dir(value)
+    info["custom"] = spec.get("name") or "custom"
+    info["tmp2_dir"] = info["tmp2_dir"] or info["tmp_dir"]
+    return _finish(info)
 
 
 # plotfleet's PoS2 driver (pos2_driver.py) and xchplot2 (`plot -k 28 -n N -f PK -c ADDR -o DIR`).
@@ -519,8 +540,10 @@ def _cuda_temp_dirs(info, cmd_args):
     info["tmp2_dir"] = info["tmp2_dir"] or info["tmp_dir"]
 
 
-def plotter_processes(procs):
+def plotter_processes(procs, custom=()):
     """[(proc, info)] of plotter processes; of a parent/child pair running the same plot, keep the child.
+
+    custom: the templates of custom plotters (custom_plotter.load_templates(state_dir)).
 
     The pair: `chia plotters madmax` (Python) with its `chia_plot` child, `sudo chia plots create`
     with its child, and so on: same plotter, and the dirs/k they name do not disagree. The dropped
@@ -528,9 +551,9 @@ def plotter_processes(procs):
     """
     found = {}
     for proc in procs:
-        if not PLOTTER_HINT_RE.search(proc.get("command") or ""):
+        if not custom and not PLOTTER_HINT_RE.search(proc.get("command") or ""):
             continue
-        info = identify(proc["argv"])
+        info = identify(proc["argv"], custom)
         if info is not None:
             found[proc["pid"]] = (proc, info)
     dropped = {}

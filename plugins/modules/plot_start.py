@@ -64,9 +64,67 @@ options:
             C(<name>.plot2.tmp) in TMP, copies it to DST when that is another dir, then renames. k 18..32, even
             only (mainnet k28). Plot id and memo as chia computes them; without keys, random throw-away keys
             (for tests and demos).
+          - V(custom) runs any plotter described by the template O(plotter.custom) (k 16..40, keys optional -
+            the template passes what it needs). plotfleet prints one header line into the log (the template's
+            patterns, k and dirs), then execs the plotter in the same process, so the log describes itself.
         type: str
         required: true
-        choices: [chia, chiapos, madmax, bladebit, bladebit_cuda, gigahorse, pos2]
+        choices: [chia, chiapos, madmax, bladebit, bladebit_cuda, gigahorse, pos2, custom]
+      custom:
+        description:
+          - The template of a V(custom) plotter (kind V(custom) only). Walk-through in C(docs/plotters.md).
+        type: dict
+        suboptions:
+          name:
+            description: Its name (letters, digits, C(._+-)); plot_info shows it as the jobs' C(custom).
+            type: str
+            default: custom
+          argv:
+            description:
+              - The command as a list, one element per argument (never a shell string). Placeholders, filled for
+                each job - C({tmp_dir}), C({tmp2_dir}), C({dst_dir}) (the dirs plotfleet chose; C({dst_dir}) is
+                required), C({k}), C({count}), C({threads}), C({buckets}), C({buffer_mib}), C({stripe}),
+                C({strength}), C({compression}), C({farmer_public_key}), C({pool_public_key}),
+                C({pool_contract_address}), C({python}), C({binary}) (from the other O(plotter) options; one
+                without a value is an error).
+              - The first element is the program (a path, or a name looked up in PATH).
+            type: list
+            elements: str
+            required: true
+          process:
+            description: How plot_info recognises its processes (also ones started by hand).
+            type: dict
+            suboptions:
+              name:
+                description: Executable name (basename of argv[0]). Defaults to the template's program's.
+                type: str
+              argv_pattern:
+                description: A regular expression the space-joined command line must contain.
+                type: str
+          patterns:
+            description:
+              - Regular expressions (Python C(re), searched in each log line) that let plot_info follow a plot.
+                All optional; without them a job is tracked by its process (alive or dead) and its files.
+            type: dict
+            suboptions:
+              start:
+                description: A new plot begins (also - an C(id) line when the current plot has an id already).
+                type: str
+              id:
+                description: The plot id, in group C(id) (or the first group), 64 hex digits.
+                type: str
+              phase:
+                description: The plot enters phase N (group C(phase), 1..4, 5 = final copy; without a group, the next).
+                type: str
+              progress:
+                description: Fraction done 0..1 in group C(progress) (or the first group); above 1, a percentage.
+                type: str
+              finished:
+                description: The plot is complete; optional group C(file) with its path (or name in the dst dir).
+                type: str
+              failed:
+                description: The plot failed; optional group C(error) with the reason (else the whole line).
+                type: str
       binary:
         description:
           - Plotter executable, a path or a name looked up in PATH. Paths with spaces work (for example the
@@ -263,7 +321,8 @@ def install_driver(state_dir, kind):
 
 PLOTTER_SPEC = dict(
     kind=dict(type="str", required=True, choices=["chia", "chiapos", "madmax", "bladebit",
-                                                  "bladebit_cuda", "gigahorse", "pos2"]),
+                                                  "bladebit_cuda", "gigahorse", "pos2", "custom"]),
+    custom=dict(type="dict", options=options.CUSTOM_PLOTTER_SPEC),
     binary=dict(type="str"),
     python=dict(type="str", default="python3"),
     k=dict(type="int", default=32),
@@ -296,6 +355,7 @@ def main():
         supports_check_mode=True,
     )
     params = dict(module.params)
+    options.prepare_plotter(params, keep_template=not module.check_mode)
     errors, binary = starting.validate(params)
     if errors:
         module.fail_json(msg="; ".join(errors), errors=errors, changed=False)

@@ -50,7 +50,7 @@ def test_chiapos_argv_runs_the_driver_under_the_given_python():
 
 @pytest.mark.parametrize("settings,error", [
     (plotter(kind="xyz"), "plotter.kind: unknown plotter 'xyz' "
-                          "(one of chia, chiapos, madmax, bladebit, pos2, bladebit_cuda, gigahorse)"),
+                          "(one of chia, chiapos, madmax, bladebit, pos2, bladebit_cuda, gigahorse, custom)"),
     (plotter(k=24), "plotter.k: 24 is out of range for plotter kind chia (25..35)"),
     (plotter(kind="chiapos", k=17), "plotter.k: 17 is out of range for plotter kind chiapos (18..35)"),
     (plotter(kind="bladebit", k=33), "plotter.k: 33 is out of range for plotter kind bladebit (32..32)"),
