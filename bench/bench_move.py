@@ -33,7 +33,8 @@ sys.path.insert(0, str(REPO / "tests" / "integration"))
 import plotmove_lib as lib  # noqa: E402
 
 sys.path.insert(0, str(REPO / "collections"))
-from ansible_collections.plotfleet.chia.plugins.module_utils import cpu, transfer  # noqa: E402
+from ansible_collections.plotfleet.chia.plugins.module_utils import cpu  # noqa: E402
+from ansible_collections.plotfleet.chia.plugins.module_utils.policy import move as move_policy  # noqa: E402
 
 CPU_AES = cpu.has_aes()
 
@@ -112,7 +113,7 @@ def main():
         plot = make_plot_shaped(work / "src", opts.size_mib * 1024 * 1024)
         size = plot.stat().st_size
         raw, raw_fsync, raw_cipher, move, move_wall = [], [], [], [], []
-        chosen = transfer.ssh_ciphers("auto", {"host": "127.0.0.1", "cpu_aes": CPU_AES})
+        chosen = move_policy.ssh_ciphers("auto", {"host": "127.0.0.1", "cpu_aes": CPU_AES}, cpu.has_aes())
         with lib.Sshd(work / "sshd") as sshd:
             for round_no in range(opts.rounds):
                 # interleaved, alternating order: all see the same machine state on average

@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "collections"))
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import transfer  # noqa: E402
+from ansible_collections.plotfleet.chia.plugins.module_utils import moving as transfer  # noqa: E402
 
 
 def build(root, count, age_s):

@@ -32,6 +32,7 @@ from ansible_collections.plotfleet.chia.plugins.module_utils import (
     transfer,
 )
 from ansible_collections.plotfleet.chia.plugins.module_utils.logs import model
+from ansible_collections.plotfleet.chia.plugins.module_utils.policy import temps
 
 __metaclass__ = type
 
@@ -597,7 +598,7 @@ def _with_plot_formats(scan):
             for entry in entries:
                 if plotfile.is_plot2_name(entry.name):
                     _count_plot2(scan, entry)
-                elif entry.name.endswith(plotfile.PLOT2_PARTIAL_SUFFIX) and plotfile.is_temp_name(entry.name):
+                elif entry.name.endswith(plotfile.PLOT2_PARTIAL_SUFFIX) and temps.is_temp_name(entry.name):
                     _count_partial(scan, entry)
     except OSError as exc:
         scan["error"] = scan["error"] or exc.strerror or str(exc)
@@ -626,23 +627,12 @@ def _count_partial(scan, entry):
 
 
 def _temp_usage(plot, dir_scans):
-    """(bytes, [paths]) of the temp files that belong to this plot (their names hold its id)."""
-    plot_id = plot.get("id")
-    seen = set()
+    """(bytes, [paths]) of the temp files that belong to this plot (policy/temps.py: the one rule)."""
     total, files = 0, []
-    for key in ("tmp_dir", "tmp2_dir", "dst_dir"):
-        path = plot.get(key)
-        if not path or _norm(path) in seen:
-            continue
-        seen.add(_norm(path))
+    for key, path in temps.job_dirs(plot):
         scan = _scan(path, dir_scans)
         for name, size in scan["_temps"]:
-            mine = plot_id in name if plot_id else False
-            if not mine and plot.get("plotter") == "bladebit" and key != "dst_dir" and "plot-k" not in name:
-                mine = True   # BladeBit diskplot temp names carry no id; one job per temp dir
-            if not mine and plot.get("plotter") == "xchplot2" and name.endswith(plotfile.PLOT2_PARTIAL_SUFFIX):
-                mine = True   # xchplot2's log is not parsed (no id): its partials in its -o dir are its own
-            if mine:
+            if temps.belongs_to_job(plot, name, key):
                 total += size
                 files.append(os.path.join(scan["path"], name))
     return total, files

@@ -49,9 +49,9 @@ PLOT2_NAME_RE = re.compile(r"^plot-k(?P<k>\d{2})-(?P<id>[0-9a-fA-F]{64})\.plot2$
 # Our own transfer temp name inside a destination dir, and rsync's resumable partial dir.
 PARTIAL_SUFFIX = ".plotfleet-partial"
 RSYNC_PARTIAL_DIR = ".plotfleet-rsync"
-# Plotter temp files: chiapos .plot.table3.tmp/.plot.sort.tmp/.plot.2.tmp/.plot.tmp/
-# .plot.p1.t1.sort_bucket_012.tmp, madMAx .plot.tmp and *.p2.t3.tmp, BladeBit .plot.tmp.
-TEMP_NAME_RE = re.compile(r"^plot-k\d{2}-.*\.tmp$")
+# Plotter temp files (is_temp_name): chiapos .plot.table3.tmp/.plot.sort.tmp/.plot.2.tmp/.plot.tmp/
+# .plot.p1.t1.sort_bucket_012.tmp, madMAx .plot.tmp and *.p2.t3.tmp, BladeBit .plot.tmp and id-less
+# diskplot temp files, the pos2 driver's .plot2.tmp.
 # xchplot2 writes <name>.plot2.partial, then renames it.
 PLOT2_PARTIAL_SUFFIX = ".plot2.partial"
 
@@ -85,12 +85,12 @@ def is_plot2_name(name):
 
 
 def is_temp_name(name):
-    """A plotter's or plotfleet's temporary file: never to be moved (and never a finished plot)."""
-    if TEMP_NAME_RE.match(name):
+    """A plotter's or plotfleet's temporary file: never to be moved (and never a finished plot).
+    Any `*.tmp` (chiapos, madMAx, BladeBit, the pos2 driver), xchplot2's `plot-k*.plot2.partial`,
+    plotfleet's `*.plotfleet-partial`. Which of them belong to a job: policy/temps.py."""
+    if name.endswith(".tmp") or name.endswith(PARTIAL_SUFFIX):
         return True
-    if name.startswith("plot-k") and name.endswith(PLOT2_PARTIAL_SUFFIX):
-        return True
-    return name.startswith(".") and name.endswith(PARTIAL_SUFFIX)
+    return name.startswith("plot-k") and name.endswith(PLOT2_PARTIAL_SUFFIX)
 
 
 def partial_name(plot_name):

@@ -26,6 +26,7 @@ import subprocess
 import time
 
 from ansible_collections.plotfleet.chia.plugins.module_utils import launch, openfiles, processes, records
+from ansible_collections.plotfleet.chia.plugins.module_utils.policy import temps
 
 __metaclass__ = type
 
@@ -199,28 +200,30 @@ def wait_run_state(pids, suspended, timeout, poll=0.05):
 
 
 def temp_files(entry, tmp_dirs, dst_dirs=()):
-    """This job's temp files: in its own tmp/tmp2/dst dirs that are configured dirs, named with its id, *.tmp."""
+    """This job's temp files (policy/temps.py, the rule plot_info counts by), in those of its dirs that
+    are configured dirs, regular files only, of a job whose plot id is known."""
     plot_id = (entry.get("id") or "").lower()
     if not ID_RE.match(plot_id):
         return []
     allowed = set(os.path.realpath(d) for d in list(tmp_dirs or []) + list(dst_dirs or []))
     found = []
-    for directory in (entry.get("tmp_dir"), entry.get("tmp2_dir"), entry.get("dst_dir")):
-        if not directory or os.path.realpath(directory) not in allowed:
-            continue
+    for directory, name in temps.job_temp_files(entry, lambda d: _names_in(d, allowed)):
+        path = os.path.join(directory, name)
         try:
-            names = sorted(os.listdir(directory))
+            if path not in found and stat.S_ISREG(os.lstat(path).st_mode):
+                found.append(path)
         except OSError:
-            continue
-        for name in names:
-            path = os.path.join(directory, name)
-            if plot_id in name.lower() and name.endswith(".tmp") and path not in found:
-                try:
-                    if stat.S_ISREG(os.lstat(path).st_mode):
-                        found.append(path)
-                except OSError:
-                    pass
+            pass
     return found
+
+
+def _names_in(directory, allowed):
+    if os.path.realpath(directory) not in allowed:
+        return []
+    try:
+        return sorted(os.listdir(directory))
+    except OSError:
+        return []
 
 
 def run(params, check_mode, gather):

@@ -4,7 +4,7 @@
 """The detached transfer worker: copies one plot to its destination, verifies it, renames it
 into place and only then deletes the source.
 
-plot_move installs this file, with plotfile.py and records.py next to it, into
+plot_move installs this file, with the files it imports next to it (moving.WORKER_FILES), into
 <state_dir>/bin/plotfleet-transfer-<hash>/ and runs `python -S transfer_worker.py <record.json>`
 detached (stdout/stderr = <log_dir>/transfer-<id>.log). The record (written by transfer.py) says
 what to do; the worker writes its outcome back into it (state done|failed, reason, finished).
@@ -26,268 +26,62 @@ import subprocess
 import sys
 import time
 
-try:  # installed copy: plain script next to plotfile.py and records.py
+try:  # installed copy: a plain script next to the files of WORKER_FILES (transfer.py installs them)
     import plotfile
+    import process_groups
     import records
+    import storage_agent
+    import transfer_facts
 except ImportError:
-    from ansible_collections.plotfleet.chia.plugins.module_utils import plotfile, records
+    from ansible_collections.plotfleet.chia.plugins.module_utils import (
+        plotfile,
+        process_groups,
+        records,
+        storage_agent,
+        transfer_facts,
+    )
 
 __metaclass__ = type
+
+FULL_STATE = transfer_facts.FULL_STATE
+FAILURES = transfer_facts.FAILURES
+HELD_FAILURES = transfer_facts.HELD_FAILURES
+destination_key = transfer_facts.destination_key
+process_start = process_groups.process_start
+group_alive = process_groups.group_alive
+group_members = process_groups.group_members
+
+
+def source_of(module):
+    """The text of a module, from its loader (a zipped module_utils) or else its file."""
+    loader = getattr(module, "__loader__", None)
+    if loader is not None and hasattr(loader, "get_source"):
+        text = loader.get_source(module.__name__)
+        if text:
+            return text
+    with open(module.__file__) as handle:
+        return handle.read()
+
+
+def storage_agent_source():
+    return source_of(storage_agent)
+
 
 CHUNK = 8 * 1024 * 1024
 TAIL_CHECK = 1024 * 1024       # bytes compared at the end of source and copy
 RESUME_BACKOFF = 1024 * 1024   # a resumed copy rewrites this much before the end of the partial file
 HEAD_BYTES = 1024              # enough for any v1/v2 plot header
-FULL_STATE = "destinations.json"
 # A file already at the destination under the plot's name is compared with the source at SAMPLES
 # ranges of SAMPLE_BYTES (the first and last bytes among them, the rest evenly spread); a file up to
 # SAMPLES * SAMPLE_BYTES long is compared whole. See docs/moving.md "Already there".
 SAMPLES = 64
 SAMPLE_BYTES = 1024 * 1024
-# The kind of a failure, stored as `failure` in the transfer record: retry decisions read it, the
-# reason is for people (docs/moving.md "Failure kinds").
-FAILURES = ("full", "unmounted", "missing", "busy", "network", "verify", "conflict", "source", "error")
-HELD_FAILURES = ("full", "unmounted", "missing")  # the destination is held; the plot may go elsewhere at once
 RSYNC_EXIT_NETWORK = (5, 10, 12, 30, 35, 255)  # start-up, socket I/O, stream, timeouts, ssh
 RSYNC_EXIT_NO_SPACE = (11, 12, 23)  # file I/O error, protocol stream error, partial transfer
 NO_SPACE_TEXT = ("No space left on device", "ENOSPC", "Disk quota exceeded")
 
-# Run on the storage host as `python3 -S -c REMOTE_SCRIPT <op> <dir> <final name> <partial name> ...`.
-# Paths only ever travel as argv (quoted with shlex.quote for the remote shell). It prints one
-# JSON object per answer. Ops:
-#   probe <head bytes>    dir/mount/free space and size + head (hex) of the final and partial files
-#   session <head bytes> <flush every s> <rsync partial dir> [<cap> <bytes> <min free> <alternative dir>...]
-#                         with a cap: first the storage host arbitrates its own disks (see arbitrate:
-#                         a slot in <dir> or else the first alternative that has one, "granted"; none:
-#                         {"granted": null, "refused"} and it exits), the session then works in the
-#                         granted dir and holds its slot until it ends.
-#                         the probe, with the size of rsync's resumable copy in its partial dir
-#                         ("resumable"), then it stays up during the copy: every <flush every> s it
-#                         fdatasyncs rsync's temp file (the data reaches the disk while it is copied,
-#                         not all in the final fsync), until stdin sends a JSON line
-#                         ["commit", ...args of commit] (answered, then it exits) or EOF.
-#   commit <size> <head hex> <tail offset> <tail sha256>
-#                         fsync the partial copy, verify it (size, head bytes and tail hash equal the
-#                         source's), and only then rename it into place and fsync the dir. A copy that
-#                         does not match is left alone and described ("partial").
-#   discard <partial dir> remove the partial copy, rsync's resumable one and any temp file a killed
-#                         rsync left (.<partial name>.XXXXXX); rsync's partial dir too once empty
-#   digest <ranges>       sha256 of the final file's bytes at <ranges> ("offset:length,..."), with its size
-REMOTE_SCRIPT = r"""
-import fcntl, hashlib, json, os, select, sys
-op, d, final, partial = sys.argv[1:5]
-fp, pp = os.path.join(d, final), os.path.join(d, partial)
-SLOTS = os.path.join(os.path.expanduser("~"), ".plotfleet", "storage-slots")
-def started(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-def holder_alive(e):
-    try:
-        os.kill(e["pid"], 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        pass
-    return e.get("start") is None or started(e["pid"]) in (None, e["start"])
-def written(dd, name):
-    sizes = [0]
-    try:
-        names = os.listdir(dd)
-    except OSError:
-        return 0
-    for n in names:
-        if n == name or (n.startswith((name + ".", "." + name + ".")) and len(n) - len(name) in (7, 8)):
-            try:
-                sizes.append(os.stat(os.path.join(dd, n)).st_size)
-            except OSError:
-                pass
-    return max(sizes)
-def with_slots(change):
-    os.makedirs(os.path.dirname(SLOTS), 0o700, exist_ok=True)
-    with open(SLOTS + ".lock", "a") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-        try:
-            with open(SLOTS + ".json") as f:
-                data = json.load(f)
-        except (OSError, ValueError):
-            data = {}
-        out = change(data)
-        tmp = SLOTS + ".json.%d" % os.getpid()
-        with open(tmp, "w") as f:
-            json.dump(dict((k, v) for k, v in data.items() if v), f)
-        os.rename(tmp, SLOTS + ".json")
-        return out
-def arbitrate(cap, total, min_free, dirs):
-    # A slot per copy in each dir, at most cap, and room for this copy after what the other
-    # holders still have to write; a holder whose process is gone frees its slot.
-    me = {"pid": os.getpid(), "start": started(os.getpid()), "bytes": total, "partial": partial}
-    def change(data):
-        refused = []
-        for dd in dirs:
-            key = os.path.realpath(dd)
-            held = [e for e in data.get(key, []) if holder_alive(e) and e.get("partial") != partial]
-            data[key] = held
-            if len(held) >= cap:
-                refused.append([dd, "%d copies running there (cap %d)" % (len(held), cap)])
-                continue
-            try:
-                s = os.statvfs(dd)
-            except OSError as e:
-                refused.append([dd, "unavailable (%s)" % e.strerror])
-                continue
-            # Room beside the running copies; a copy alone is left to the probe (which knows what it may drop)
-            pending = sum(max(0, e["bytes"] - written(dd, e["partial"])) for e in held)
-            need = total - written(dd, partial) + min_free
-            if pending and s.f_bavail * s.f_frsize - pending < need:
-                refused.append([dd, "no room for it beside the copies running there"])
-                continue
-            held.append(dict(me, dir=key))
-            return dd, refused
-        return None, refused
-    try:
-        return with_slots(change)
-    except OSError as e:  # no usable ~/.plotfleet: the copy goes on without arbitration, as before it
-        return dirs[0], [[dirs[0], "no arbitration (%s)" % e]]
-def release():
-    def change(data):
-        for key in list(data):
-            data[key] = [e for e in data[key] if e["pid"] != os.getpid()]
-    try:
-        with_slots(change)
-    except OSError:
-        pass
-def answer(out):
-    sys.stdout.write(json.dumps(out) + "\n")
-    sys.stdout.flush()
-def info(p, head):
-    try:
-        st = os.stat(p)
-    except OSError:
-        return None
-    r = {"size": st.st_size}
-    if head:
-        with open(p, "rb") as f:
-            r["head"] = f.read(int(head)).hex()
-    return r
-def probe(head, rsync_dir=None):
-    out = {"dir": os.path.isdir(d), "mount": os.path.ismount(d)}
-    if out["dir"]:
-        s = os.statvfs(d)
-        out["free"] = s.f_bavail * s.f_frsize
-    out["final"] = info(fp, head)
-    out["partial"] = info(pp, head)
-    if rsync_dir:
-        out["resumable"] = info(os.path.join(d, rsync_dir, partial), 0)
-    return out
-def commit(size, head, tail_at, tail_sha):
-    size, tail_at, out = int(size), int(tail_at), {}
-    try:
-        with open(pp, "rb") as f:
-            os.fsync(f.fileno())
-            have = {"size": os.fstat(f.fileno()).st_size, "head": f.read(len(head) // 2).hex()}
-            f.seek(tail_at)
-            tail_ok = have["size"] == size and hashlib.sha256(f.read(size - tail_at)).hexdigest() == tail_sha
-        if have["size"] != size or have["head"] != head or not tail_ok:
-            out["partial"], out["tail_ok"] = have, tail_ok
-        elif os.path.exists(fp):
-            out["error"], out["exists"] = "destination exists", True
-        else:
-            os.rename(pp, fp)
-            fd = os.open(d, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            out["ok"] = True
-    except OSError as e:
-        out["error"] = str(e)
-    return out
-def rsync_temps():
-    # rsync writes to .<name>.XXXXXX, without a second dot when the name starts with one
-    try:
-        names = os.listdir(d)
-    except OSError:
-        return []
-    prefixes = (partial + ".", "." + partial + ".")
-    return [n for n in names for p in prefixes if n.startswith(p) and len(n) == len(p) + 6]
-def session(every):
-    fds, pending = {}, b""
-    datasync = getattr(os, "fdatasync", os.fsync)
-    while True:
-        if select.select([0], [], [], every)[0]:
-            data = os.read(0, 65536)
-            if not data:
-                return
-            pending += data
-            if b"\n" in pending:
-                request = json.loads(pending.split(b"\n")[0].decode("utf-8"))
-                if request[0] == "commit":
-                    answer(commit(*request[1:]))
-                return
-            continue
-        for n in [n for n in rsync_temps() if n not in fds]:
-            try:
-                fds[n] = os.open(os.path.join(d, n), os.O_RDONLY)
-            except OSError:
-                pass
-        for fd in fds.values():
-            try:
-                datasync(fd)
-            except OSError:
-                pass
-def digest(p, ranges):
-    h = hashlib.sha256()
-    try:
-        with open(p, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            for item in ranges.split(","):
-                at, left = (int(x) for x in item.split(":"))
-                f.seek(at)
-                while left > 0:
-                    data = f.read(min(left, 8388608))
-                    if not data:
-                        return {"size": size, "short": True}
-                    h.update(data)
-                    left -= len(data)
-    except OSError as e:
-        return {"error": str(e)}
-    return {"size": size, "sha256": h.hexdigest()}
-if op == "probe":
-    answer(probe(sys.argv[5]))
-elif op == "session":
-    granted, refused = d, []
-    if len(sys.argv) > 8:
-        granted, refused = arbitrate(int(sys.argv[8]), int(sys.argv[9]), int(sys.argv[10]), [d] + sys.argv[11:])
-        if granted is None:
-            answer({"granted": None, "refused": refused})
-            sys.exit(0)
-        d = granted
-        fp, pp = os.path.join(d, final), os.path.join(d, partial)
-    try:
-        answer(dict(probe(sys.argv[5], sys.argv[7]), granted=granted, refused=refused))
-        session(float(sys.argv[6]))
-    finally:
-        if len(sys.argv) > 8:
-            release()
-elif op == "commit":
-    answer(commit(*sys.argv[5:9]))
-elif op == "discard":
-    for p in [pp, os.path.join(d, sys.argv[5], partial)] + [os.path.join(d, n) for n in rsync_temps()]:
-        try:
-            os.unlink(p)
-        except OSError:
-            pass
-    try:
-        os.rmdir(os.path.join(d, sys.argv[5]))
-    except OSError:
-        pass
-    answer({"ok": True})
-elif op == "digest":
-    answer(digest(fp, sys.argv[5]))
-"""
+# The storage host runs storage_agent.py (ops probe, session, commit, discard, digest: its docstring)
+# as `python3 -S -c <its text> <op> <dir> <final name> <partial name> ...` (remote_argv).
 FLUSH_EVERY_S = 0.5
 PROBE_AFTER_FAILURE_S = 30
 
@@ -307,35 +101,12 @@ class TransferError(Exception):
         return self.kind == "full"
 
 
-def process_start(pid):
-    """Start time (epoch seconds) of pid, or None if it is not running (transfer.py joins on it)."""
-    try:
-        with open("/proc/%d/stat" % pid) as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-        with open("/proc/stat") as handle:
-            btime = next(int(line.split()[1]) for line in handle if line.startswith("btime "))
-        return btime + int(fields[19]) / float(os.sysconf("SC_CLK_TCK"))
-    except (IOError, OSError, StopIteration, IndexError, ValueError):
-        pass
-    if os.path.exists("/proc/self/stat"):
-        return None  # Linux and no such pid
-    try:
-        out = subprocess.check_output(["ps", "-o", "lstart=", "-p", str(pid)], stderr=subprocess.DEVNULL)
-        return time.mktime(time.strptime(out.decode("ascii").strip(), "%a %b %d %H:%M:%S %Y"))
-    except (OSError, subprocess.CalledProcessError, ValueError):
-        return None
-
-
 def log(msg):
     sys.stdout.write("%s %s\n" % (time.strftime("%Y-%m-%d %H:%M:%S"), msg))
     sys.stdout.flush()
 
 
 # ---- destination "full" marks (shared with transfer.py through <state_dir>/destinations.json)
-
-def destination_key(host, path):
-    return "%s:%s" % (host, path) if host else path
-
 
 def mark_full(state_dir, key, reason, now=None, kind="full"):
     """Hold a destination (full, not mounted or missing: kind) for the next passes."""
@@ -608,7 +379,7 @@ def rsync_argv(rec, rsync_version_text):
 
 def remote_argv(rec, op, *extra):
     # -S: no site module (the script is stdlib only), ~20-30 ms less start-up per call
-    args = ["python3", "-S", "-c", REMOTE_SCRIPT, op, rec["destination"], rec["plot_name"],
+    args = ["python3", "-S", "-c", storage_agent_source(), op, rec["destination"], rec["plot_name"],
             plotfile.partial_name(rec["plot_name"])] + [str(x) for x in extra]
     return ssh_argv(rec) + ["--", rec["host"], " ".join(shlex.quote(a) for a in args)]
 
@@ -878,54 +649,6 @@ def _size(path):
 
 
 # ---- an earlier attempt that is still running (its worker killed, its rsync not)
-
-def group_alive(pgid):
-    """Some process of process group pgid still lives (a transfer worker leads its own group, and
-    its rsync and ssh children stay in it when the worker is killed)."""
-    if not pgid or pgid <= 1:
-        return False
-    try:
-        os.killpg(pgid, 0)
-    except OSError as exc:
-        if exc.errno != errno.EPERM:  # EPERM: it exists, it is only not ours to signal
-            return False
-    # A killed worker stays a zombie until init reaps it, and a zombie still takes signals: on Linux
-    # only a process that is not a zombie keeps the transfer alive.
-    return _non_zombie_in_group(pgid) if os.path.isdir("/proc/self") else True
-
-
-def _non_zombie_in_group(pgid):
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
-            return True
-    return False
-
-
-def group_members(pgid):
-    """Command lines of the processes in group pgid (Linux /proc), or None where that cannot be read."""
-    if not os.path.isdir("/proc/self"):
-        return None
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as handle:
-                if int(handle.read().rsplit(")", 1)[1].split()[2]) != pgid:
-                    continue
-            with open("/proc/%s/cmdline" % entry, "rb") as handle:
-                found.append(handle.read().replace(b"\0", b" ").decode("utf-8", "replace"))
-        except (OSError, IndexError, ValueError):
-            continue
-    return found
-
 
 OUR_PROGRAMS = ("rsync", "ssh", "transfer_worker")  # what an attempt runs
 

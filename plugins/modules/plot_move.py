@@ -294,7 +294,8 @@ import sys  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import options, transfer  # noqa: E402
+from ansible_collections.plotfleet.chia.plugins.module_utils import moving, options  # noqa: E402
+from ansible_collections.plotfleet.chia.plugins.module_utils.policy import move as policy  # noqa: E402
 
 try:  # the whole host state (live jobs); without it plot_move works from the files alone
     from ansible_collections.plotfleet.chia.plugins.module_utils import hoststate
@@ -327,8 +328,8 @@ def argument_spec():
         destinations=dict(type="list", elements="dict", default=[], options=DESTINATION_SPEC),
         max_transfers_per_destination=dict(type="int", default=1),
         max_transfers_per_source=dict(type="int", default=1),
-        retry_after_s=dict(type="int", default=transfer.RETRY_AFTER_S),
-        max_attempts=dict(type="int", default=transfer.MAX_ATTEMPTS),
+        retry_after_s=dict(type="int", default=policy.RETRY_AFTER_S),
+        max_attempts=dict(type="int", default=policy.MAX_ATTEMPTS),
         bwlimit_kbps=dict(type="int"),
         rsync_path=dict(type="str"),
         ssh_options=dict(type="list", elements="str", default=[]),
@@ -375,7 +376,7 @@ def main():
     warnings = []
     state, procs = gather(params, warnings)
     try:
-        result = transfer.run_pass(params, state, procs, module.check_mode, warnings)
+        result = moving.run_pass(params, state, procs, module.check_mode, warnings)
     except (IOError, OSError) as exc:
         module.fail_json(msg="plot_move failed: %s" % exc, warnings_list=warnings)
     for warning in warnings:

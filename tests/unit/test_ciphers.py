@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.plotfleet.chia.plugins.filter import fleet
-from ansible_collections.plotfleet.chia.plugins.module_utils import cpu, transfer, transfer_worker
+from ansible_collections.plotfleet.chia.plugins.module_utils import cpu, transfer_worker
+from ansible_collections.plotfleet.chia.plugins.module_utils.policy import move as transfer
 
 CPUINFO = Path(__file__).resolve().parents[1] / "fixtures" / "cpuinfo"
 

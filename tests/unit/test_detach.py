@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import detach, transfer
+from ansible_collections.plotfleet.chia.plugins.module_utils import detach
+from ansible_collections.plotfleet.chia.plugins.module_utils import moving as transfer
 from plotfleet_testlib import REPO
 
 # A parent that detaches a child, keeps an inheritable fd open (it must not leak into the child),

@@ -1,5 +1,5 @@
 """The storage host's slots per dir (issue 10 item 6), run here as the storage host runs them: the
-worker's REMOTE_SCRIPT `session` op with a cap, as a local process (no ssh needed to see the rules)."""
+storage agent's (storage_agent.py) `session` op with a cap, as a local process (no ssh needed to see the rules)."""
 
 import json
 import os
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import plotfile, transfer_worker
+from ansible_collections.plotfleet.chia.plugins.module_utils import plotfile, storage_agent
 
 NAME = "plot-k18-2025-01-01-00-00-%s.plot"
 
@@ -24,7 +24,7 @@ def dirs(tmp_path):
 def open_session(home, directory, plot_hex, cap=1, total=1000, alternatives=()):
     """A session of one copy: (process, its first answer). It holds its slot until stdin closes."""
     name = NAME % (plot_hex * 32)
-    argv = [sys.executable, "-S", "-c", transfer_worker.REMOTE_SCRIPT, "session", str(directory), name,
+    argv = [sys.executable, "-S", storage_agent.__file__, "session", str(directory), name,
             plotfile.partial_name(name), "0", "30", plotfile.RSYNC_PARTIAL_DIR, str(cap), str(total), "0"]
     proc = subprocess.Popen(argv + [str(a) for a in alternatives], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             env=dict(os.environ, HOME=str(home)))

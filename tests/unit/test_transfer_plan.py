@@ -1,4 +1,4 @@
-"""transfer: the pure plan, busy plots, transfer records' live state, rsync argv; worker pieces."""
+"""transfer (gather), policy/move (the pure plan), moving: busy plots, records' live state, rsync argv, worker."""
 
 import json
 import os
@@ -11,7 +11,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import plotfile, transfer, transfer_worker
+from ansible_collections.plotfleet.chia.plugins.module_utils import moving, plotfile, transfer, transfer_worker
+from ansible_collections.plotfleet.chia.plugins.module_utils.policy import move
 
 GIB = 1024 ** 3
 NOW = 1764380000.0
@@ -35,7 +36,7 @@ def running(plot, destination, host=None, size=100 * GIB, done=0, source_dev=1):
 
 
 def test_same_filesystem_is_a_rename_and_preferred():
-    out = transfer.plan([cand(1, dev=7)], [dest("/big", 0, free=900 * GIB, dev=8), dest("/same", 1, free=0, dev=7)], [])
+    out = move.plan([cand(1, dev=7)], [dest("/big", 0, free=900 * GIB, dev=8), dest("/same", 1, free=0, dev=7)], [])
     (action,) = out["actions"]
     assert action["kind"] == "rename" and action["destination"]["path"] == "/same"
 
@@ -43,16 +44,16 @@ def test_same_filesystem_is_a_rename_and_preferred():
 def test_most_free_space_after_reservations_wins():
     busy = cand(9)
     dests = [dest("/a", 0, free=500 * GIB, dev=2), dest("/b", 1, free=450 * GIB, dev=3)]
-    out = transfer.plan([cand(1)], dests, [running(busy, "/a", size=100 * GIB, done=10 * GIB, source_dev=5)],
+    out = move.plan([cand(1)], dests, [running(busy, "/a", size=100 * GIB, done=10 * GIB, source_dev=5)],
                         max_per_destination=2)
     assert out["actions"][0]["destination"]["path"] == "/b"  # /a: 500 - 90 reserved = 410 < 450
 
 
 def test_no_room_is_a_reason_and_next_destination_is_used():
     dests = [dest("/small", 0, free=50 * GIB, dev=2), dest("/next", 1, free=None, host="s1")]
-    out = transfer.plan([cand(1)], dests, [])
+    out = move.plan([cand(1)], dests, [])
     assert out["actions"][0]["destination"]["key"] == "s1:/next"
-    out = transfer.plan([cand(1)], dests[:1], [])
+    out = move.plan([cand(1)], dests[:1], [])
     assert out["actions"] == [] and "/small has no room" in out["reasons"][0]
 
 
@@ -60,32 +61,32 @@ def test_bytes_other_plotters_are_sending_are_not_free():
     """nas:/a has 250 GiB free but two other plotters still have 200 GiB to write there: this plot goes to
     /b; when /b is gone, the reason names what the others are sending."""
     shared = dict(dest("/a", 0, free=250 * GIB, host="nas"), incoming_bytes=200 * GIB)
-    out = transfer.plan([cand(1)], [shared, dest("/b", 1, free=150 * GIB, host="nas")], [])
+    out = move.plan([cand(1)], [shared, dest("/b", 1, free=150 * GIB, host="nas")], [])
     assert out["actions"][0]["destination"]["key"] == "nas:/b"
-    out = transfer.plan([cand(1)], [shared], [])
+    out = move.plan([cand(1)], [shared], [])
     assert out["actions"] == []
     assert out["reasons"] == ["/src/%s: not moved: nas:/a has no room (%d bytes free after reservations and %d bytes "
                               "other hosts are sending, %d needed)" % (cand(1)["name"], 50 * GIB, 200 * GIB, 100 * GIB)]
 
 
 def test_min_free_bytes_is_kept():
-    out = transfer.plan([cand(1)], [dest("/a", 0, free=150 * GIB, dev=2, min_free=60 * GIB)], [])
+    out = move.plan([cand(1)], [dest("/a", 0, free=150 * GIB, dev=2, min_free=60 * GIB)], [])
     assert out["actions"] == [] and "no room" in out["reasons"][0]
 
 
 def test_caps_per_destination_and_per_source():
     plots = [cand(1, dev=1), cand(2, dev=1), cand(3, dev=2)]
     dests = [dest("/a", 0, free=10000 * GIB, dev=9), dest("/b", 1, free=9000 * GIB, dev=8)]
-    out = transfer.plan(plots, dests, [], max_per_destination=1, max_per_source=1)
+    out = move.plan(plots, dests, [], max_per_destination=1, max_per_source=1)
     moves = [(a["candidate"]["plot_id"][:2], a["destination"]["path"]) for a in out["actions"]]
     assert moves == [("01", "/a"), ("03", "/b")]
     assert "source disk has 1 transfers running (cap 1)" in out["reasons"][0]
-    out = transfer.plan(plots, dests[:1], [], max_per_destination=1, max_per_source=5)
+    out = move.plan(plots, dests[:1], [], max_per_destination=1, max_per_source=5)
     assert len(out["actions"]) == 1 and "/a has 1 transfers running (cap 1)" in out["reasons"][0]
 
 
 def test_destination_problems_are_reasons():
-    out = transfer.plan([cand(1)], [dest("/m", 0, free=10 ** 15, problem="not a mount point"),
+    out = move.plan([cand(1)], [dest("/m", 0, free=10 ** 15, problem="not a mount point"),
                                     dest("/f", 1, free=10 ** 15, problem="marked full 3 min ago (x)")], [])
     assert out["actions"] == []
     assert "/m not a mount point" in out["reasons"][0] and "/f marked full" in out["reasons"][0]
@@ -95,22 +96,22 @@ def test_existing_records_decide():
     plot = cand(1)
     dests = [dest("/a", 0, free=10 ** 15, dev=9), dest("/b", 1, free=10 ** 16, dev=8)]
     rec = running(plot, "/a")
-    out = transfer.plan([plot], dests, [rec])
+    out = move.plan([plot], dests, [rec])
     assert out["actions"] == [] and "running" in out["reasons"][0]
     rec["state"] = "done"
-    out = transfer.plan([plot], dests, [rec])
+    out = move.plan([plot], dests, [rec])
     assert out["actions"] == [] and "not sent twice" in out["reasons"][0]
     rec["state"] = "interrupted"  # resumes at its own destination although /b has more room
-    out = transfer.plan([plot], dests, [rec])
+    out = move.plan([plot], dests, [rec])
     assert out["actions"][0]["destination"]["path"] == "/a" and out["actions"][0]["record"] is rec
     rec.update(state="failed", reason="verification failed", finished=NOW - 10, attempt=1)
-    out = transfer.plan([plot], dests, [rec], now=NOW)
+    out = move.plan([plot], dests, [rec], now=NOW)
     assert out["actions"] == [] and "retry in" in out["reasons"][0]
-    assert transfer.plan([plot], dests, [rec], now=NOW + transfer.RETRY_AFTER_S)["actions"]
+    assert move.plan([plot], dests, [rec], now=NOW + move.RETRY_AFTER_S)["actions"]
     rec.update(reason="destination full: no space", finished=NOW - 10)
-    assert transfer.plan([plot], dests, [rec], now=NOW)["actions"]  # another destination, right away
-    rec["attempt"] = transfer.MAX_ATTEMPTS
-    out = transfer.plan([plot], dests, [rec], now=NOW + 10 ** 6)
+    assert move.plan([plot], dests, [rec], now=NOW)["actions"]  # another destination, right away
+    rec["attempt"] = move.MAX_ATTEMPTS
+    out = move.plan([plot], dests, [rec], now=NOW + 10 ** 6)
     assert out["actions"] == [] and "failed 5 times" in out["reasons"][0]
 
 
@@ -232,11 +233,11 @@ def test_retry_delay_and_attempts_are_settings():
     dests = [dest("/a", 0, free=10 ** 15, dev=9)]
     rec = {"id": plot["plot_id"], "plot_id": plot["plot_id"], "state": "failed", "destination": "/a", "host": None,
            "reason": "ssh: connect to host 10.0.0.9 port 22: Connection refused", "finished": NOW - 30, "attempt": 2}
-    out = transfer.plan([plot], dests, [rec], now=NOW, retry_after_s=60)
+    out = move.plan([plot], dests, [rec], now=NOW, retry_after_s=60)
     assert out["actions"] == [] and "retry in 30 s" in out["reasons"][0] and "Connection refused" in out["reasons"][0]
-    out = transfer.plan([plot], dests, [rec], now=NOW, retry_after_s=30)
+    out = move.plan([plot], dests, [rec], now=NOW, retry_after_s=30)
     assert out["actions"][0]["record"] is rec
-    out = transfer.plan([plot], dests, [rec], now=NOW, retry_after_s=0, max_attempts=2)
+    out = move.plan([plot], dests, [rec], now=NOW, retry_after_s=0, max_attempts=2)
     assert out["actions"] == [] and "failed 2 times" in out["reasons"][0]
 
 
@@ -249,7 +250,7 @@ def test_old_done_records_are_archived_and_still_stop_a_second_send(tmp_path):
         transfer.records.write_record(state_dir, transfer.records.TRANSFERS, plot["plot_id"], rec)
     warnings = []
     transfers = transfer.load_transfers(state_dir, [], warnings, now=NOW)
-    transfer.archive_old(state_dir, transfers, NOW, warnings)
+    moving.archive_old(state_dir, transfers, NOW, warnings)
     left = sorted(r["plot_id"] for r in transfer.load_transfers(state_dir, [], warnings, now=NOW))
     assert left == sorted([recent["plot_id"], unacked["plot_id"]]) and warnings == []
     assert os.path.exists(os.path.join(state_dir, "transfers", "done", old["plot_id"] + ".json"))
@@ -257,23 +258,23 @@ def test_old_done_records_are_archived_and_still_stop_a_second_send(tmp_path):
     current = transfer.load_transfers(state_dir, [], warnings, now=NOW)
     extra = transfer.archived_for(state_dir, [old, cand(4)], current, warnings)
     assert [r["plot_id"] for r in extra] == [old["plot_id"]]
-    out = transfer.plan([old, cand(4)], [dest("/a", 0, free=10 ** 15, dev=9)], current + extra, now=NOW)
+    out = move.plan([old, cand(4)], [dest("/a", 0, free=10 ** 15, dev=9)], current + extra, now=NOW)
     assert "not sent twice" in out["reasons"][0] and [a["candidate"]["plot_id"] for a in out["actions"]] == \
         [cand(4)["plot_id"]]
 
 
 def test_abandoned_destinations_accumulate_without_the_new_one():
     new = {"destination": "/b", "host": None}
-    assert transfer.abandoned_destinations(None, new) == []
+    assert move.abandoned_destinations(None, new) == []
     old = {"destination": "/a", "host": None, "method": "copy", "ssh_options": [], "abandoned": []}
-    first = transfer.abandoned_destinations(old, new)
+    first = move.abandoned_destinations(old, new)
     assert first == [{"destination": "/a", "host": None, "user": None, "port": None, "ssh_key": None,
                       "ssh_options": []}]
     # Back to /a later: /b is now the abandoned one, /a is not (the new attempt resumes there).
-    second = transfer.abandoned_destinations(dict(new, method="rsync", abandoned=first), {"destination": "/a"})
+    second = move.abandoned_destinations(dict(new, method="rsync", abandoned=first), {"destination": "/a"})
     assert [(p["destination"], p["host"]) for p in second] == [("/b", None)]
     # Same place again (a plain retry): nothing abandoned, nothing listed twice.
-    assert transfer.abandoned_destinations(dict(old, abandoned=first), {"destination": "/a", "host": None}) == []
+    assert move.abandoned_destinations(dict(old, abandoned=first), {"destination": "/a", "host": None}) == []
 
 
 @pytest.mark.parametrize("free, partial, min_free, want", [
@@ -351,11 +352,11 @@ def test_retry_decisions_read_the_failure_kind_not_the_message():
     plot = cand(1)
     dests = [dest("/a", 0, free=10 ** 15, dev=9), dest("/b", 1, free=10 ** 16, dev=8)]
     quiet_full = failed(plot, "full", "rsync exit 12")
-    assert transfer.plan([plot], dests, [quiet_full], now=NOW)["actions"]
+    assert move.plan([plot], dests, [quiet_full], now=NOW)["actions"]
     for kind in ("unmounted", "missing"):
-        assert transfer.plan([plot], dests, [failed(plot, kind, "x")], now=NOW)["actions"]
+        assert move.plan([plot], dests, [failed(plot, kind, "x")], now=NOW)["actions"]
     wordy = failed(plot, "network", "ssh: Could not resolve hostname mount-full.example")
-    out = transfer.plan([plot], dests, [wordy], now=NOW)
+    out = move.plan([plot], dests, [wordy], now=NOW)
     assert out["actions"] == [] and "retry in" in out["reasons"][0]
 
 
@@ -374,11 +375,11 @@ def test_a_conflict_waits_for_a_person_until_retry_now():
     dests = [dest("/a", 0, free=10 ** 15, dev=9)]
     info = {"source": plot["path"], "destination": "/a/" + plot["name"], "host": None, "problem": "bytes differ"}
     rec = failed(plot, "conflict", "conflict: ...", age=10 ** 6, conflict=info)
-    out = transfer.plan([plot], dests, [rec], now=NOW)
+    out = move.plan([plot], dests, [rec], now=NOW)
     assert out["actions"] == []
     assert ("conflict: /a/%s is not this plot (bytes differ) and stays; source %s kept" % (plot["name"], plot["path"])
             in out["reasons"][0]) and "plotfleet_move_retry_after_s=0" in out["reasons"][0]
-    assert transfer.plan([plot], dests, [rec], now=NOW, retry_after_s=0)["actions"]  # checked again, safely
+    assert move.plan([plot], dests, [rec], now=NOW, retry_after_s=0)["actions"]  # checked again, safely
     view = transfer.public_view(rec)
     assert view["failure"] == "conflict" and view["conflict"] == info
 
@@ -390,9 +391,9 @@ def test_remote_mount_state_from_the_storage_host_rules_a_dir_out_before_choosin
              {"path": "/srv/d", "host": "nas", "must_be_mount": False, "mounted": False, "free_bytes": 10 ** 12}]
     measured = transfer.measure_destinations(dests, {}, now=NOW)
     assert [m["problem"] for m in measured] == ["not a mount point", None, None, None]
-    out = transfer.plan([cand(1)], measured, [])
+    out = move.plan([cand(1)], measured, [])
     assert out["actions"][0]["destination"]["key"] == "nas:/srv/b"
-    assert "nas:/srv/a not a mount point" in transfer.plan([cand(1)], measured[:1], [])["reasons"][0]
+    assert "nas:/srv/a not a mount point" in move.plan([cand(1)], measured[:1], [])["reasons"][0]
 
 
 def test_a_dir_the_storage_host_found_unusable_is_skipped_alone():
@@ -400,7 +401,7 @@ def test_a_dir_the_storage_host_found_unusable_is_skipped_alone():
              {"path": "/srv/ok", "host": "nas", "free_bytes": 10 ** 12}]
     measured = transfer.measure_destinations(dests, {}, now=NOW)
     assert measured[0]["problem"] == "unavailable on nas (No such file or directory)"
-    out = transfer.plan([cand(1)], measured, [])
+    out = move.plan([cand(1)], measured, [])
     assert out["actions"][0]["destination"]["key"] == "nas:/srv/ok"
 
 
@@ -456,7 +457,7 @@ def test_a_transfer_lists_the_other_dirs_of_its_storage_host_best_first():
     dests = [dest("/a", 0, free=900 * GIB, host="nas"), dest("/b", 1, free=500 * GIB, host="nas"),
              dest("/c", 2, free=800 * GIB, host="nas"), dest("/d", 3, free=700 * GIB, host="other"),
              dest("/e", 4, free=100 * GIB, host="nas", problem="not a mount point")]
-    (action,) = transfer.plan([cand(1)], dests, [busy], max_per_destination=2)["actions"]
+    (action,) = move.plan([cand(1)], dests, [busy], max_per_destination=2)["actions"]
     assert action["destination"]["key"] == "nas:/a"
     assert [d["key"] for d in action["alternatives"]] == ["nas:/b", "nas:/c"]  # /c has one running
 
@@ -465,10 +466,10 @@ def test_a_refused_slot_is_retried_at_once_and_is_not_a_failed_attempt():
     plot = cand(1)
     dests = [dest("/a", 0, free=10 ** 15, host="nas")]
     rec = failed(plot, "busy", "storage host nas has no slot for this copy", attempt=5, refused=4)
-    out = transfer.plan([plot], dests, [rec], now=NOW)
+    out = move.plan([plot], dests, [rec], now=NOW)
     assert out["actions"], out["reasons"]  # 5 attempts, 4 of them refused slots: 1 failure
     rec.update(failure="network", refused=0, attempt=1)
-    assert transfer.plan([plot], dests, [rec], now=NOW)["actions"] == []  # a real failure waits
+    assert move.plan([plot], dests, [rec], now=NOW)["actions"] == []  # a real failure waits
 
 
 def test_a_process_group_of_zombies_is_not_a_live_transfer():

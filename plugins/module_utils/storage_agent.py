@@ -1,0 +1,329 @@
+# -*- coding: utf-8 -*-
+# Copyright: plotfleet developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The storage agent: what a transfer worker runs on the storage host, through ssh.
+
+Shipped as text: the worker reads this file and runs it there as
+`python3 -S -c <this file> <op> <dir> <final name> <partial name> ...` (transfer_worker.remote_argv).
+So it imports nothing but the standard library, and nothing runs on import. Paths only ever travel
+as argv (quoted with shlex.quote for the remote shell). It prints one JSON object per answer. Ops:
+  probe <head bytes>    dir/mount/free space and size + head (hex) of the final and partial files
+  session <head bytes> <flush every s> <rsync partial dir> [<cap> <bytes> <min free> <alternative dir>...]
+                        with a cap: first the storage host arbitrates its own disks (see arbitrate:
+                        a slot in <dir> or else the first alternative that has one, "granted"; none:
+                        {"granted": null, "refused"} and it exits), the session then works in the
+                        granted dir and holds its slot until it ends.
+                        the probe, with the size of rsync's resumable copy in its partial dir
+                        ("resumable"), then it stays up during the copy: every <flush every> s it
+                        fdatasyncs rsync's temp file (the data reaches the disk while it is copied,
+                        not all in the final fsync), until stdin sends a JSON line
+                        ["commit", ...args of commit] (answered, then it exits) or EOF.
+  commit <size> <head hex> <tail offset> <tail sha256>
+                        fsync the partial copy, verify it (size, head bytes and tail hash equal the
+                        source's), and only then rename it into place and fsync the dir. A copy that
+                        does not match is left alone and described ("partial").
+  discard <partial dir> remove the partial copy, rsync's resumable one and any temp file a killed
+                        rsync left (.<partial name>.XXXXXX); rsync's partial dir too once empty
+  digest <ranges>       sha256 of the final file's bytes at <ranges> ("offset:length,..."), with its size
+Slots live in ~/.plotfleet/storage-slots.json (flock on storage-slots.lock) of the ssh user.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import fcntl
+import hashlib
+import json
+import os
+import select
+import sys
+
+__metaclass__ = type
+
+SLOTS_NAME = os.path.join(".plotfleet", "storage-slots")
+READ_CHUNK = 8388608
+
+
+class Place(object):
+    """The dir a copy goes to, the plot's final name and its partial (temp) name there."""
+
+    def __init__(self, directory, final, partial):
+        self.final_name, self.partial_name = final, partial
+        self.move_to(directory)
+
+    def move_to(self, directory):
+        self.dir = directory
+        self.final = os.path.join(directory, self.final_name)
+        self.partial = os.path.join(directory, self.partial_name)
+
+
+def slots_path():
+    return os.path.join(os.path.expanduser("~"), SLOTS_NAME)
+
+
+def started(pid):
+    """The start time of pid (clock ticks since boot, as text), None if unknown."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def holder_alive(entry):
+    try:
+        os.kill(entry["pid"], 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        pass
+    return entry.get("start") is None or started(entry["pid"]) in (None, entry["start"])
+
+
+def written(directory, name):
+    """Bytes a copy named name has written in directory so far (its partial or rsync temp files)."""
+    sizes = [0]
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return 0
+    for other in names:
+        ours = other.startswith((name + ".", "." + name + ".")) and len(other) - len(name) in (7, 8)
+        if other == name or ours:
+            try:
+                sizes.append(os.stat(os.path.join(directory, other)).st_size)
+            except OSError:
+                pass
+    return max(sizes)
+
+
+def with_slots(change):
+    """change(data) under the slots lock, the result stored atomically; returns what change returns."""
+    base = slots_path()
+    os.makedirs(os.path.dirname(base), 0o700, exist_ok=True)
+    with open(base + ".lock", "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            with open(base + ".json") as handle:
+                data = json.load(handle)
+        except (OSError, ValueError):
+            data = {}
+        out = change(data)
+        tmp = base + ".json.%d" % os.getpid()
+        with open(tmp, "w") as handle:
+            json.dump(dict((k, v) for k, v in data.items() if v), handle)
+        os.rename(tmp, base + ".json")
+        return out
+
+
+def arbitrate(place, cap, total, min_free, dirs):
+    """(granted dir or None, [[dir, why refused]]). A slot per copy in each dir, at most cap, and room
+    for this copy after what the other holders still have to write; a holder whose process is gone
+    frees its slot."""
+    me = {"pid": os.getpid(), "start": started(os.getpid()), "bytes": total, "partial": place.partial_name}
+
+    def change(data):
+        refused = []
+        for directory in dirs:
+            key = os.path.realpath(directory)
+            held = [e for e in data.get(key, []) if holder_alive(e) and e.get("partial") != place.partial_name]
+            data[key] = held
+            if len(held) >= cap:
+                refused.append([directory, "%d copies running there (cap %d)" % (len(held), cap)])
+                continue
+            try:
+                fs = os.statvfs(directory)
+            except OSError as exc:
+                refused.append([directory, "unavailable (%s)" % exc.strerror])
+                continue
+            # Room beside the running copies; a copy alone is left to the probe (which knows what it may drop)
+            pending = sum(max(0, e["bytes"] - written(directory, e["partial"])) for e in held)
+            need = total - written(directory, place.partial_name) + min_free
+            if pending and fs.f_bavail * fs.f_frsize - pending < need:
+                refused.append([directory, "no room for it beside the copies running there"])
+                continue
+            held.append(dict(me, dir=key))
+            return directory, refused
+        return None, refused
+    try:
+        return with_slots(change)
+    except OSError as exc:  # no usable ~/.plotfleet: the copy goes on without arbitration, as before it
+        return dirs[0], [[dirs[0], "no arbitration (%s)" % exc]]
+
+
+def release():
+    def change(data):
+        for key in list(data):
+            data[key] = [e for e in data[key] if e["pid"] != os.getpid()]
+    try:
+        with_slots(change)
+    except OSError:
+        pass
+
+
+def answer(out):
+    sys.stdout.write(json.dumps(out) + "\n")
+    sys.stdout.flush()
+
+
+def info(path, head):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    out = {"size": st.st_size}
+    if head:
+        with open(path, "rb") as handle:
+            out["head"] = handle.read(int(head)).hex()
+    return out
+
+
+def probe(place, head, rsync_dir=None):
+    out = {"dir": os.path.isdir(place.dir), "mount": os.path.ismount(place.dir)}
+    if out["dir"]:
+        fs = os.statvfs(place.dir)
+        out["free"] = fs.f_bavail * fs.f_frsize
+    out["final"] = info(place.final, head)
+    out["partial"] = info(place.partial, head)
+    if rsync_dir:
+        out["resumable"] = info(os.path.join(place.dir, rsync_dir, place.partial_name), 0)
+    return out
+
+
+def fsync_dir(directory):
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def commit(place, size, head, tail_at, tail_sha):
+    size, tail_at, out = int(size), int(tail_at), {}
+    try:
+        with open(place.partial, "rb") as handle:
+            os.fsync(handle.fileno())
+            have = {"size": os.fstat(handle.fileno()).st_size, "head": handle.read(len(head) // 2).hex()}
+            handle.seek(tail_at)
+            tail_ok = have["size"] == size and hashlib.sha256(handle.read(size - tail_at)).hexdigest() == tail_sha
+        if have["size"] != size or have["head"] != head or not tail_ok:
+            out["partial"], out["tail_ok"] = have, tail_ok
+        elif os.path.exists(place.final):
+            out["error"], out["exists"] = "destination exists", True
+        else:
+            os.rename(place.partial, place.final)
+            fsync_dir(place.dir)
+            out["ok"] = True
+    except OSError as exc:
+        out["error"] = str(exc)
+    return out
+
+
+def rsync_temps(place):
+    """rsync writes to .<name>.XXXXXX, without a second dot when the name starts with one."""
+    try:
+        names = os.listdir(place.dir)
+    except OSError:
+        return []
+    prefixes = (place.partial_name + ".", "." + place.partial_name + ".")
+    return [n for n in names for p in prefixes if n.startswith(p) and len(n) == len(p) + 6]
+
+
+def session(place, every):
+    fds, pending = {}, b""
+    datasync = getattr(os, "fdatasync", os.fsync)
+    while True:
+        if select.select([0], [], [], every)[0]:
+            data = os.read(0, 65536)
+            if not data:
+                return
+            pending += data
+            if b"\n" in pending:
+                request = json.loads(pending.split(b"\n")[0].decode("utf-8"))
+                if request[0] == "commit":
+                    answer(commit(place, *request[1:]))
+                return
+            continue
+        for name in [n for n in rsync_temps(place) if n not in fds]:
+            try:
+                fds[name] = os.open(os.path.join(place.dir, name), os.O_RDONLY)
+            except OSError:
+                pass
+        for fd in fds.values():
+            try:
+                datasync(fd)
+            except OSError:
+                pass
+
+
+def digest(path, ranges):
+    hasher = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            for item in ranges.split(","):
+                at, left = (int(x) for x in item.split(":"))
+                handle.seek(at)
+                while left > 0:
+                    data = handle.read(min(left, READ_CHUNK))
+                    if not data:
+                        return {"size": size, "short": True}
+                    hasher.update(data)
+                    left -= len(data)
+    except OSError as exc:
+        return {"error": str(exc)}
+    return {"size": size, "sha256": hasher.hexdigest()}
+
+
+def discard(place, rsync_dir):
+    paths = [place.partial, os.path.join(place.dir, rsync_dir, place.partial_name)]
+    for path in paths + [os.path.join(place.dir, n) for n in rsync_temps(place)]:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    try:
+        os.rmdir(os.path.join(place.dir, rsync_dir))
+    except OSError:
+        pass
+    return {"ok": True}
+
+
+def run_session(place, args):
+    """The session op: arbitrate (with a cap), probe, stay up flushing until commit or EOF."""
+    arbitrated = len(args) > 3
+    granted, refused = place.dir, []
+    if arbitrated:
+        granted, refused = arbitrate(place, int(args[3]), int(args[4]), int(args[5]), [place.dir] + args[6:])
+        if granted is None:
+            answer({"granted": None, "refused": refused})
+            return 0
+        place.move_to(granted)
+    try:
+        answer(dict(probe(place, args[0], args[2]), granted=granted, refused=refused))
+        session(place, float(args[1]))
+    finally:
+        if arbitrated:
+            release()
+    return 0
+
+
+def main(argv):
+    op, place, args = argv[0], Place(*argv[1:4]), argv[4:]
+    if op == "probe":
+        answer(probe(place, args[0]))
+    elif op == "session":
+        return run_session(place, args)
+    elif op == "commit":
+        answer(commit(place, *args[:4]))
+    elif op == "discard":
+        answer(discard(place, args[0]))
+    elif op == "digest":
+        answer(digest(place.final, args[0]))
+    else:
+        answer({"error": "unknown op %s" % op})
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
