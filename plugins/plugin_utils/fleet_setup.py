@@ -7,8 +7,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DEFAULT_BINARIES = {"chia": "chia", "madmax": "chia_plot", "bladebit": "bladebit"}
-VERSION_FLAGS = {"chia": ["version"], "madmax": ["--version"], "bladebit": ["--version"]}
+DEFAULT_BINARIES = {"chia": "chia", "madmax": "chia_plot", "bladebit": "bladebit", "bladebit_cuda": "bladebit_cuda",
+                    "gigahorse": "cuda_plot_k32"}
+VERSION_FLAGS = {"chia": ["version"], "madmax": ["--version"], "bladebit": ["--version"],
+                 "bladebit_cuda": ["--version"]}
+# Programs only looked up on PATH, never run: Gigahorse has no documented no-op flag, and a custom plotter's
+# program may plot whatever it is given.
+LOOKED_UP = ("gigahorse", "custom")
+# Plotter kinds run by a plotfleet driver in plotter.python, and the package that Python must import.
+DRIVER_PACKAGES = {"chiapos": "chiapos", "pos2": "chia_rs"}
+WHICH_CODE = "import shutil, sys; sys.exit(0 if shutil.which(sys.argv[1]) else 1)"
 MACOS_CHIA = "/Applications/Chia.app/Contents/Resources/app.asar.unpacked/daemon/chia"
 MIN_PYTHON = (3, 8)
 
@@ -26,9 +34,20 @@ def plotter_probe(plotter):
     """argv of a harmless command that fails when the configured plotter cannot run."""
     plotter = plotter or {}
     kind = plotter.get("kind") or "chia"
-    if kind == "chiapos":
-        return [plotter.get("python") or "python3", "-c", "import chiapos"]
+    if kind in DRIVER_PACKAGES:
+        return [plotter.get("python") or "python3", "-c", "import %s" % DRIVER_PACKAGES[kind]]
+    if kind in LOOKED_UP:
+        return ["python3", "-c", WHICH_CODE, _program(plotter)]
     return [plotter.get("binary") or DEFAULT_BINARIES.get(kind, kind)] + VERSION_FLAGS.get(kind, ["--version"])
+
+
+def _program(plotter):
+    if plotter.get("kind") != "custom":
+        return plotter.get("binary") or DEFAULT_BINARIES.get(plotter.get("kind"), "")
+    program = ((plotter.get("custom") or {}).get("argv") or [""])[0]
+    for name in ("python", "binary"):
+        program = program.replace("{%s}" % name, str(plotter.get(name) or ("python3" if name == "python" else "")))
+    return program
 
 
 def ssh_probe(destination, ssh_options=None):
@@ -76,10 +95,15 @@ def _plotter_problems(plotter, probe):
     kind = plotter.get("kind")
     if probe.get("rc") not in (0, None) or probe.get("failed"):
         said = (probe.get("stderr") or probe.get("msg") or "").strip().splitlines()[-1:] or [""]
-        if kind == "chiapos":
-            problems.append("plotfleet_plotter=chiapos: %s cannot import chiapos (%s). Fix: %s -m pip install "
-                            "chiapos, or set plotfleet_plotter_python" % (
-                                plotter.get("python") or "python3", said[0], plotter.get("python") or "python3"))
+        if kind in DRIVER_PACKAGES:
+            python, package = plotter.get("python") or "python3", DRIVER_PACKAGES[kind]
+            problems.append("plotfleet_plotter=%s: %s cannot import %s (%s). Fix: %s -m pip install %s, or set "
+                            "plotfleet_plotter_python to a Python that has it" % (
+                                kind, python, package, said[0] or "rc %s" % probe.get("rc"), python, package))
+        elif kind == "custom":
+            problems.append("plotfleet_plotter=custom: the program of plotfleet_custom_plotter.argv, %s, is not "
+                            "found or not executable. Fix: install it, or give its full path as argv[0]"
+                            % _program(plotter))
         else:
             binary = plotter.get("binary") or DEFAULT_BINARIES.get(kind, kind)
             problems.append("plotfleet_plotter=%s: %s does not run (%s). Fix: install it or set "
