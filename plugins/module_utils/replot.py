@@ -18,6 +18,8 @@ Steps (docs/replot.md):
   delete(plan, journal)          re-check each chosen file, journal "deleting", unlink, "deleted"
   explain_unfinished(journal)    after a kill: each "deleting" without an outcome gets one
   progress(dir, policy, journal) old and new plots, percent replotted, ETA from the deletion rate
+  make_room(places, config, arrival), preview(...)
+                                 what the storage agent calls under its lock (replot-session, replot-plan)
 """
 
 from __future__ import absolute_import, division, print_function
@@ -571,6 +573,49 @@ def _delete_one(dir_fd, directory, plot, incoming_name, journal, now):
         return "could not delete %s: %s" % (plot["name"], exc.strerror)
     append_journal(journal, dict(entry, event="deleted"), now)
     return None
+
+
+# ---------------------------------------------------------------- the storage agent's entry points
+
+def journal_of(config):
+    """The journal file a plotfleet_replot value names (default: ~/.plotfleet/replot-journal.jsonl)."""
+    given = config.get("journal") if isinstance(config, dict) else None
+    return os.path.expanduser(given) if given else default_journal()
+
+
+def make_room(places, config, arrival):
+    """One arrival offered some dirs of this host, best first: [(dir, shortfall)] (shortfall: bytes the
+    dir lacks for it beside the copies running there; <= 0: room enough). Returns (dir or None,
+    outcome): the first dir with room as it is (nothing deleted, outcome None), else the first where
+    the policy makes the room (deleted now; outcome {"for", "dir", "deleted", "freed_bytes", "error",
+    "refused"}), else None with each dir's refusal. The caller holds the storage host's lock and
+    reserves the arrival's bytes in the granted dir before it lets go, so no other sender frees or
+    takes the same room."""
+    for directory, short in places:
+        if short <= 0:
+            return directory, None
+    outcome = {"for": str(arrival.get("name")), "refused": []}
+    journal = journal_of(config)
+    if any(policy_for(config, directory) for directory, _short in places):
+        explain_unfinished(journal)   # a deletion a killed agent left without an outcome gets one first
+    for directory, short in places:
+        chosen = plan(directory, policy_for(config, directory), arrival, short, journal)
+        if chosen["refused"] or not chosen["delete"]:
+            outcome["refused"].append([directory, chosen["refused"]])
+            continue
+        result = delete(chosen, journal)
+        outcome.update(dir=directory, deleted=result["deleted"], freed_bytes=result["freed_bytes"],
+                       error=result["error"])
+        return (directory if result["error"] is None else None), outcome
+    return None, outcome
+
+
+def preview(directory, config, arrival, short):
+    """Check mode: what make_room would delete in this dir for the arrival now (nothing is touched)."""
+    chosen = plan(directory, policy_for(config, directory), arrival, short, journal_of(config))
+    return {"dir": directory, "for": chosen["for"], "need_bytes": chosen["need_bytes"],
+            "delete": [p["name"] for p in chosen["delete"]], "freed_bytes": chosen["freed_bytes"],
+            "refused": chosen["refused"], "listing": listing(chosen)}
 
 
 # ---------------------------------------------------------------- progress (status)
