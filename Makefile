@@ -15,10 +15,10 @@ PYTEST := $(BIN)/pytest -p no:cacheprovider
 CHIA_VENV ?= .venv-chia
 CHIA_VERSION := 2.7.5
 
-.PHONY: help venv demo-venv chia-venv sysdeps lint sanity unit integration fleet test bench demo demo-clean clean
+.PHONY: help venv demo-venv chia-venv sysdeps lint sanity unit integration fleet test bench demo demo-v2 demo-clean clean
 
 help:
-	@echo "make demo   - real small plots on localhost, moved to ./demo/storage"
+	@echo "make demo   - real small plots on localhost, moved to ./demo/storage (DEMO_FORMAT=v2: PoS2 .plot2)"
 	@echo "make test   - lint, sanity, unit, integration and SSH-fleet tests"
 	@echo "make bench  - benchmarks (figures go to BENCHMARKS.md by hand)"
 
@@ -89,8 +89,14 @@ test: sysdeps venv lint sanity unit integration fleet
 bench: venv
 	$(BIN)/python bench/run.py
 
+# DEMO_FORMAT=v2 (or `make demo-v2`): PoS2 .plot2 plots with chia_rs instead of chiapos .plot plots.
+DEMO_FORMAT ?= v1
+
 demo: demo-venv
-	PATH=$(CURDIR)/$(BIN):$$PATH bin/plotfleet-demo
+	PATH=$(CURDIR)/$(BIN):$$PATH bin/plotfleet-demo --format $(DEMO_FORMAT)
+
+demo-v2:
+	$(MAKE) demo DEMO_FORMAT=v2
 
 demo-clean:
 	-bin/plotfleet-demo --clean
