@@ -25,6 +25,17 @@ as argv (quoted with shlex.quote for the remote shell). It prints one JSON objec
   discard <partial dir> remove the partial copy, rsync's resumable one and any temp file a killed
                         rsync left (.<partial name>.XXXXXX); rsync's partial dir too once empty
   digest <ranges>       sha256 of the final file's bytes at <ranges> ("offset:length,..."), with its size
+  replot-session <request json> <session args, with a cap>
+                        a session whose arbitration may replot (docs/replot.md): the first dir with room
+                        for the copy beside the running ones, else the first where replot.make_room
+                        deletes old plots to make it, under the slots lock, the slot reserving the bytes
+                        before the lock is released; otherwise as session. request: {"policy": the
+                        storage host's plotfleet_replot with "storage_dirs", "arrival": {"name",
+                        "bytes", "head"}}. The answer adds "replot" (what went, or why nothing did).
+  replot-plan <request json> <bytes> <min free>
+                        check mode: what replot-session would delete in <dir> now ("delete", "listing")
+Replot needs replot.py: the program text defines the module `replot` before this file's text runs
+(sys.modules), or it lies beside this file.
 Slots live in ~/.plotfleet/storage-slots.json (flock on storage-slots.lock) of the ssh user.
 """
 
@@ -32,6 +43,7 @@ from __future__ import absolute_import, division, print_function
 
 import fcntl
 import hashlib
+import importlib
 import json
 import os
 import select
@@ -48,6 +60,7 @@ class Place(object):
 
     def __init__(self, directory, final, partial):
         self.final_name, self.partial_name = final, partial
+        self.replot = None   # replot-session: what replot did for this copy (answered with the grant)
         self.move_to(directory)
 
     def move_to(self, directory):
@@ -115,14 +128,18 @@ def with_slots(change):
         return out
 
 
-def arbitrate(place, cap, total, min_free, dirs):
+def arbitrate(place, cap, total, min_free, dirs, replot_request=None):
     """(granted dir or None, [[dir, why refused]]). A slot per copy in each dir, at most cap, and room
     for this copy after what the other holders still have to write; a holder whose process is gone
-    frees its slot."""
+    frees its slot. With a replot request, replot_grant decides first."""
     me = {"pid": os.getpid(), "start": started(os.getpid()), "bytes": total, "partial": place.partial_name}
 
     def change(data):
         refused = []
+        if replot_request is not None:
+            granted = replot_grant(place, me, data, cap, total, min_free, dirs, replot_request)
+            if granted is not None:
+                return granted, refused
         for directory in dirs:
             key = os.path.realpath(directory)
             held = [e for e in data.get(key, []) if holder_alive(e) and e.get("partial") != place.partial_name]
@@ -148,6 +165,69 @@ def arbitrate(place, cap, total, min_free, dirs):
         return with_slots(change)
     except OSError as exc:  # no usable ~/.plotfleet: the copy goes on without arbitration, as before it
         return dirs[0], [[dirs[0], "no arbitration (%s)" % exc]]
+
+
+def replot_module():
+    """replot.py: defined by the program text (sys.modules) or beside this file; None without it."""
+    module = sys.modules.get("replot")
+    if module is None:
+        try:
+            module = importlib.import_module("replot")
+        except ImportError:
+            return None
+    return module
+
+
+def shortfalls(place, data, cap, total, min_free, dirs):
+    """[(dir, bytes it lacks for this copy beside the copies running there)] of the dirs below the cap,
+    and {dir: (key, live holders)} (the caller holds the slots lock)."""
+    places, holders = [], {}
+    for directory in dirs:
+        key = os.path.realpath(directory)
+        held = [e for e in data.get(key, []) if holder_alive(e) and e.get("partial") != place.partial_name]
+        try:
+            fs = os.statvfs(directory)
+        except OSError:
+            continue
+        if len(held) < cap:
+            pending = sum(max(0, e["bytes"] - written(directory, e["partial"])) for e in held)
+            need = total - written(directory, place.partial_name) + min_free
+            places.append((directory, need + pending - fs.f_bavail * fs.f_frsize))
+            holders[directory] = (key, held)
+    return places, holders
+
+
+def replot_grant(place, me, data, cap, total, min_free, dirs, request):
+    """replot-session: the dir replot.make_room grants (room as it is, else room it made by deleting),
+    its slot taken at once so the room is this copy's; None: the plain arbitration decides."""
+    replot = replot_module()
+    if replot is None:
+        place.replot = {"error": "replot.py was not shipped with the storage agent"}
+        return None
+    arrival = request.get("arrival") or {}
+    if arrival.get("bytes") != total:
+        place.replot = {"error": "the arrival's size %s is not the copy's %d bytes" % (arrival.get("bytes"), total)}
+        return None
+    places, holders = shortfalls(place, data, cap, total, min_free, dirs)
+    granted, place.replot = replot.make_room(places, request.get("policy"), arrival)
+    if granted is not None:
+        key, held = holders[granted]
+        data[key] = held + [dict(me, dir=key)]
+    return granted
+
+
+def replot_plan(place, request, total, min_free):
+    """replot-plan (check mode): what a replot-session would delete in place.dir now."""
+    replot = replot_module()
+    if replot is None:
+        return {"error": "replot.py was not shipped with the storage agent"}
+
+    def change(data):
+        places, _holders = shortfalls(place, data, 1 << 30, total, min_free, [place.dir])
+        if not places:
+            return {"error": "%s unavailable" % place.dir}
+        return replot.preview(place.dir, request.get("policy"), request.get("arrival") or {}, places[0][1])
+    return with_slots(change)
 
 
 def release():
@@ -288,18 +368,20 @@ def discard(place, rsync_dir):
     return {"ok": True}
 
 
-def run_session(place, args):
+def run_session(place, args, replot_request=None):
     """The session op: arbitrate (with a cap), probe, stay up flushing until commit or EOF."""
     arbitrated = len(args) > 3
     granted, refused = place.dir, []
     if arbitrated:
-        granted, refused = arbitrate(place, int(args[3]), int(args[4]), int(args[5]), [place.dir] + args[6:])
-        if granted is None:
-            answer({"granted": None, "refused": refused})
-            return 0
-        place.move_to(granted)
+        granted, refused = arbitrate(place, int(args[3]), int(args[4]), int(args[5]), [place.dir] + args[6:],
+                                     replot_request)
+    extra = {} if replot_request is None else {"replot": place.replot}
+    if granted is None:
+        answer(dict(extra, granted=None, refused=refused))
+        return 0
+    place.move_to(granted)
     try:
-        answer(dict(probe(place, args[0], args[2]), granted=granted, refused=refused))
+        answer(dict(probe(place, args[0], args[2]), granted=granted, refused=refused, **extra))
         session(place, float(args[1]))
     finally:
         if arbitrated:
@@ -313,6 +395,10 @@ def main(argv):
         answer(probe(place, args[0]))
     elif op == "session":
         return run_session(place, args)
+    elif op == "replot-session":
+        return run_session(place, args[1:], json.loads(args[0]))
+    elif op == "replot-plan":
+        answer(replot_plan(place, json.loads(args[0]), int(args[1]), int(args[2])))
     elif op == "commit":
         answer(commit(place, *args[:4]))
     elif op == "discard":
