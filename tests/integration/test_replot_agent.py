@@ -1,7 +1,8 @@
 """Replot in the storage agent over a real sshd on loopback: a storage dir on a real full disk (tmpfs) of
 real k18 v1 plots, .plot2 arrivals (chia_rs) sent with rsync. Check mode lists what a session then
-deletes; an unverifiable arrival deletes nothing; two senders at once delete for one room only, the
-deletion and the slot decided under the storage host's lock. The agent runs from its text, with
+deletes; an unverifiable arrival deletes nothing; two senders at once each delete for their own room
+only, the deletion and the slot decided under the storage host's lock; a copy that fails after its
+deletion is retried into that room without a second deletion. The agent runs from its text, with
 replot.py's text defined before it (what the worker must ship for a replot session)."""
 
 import json
@@ -92,7 +93,7 @@ def full_disk(tmp_path):
         yield disk
 
 
-def test_replot_sessions_over_ssh_check_mode_bad_arrivals_and_two_senders_at_once(full_disk, tmp_path):
+def test_replot_over_ssh_check_mode_bad_arrivals_two_senders_at_once_and_a_retry(full_disk, tmp_path):
     journal = str(tmp_path / "journal.jsonl")
     policy = {"enabled": True, "storage_dirs": [str(full_disk)], "journal": journal, "protect": ["*2019-*"]}
     first, second = lib.v2_plots(2)
@@ -129,8 +130,13 @@ def test_replot_sessions_over_ssh_check_mode_bad_arrivals_and_two_senders_at_onc
             assert answer["replot"]["for"] == source.name
         two_oldest = set(n for n in before if "2020-" in n or "2021-" in n)
         assert set(a["replot"]["deleted"][0] for _p, a in sessions) == two_oldest
-        for (proc, _answer), source in zip(sessions, (first, second)):
-            assert agent.send_and_commit(proc, source) == {"ok": True}
+        assert agent.send_and_commit(sessions[0][0], first) == {"ok": True}
+        # the second copy fails after its deletion (the worker ends the session); its retry uses that room
+        sessions[1][0].stdin.close()
+        sessions[1][0].wait(timeout=30)
+        proc, retry = agent.session(second)
+        assert retry["granted"] == str(full_disk) and retry["replot"] is None, retry
+        assert agent.send_and_commit(proc, second) == {"ok": True}
     after = set(os.listdir(str(full_disk)))
     assert after == (set(before) - two_oldest) | {first.name, second.name}
     assert lib.free_bytes(full_disk) >= min_free
