@@ -10,20 +10,20 @@ A plot has one transfer record, named by its plot id, so it is never transferred
 
 from __future__ import absolute_import, division, print_function
 
+import ast
 import hashlib
+import importlib
 import os
+import shutil
 import sys
 import time
 
 from ansible_collections.plotfleet.chia.plugins.module_utils import (
     cpu,
     detach,
-    plotfile,
-    process_groups,
+    draining,
     records,
-    storage_agent,
     transfer,
-    transfer_facts,
     transfer_worker,
 )
 from ansible_collections.plotfleet.chia.plugins.module_utils.policy import move as policy
@@ -33,31 +33,59 @@ __metaclass__ = type
 ARCHIVE_AFTER_S = 7 * 86400  # then, acknowledged, they move to transfers/done/ (out of every pass's reads)
 RECORD_VERSION = 1
 COMPUTED_KEYS = ("_path", "rate_bps", "source_dev")
-# The worker and the files it imports, installed together, flat, into <state_dir>/bin/plotfleet-transfer-<hash>/.
-WORKER_MODULES = (transfer_worker, plotfile, records, transfer_facts, process_groups, storage_agent)
-
 
 def install_worker(state_dir):
-    """Path of transfer_worker.py installed (with the other WORKER_MODULES) in a dir named by the
-    hash of their text; installed once, atomically."""
-    files = [(module.__name__.rsplit(".", 1)[-1] + ".py", transfer_worker.source_of(module))
-             for module in WORKER_MODULES]
-    digest = hashlib.sha256("\0".join(text for _, text in files).encode("utf-8")).hexdigest()[:16]
+    """Path of the drain worker's entry (draining.py) installed with every collection module it
+    imports, under their package paths, in a dir named by the hash of their text; once, atomically."""
+    files = worker_files()
+    digest = hashlib.sha256("\0".join(path + "\0" + text for path, text in files).encode("utf-8")).hexdigest()[:16]
     bin_dir = records.ensure_dir(os.path.join(state_dir, "bin"))
     target = os.path.join(bin_dir, transfer.WORKER_DIR_PREFIX + digest)
     if not os.path.isdir(target):
         staging = "%s.%d.tmp" % (target, os.getpid())
-        records.ensure_dir(staging)
-        for name, text in files:
-            with open(os.path.join(staging, name), "w") as handle:
+        for path, text in files:
+            records.ensure_dir(os.path.dirname(os.path.join(staging, path)))
+            with open(os.path.join(staging, path), "w") as handle:
                 handle.write(text)
         try:
             os.rename(staging, target)
         except OSError:  # another pass installed it first
-            for name, _ in files:
-                os.unlink(os.path.join(staging, name))
-            os.rmdir(staging)
-    return os.path.join(target, "transfer_worker.py")
+            shutil.rmtree(staging, ignore_errors=True)
+    return os.path.join(target, WORKER_ENTRY)
+
+
+PACKAGE = "ansible_collections.plotfleet.chia.plugins.module_utils"
+WORKER_ENTRY = "draining.py"
+
+
+def worker_files():
+    """[(relative path, text)]: the entry, flat, and the modules it reaches (read from their loader,
+    so a zipped module_utils works too); packages get their __init__.py."""
+    texts, todo = {}, [draining.__name__.rsplit(".", 1)[-1]]  # imported above so that Ansible ships it
+    while todo:
+        name = todo.pop()
+        if name in texts:
+            continue
+        texts[name] = transfer_worker.source_of(importlib.import_module("%s.%s" % (PACKAGE, name)))
+        todo += [dep for dep in collection_imports(texts[name]) if dep not in texts]
+    base = PACKAGE.replace(".", "/")
+    files = [(WORKER_ENTRY, texts["draining"])]
+    for name, text in texts.items():
+        parts = name.split(".")
+        files.append(("%s/%s.py" % (base, "/".join(parts)), text))
+        if len(parts) > 1:
+            files.append(("%s/%s/__init__.py" % (base, "/".join(parts[:-1])), ""))
+    return sorted(set(files))
+
+
+def collection_imports(text):
+    """Names (relative to module_utils, e.g. "policy.move") of the collection modules text imports."""
+    found = []
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and node.module.startswith(PACKAGE):
+            sub = node.module[len(PACKAGE):].lstrip(".")
+            found += [(sub + "." + alias.name) if sub else alias.name for alias in node.names]
+    return found
 
 
 def run_pass(params, state, procs, check_mode, warnings, now=None):
@@ -187,11 +215,11 @@ def _rename(action, state_dir, now, result):
                             "destination": final, "method": "rename"})
 
 
-def _start(action, params, now, result, warnings):
+def new_record(action, params, now):
+    """The transfer record for a transfer action of the plan (not yet written)."""
     cand, dest, old = action["candidate"], action["destination"], action["record"]
     state_dir = params["state_dir"]
-    method = _method(dest, "transfer")
-    rec = _base_record(cand, dest, method, now)
+    rec = _base_record(cand, dest, _method(dest, "transfer"), now)
     rec.update(user=dest.get("user"), port=dest.get("port"), ssh_key=dest.get("ssh_key"),
                ssh_options=list(params.get("ssh_options") or []), must_be_mount=bool(dest.get("must_be_mount")),
                ssh_ciphers=policy.ssh_ciphers(params.get("ssh_ciphers"), dest, cpu.has_aes()),
@@ -203,7 +231,7 @@ def _start(action, params, now, result, warnings):
         rec["bytes_resumed"] = old.get("bytes_done") or 0
     if old and old.get("pid"):
         rec["previous"] = {"pid": old["pid"], "proc_start": old.get("proc_start")}  # the worker ends what is left
-    if dest.get("host"):  # the storage host arbitrates its dirs between all plotters (transfer_worker)
+    if dest.get("host"):  # the storage host arbitrates its dirs between all plotters (storage_agent)
         rec["slot_cap"] = params.get("max_transfers_per_destination") or 1
         rec["alternatives"] = [{"destination": alt["path"], "host": alt.get("host")}
                                for alt in action.get("alternatives") or []]  # same host, best first
@@ -211,6 +239,26 @@ def _start(action, params, now, result, warnings):
     if old and old.get("fingerprint"):
         rec["fingerprint"] = old["fingerprint"]  # checks a copy found in place should the source be gone
     rec["abandoned"] = policy.abandoned_destinations(old, rec)
+    if params.get("drain", True):
+        rec["drain"] = drain_params(params)  # the worker takes the next plot itself (draining.py)
+    return rec
+
+
+# What a drain worker needs to re-decide with the same policy as the pass (module params, as given).
+DRAIN_KEYS = ("state_dir", "log_dir", "dst_dirs", "source_dirs", "destinations", "max_transfers_per_destination",
+              "max_transfers_per_source", "retry_after_s", "max_attempts", "bwlimit_kbps", "rsync_path",
+              "ssh_options", "ssh_ciphers", "delete_source", "python")
+
+
+def drain_params(params):
+    return dict((key, params.get(key)) for key in DRAIN_KEYS if key in params)
+
+
+def _start(action, params, now, result, warnings):
+    cand, dest, old = action["candidate"], action["destination"], action["record"]
+    state_dir = params["state_dir"]
+    rec = new_record(action, params, now)
+    method = rec["method"]
     records.ensure_dir(params["log_dir"])
     path = records.write_record(state_dir, records.TRANSFERS, rec["id"], rec)
     python = params.get("python") or sys.executable

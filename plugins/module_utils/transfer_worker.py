@@ -650,7 +650,7 @@ def _size(path):
 
 # ---- an earlier attempt that is still running (its worker killed, its rsync not)
 
-OUR_PROGRAMS = ("rsync", "ssh", "transfer_worker")  # what an attempt runs
+OUR_PROGRAMS = ("rsync", "ssh", "transfer_worker", "plotfleet-transfer-")  # what an attempt runs (its dir)
 
 
 def end_earlier_attempt(rec, wait_s=30):

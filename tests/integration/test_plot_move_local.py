@@ -167,7 +167,7 @@ def test_full_destination_is_marked_and_next_one_used(tmp):
                    bytes_total=extra.stat().st_size, plot_id=lib_plot_id(extra), log=str(tmp / "logs" / "w.log"))
         rec_path = tmp / "state" / "transfers" / ("%s.json" % rec["id"])
         rec_path.write_text(json.dumps(rec))
-        worker = sorted((tmp / "state" / "bin").glob("plotfleet-transfer-*/transfer_worker.py"))[0]
+        worker = sorted((tmp / "state" / "bin").glob("plotfleet-transfer-*/draining.py"))[0]
         proc = subprocess.run(["/usr/bin/python3", str(worker), str(rec_path)], stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, universal_newlines=True, timeout=60)
         assert proc.returncode == 1, proc.stdout

@@ -97,7 +97,7 @@ def test_a_resume_first_ends_what_is_left_of_the_old_attempt(tmp_path, sshd):
     rec.update(attempt=2, pid=None, proc_start=None, bwlimit_kbps=None, previous={"pid": pid})
     path = tmp_path / "state" / "transfers" / ("%s.json" % rec["id"])
     path.write_text(json.dumps(rec))
-    worker = sorted((tmp_path / "state" / "bin").glob("plotfleet-transfer-*/transfer_worker.py"))[0]
+    worker = sorted((tmp_path / "state" / "bin").glob("plotfleet-transfer-*/draining.py"))[0]
     with open(rec["log"], "ab") as log:
         proc = subprocess.run(["/usr/bin/python3", "-S", str(worker), str(path)], stdout=log, stderr=log, timeout=120)
     done = json.loads(path.read_text())

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 UTILS = REPO / "plugins" / "module_utils"
 PREFIX = "ansible_collections.plotfleet.chia.plugins.module_utils"
 
-ACT = {"starting", "moving", "stopping", "launch", "detach", "transfer_worker", "storage_agent",
+ACT = {"starting", "moving", "draining", "stopping", "launch", "detach", "transfer_worker", "storage_agent",
        "chiapos_driver", "pos2_driver"}
 GATHER_ENTRIES = {"hoststate", "transfer"}
 SHARED = {"plotfile", "transfer_facts"}  # names and formats, no state: policy may use them
