@@ -40,6 +40,9 @@ DEFAULT_BINARY = {"chia": "chia", "madmax": "chia_plot", "bladebit": "bladebit",
                   "gigahorse": "cuda_plot_k32", "custom": ""}   # custom: the template's argv[0]
 GIGAHORSE_KS = (26, 29, 30, 31, 32, 33, 34)   # the cuda_plot_kNN builds that exist
 GIGAHORSE_LEVELS = tuple(range(1, 10)) + tuple(range(11, 21)) + tuple(range(29, 34))  # 29..33: cuda_plot_k32_v3
+# Plotters whose first SIGTERM means "finish the current plot and its copy, then exit" (Gigahorse; a second
+# within 1 s: exit now). plot_stop sends them one SIGTERM and, with kill=true, waits graceful_timeout for it.
+GRACEFUL_STOP = ("gigahorse",)
 BLADEBIT_CUDA_HYBRID = ("--disk-128", "--disk-16")  # cudaplot modes that need -t1/-t2
 BLADEBIT_MODES = ("ramplot", "diskplot", "cudaplot")
 HEX96 = re.compile(r"^(0x)?[0-9a-fA-F]{96}$")
@@ -255,6 +258,18 @@ def detach(argv, log, nice=None, unit=None, use_systemd=None, warnings=None):
     Raises OSError when the program cannot be executed at all. See detach.detach().
     """
     return detach_impl.detach(argv, log, nice=nice, unit=unit, use_systemd=use_systemd, warnings=warnings)
+
+
+# ---------------------------------------------------------------- stopping gracefully
+
+def graceful_pids(jobs):
+    """pids of the jobs whose plotter stops gracefully on one SIGTERM (GRACEFUL_STOP)."""
+    return set(job["pid"] for job in jobs if job.get("pid") and job.get("plotter") in GRACEFUL_STOP)
+
+
+def graceful_note(pids):
+    return ("pid %s (gigahorse) finishes its current plot and its copy, then exits (plot_stop with kill=true "
+            "waits graceful_timeout for that, then SIGKILLs)" % ", ".join(str(p) for p in sorted(pids)))
 
 
 # ---------------------------------------------------------------- watching the start

@@ -265,7 +265,7 @@ def run(params, check_mode, gather):
         for job, _target, wanted in plans:
             if wanted:
                 _note_or_warn(params["state_dir"], job, action, result)
-        _act(plans, action, timeout, params["kill"], result)
+        _act(plans, action, timeout, params["kill"], result, params.get("graceful_timeout") or 0)
         if params["cleanup"]:
             gone = set(r["id"] for r in result["jobs"] if r["exited"])
             doomed = [path for entry in list(live) + list(ended) if entry.get("id") in gone
@@ -350,7 +350,7 @@ def _delete(paths, result, must_know_open):
     result["changed"] = result["changed"] or bool(result["deleted"])
 
 
-def _act(plans, action, timeout, kill, result):
+def _act(plans, action, timeout, kill, result, graceful_timeout=0):
     sig = {"terminate": signal.SIGTERM, "suspend": signal.SIGSTOP, "resume": signal.SIGCONT}[action]
     by_pid = dict((r["pid"], r) for r in result["jobs"] if r["pid"])
     for job, target, wanted in plans:
@@ -368,6 +368,9 @@ def _act(plans, action, timeout, kill, result):
         return
     pids = [job["pid"] for job, _, _ in plans]
     alive = wait_gone(pids, timeout)
+    graceful = launch.graceful_pids([job for job, _, _ in plans]) & alive
+    if graceful and kill:  # Gigahorse finishing its plot and its copy: its own, longer wait before SIGKILL
+        alive = (alive - graceful) | wait_gone(sorted(graceful), max(0, graceful_timeout - timeout))
     if alive and kill:
         for job, target, _ in plans:
             if job["pid"] in alive:
@@ -376,6 +379,9 @@ def _act(plans, action, timeout, kill, result):
         alive = wait_gone(list(alive), 10)
     for pid in pids:
         by_pid[pid]["exited"] = pid not in alive
+    if alive and graceful and not kill:
+        result["warnings"].append(launch.graceful_note(graceful))
+        alive = alive - graceful
     if alive:
         result["warnings"].append("still running after %ss: pid %s (use kill=true to SIGKILL)"
                                   % (timeout, ", ".join(str(p) for p in sorted(alive))))

@@ -16,6 +16,9 @@ description:
   - V(terminate) sends SIGTERM (chiapos ignores SIGINT during a plot; madMAx with C(-n) other than 1 gets a
     second SIGTERM, because it takes the first as "exit after this plot") and waits up to O(timeout)
     seconds; O(kill=true) then sends SIGKILL. V(suspend) sends SIGSTOP, V(resume) SIGCONT.
+  - Gigahorse (C(cuda_plot_kNN)) stops gracefully - its one SIGTERM means "finish the current plot and its copy,
+    then exit" - so O(kill=true) waits up to O(graceful_timeout) seconds for that before SIGKILL; without
+    O(kill) plot_stop returns after O(timeout) with a warning that it is finishing its plot.
   - Jobs launched by plotfleet are signalled as a whole (their process group, or their systemd unit with
     C(systemctl kill)); jobs started by hand only on their pid.
   - Before it signals a job, it notes who and when (C(at) epoch, C(by) = C(plot_stop), C(action)) under C(stopped),
@@ -67,6 +70,12 @@ options:
     description: Seconds to wait for terminated jobs to exit.
     type: int
     default: 30
+  graceful_timeout:
+    description:
+      - Seconds a gracefully stopping plotter (Gigahorse - its current plot and its copy) has to exit before
+        O(kill=true) sends SIGKILL. A GPU plot plus the copy of a k32 plot takes minutes.
+    type: int
+    default: 1800
   kill:
     description: Send SIGKILL to jobs still running after O(timeout).
     type: bool
@@ -124,7 +133,7 @@ jobs:
       description: Plotter pid (null for an ended job).
       type: int
     plotter:
-      description: C(chiapos), C(madmax) or C(bladebit).
+      description: The plotter, for example C(chiapos), C(madmax), C(bladebit), C(gigahorse) or C(custom).
       type: str
     action:
       description: The action taken, or C(none) (already suspended / running, or an ended job).
@@ -186,6 +195,7 @@ def main():
             ended=dict(type="bool", default=False),
             action=dict(type="str", default="terminate", choices=list(stopping.ACTIONS)),
             timeout=dict(type="int", default=30),
+            graceful_timeout=dict(type="int", default=1800),
             kill=dict(type="bool", default=False),
             cleanup=dict(type="bool", default=False),
         ),
