@@ -491,10 +491,9 @@ class LogCache(object):
                     continue
                 carry = data[cut + 1:]
                 offset += cut + 1
-                for line in data[:cut].decode("utf-8", "replace").split("\n"):
-                    parser.feed(line)
-                    if line.strip():
-                        tail = line
+                text = data[:cut].decode("utf-8", "replace")
+                parser.feed_text(text)   # the whole block at once: much faster than feed() per line
+                tail = model.last_nonblank_line(text) or tail
             # an unfinished last line (no newline yet) is not fed: it is read again next time
             payload["tail"] = tail[-300:] if tail else (_last_line(carry) or None)
         payload["plots"] = parser.plots

@@ -27,6 +27,14 @@ _NUM_RE = re.compile(r"(\d+(?:\.\d+)?)")
 _GEN_RE = re.compile(r"^Generating plot (\d+) / (\d+): ([0-9a-fA-F]{64})")
 _PHASE_DONE_RE = re.compile(r"^Finished Phase (\d) in ([0-9.]+) seconds")
 _FATAL_PREFIXES = ("Error", "Fatal", "*** Fatal", "Failed to", "terminate called")
+# The lines _line can act on (their text after strip() starts so), for block scanning; the rest of
+# a log (pairing, sorting, Fx, pointer and entry-count lines) changes nothing.
+_SELECT_RE = re.compile(
+    r"\n((?:%s|[^\S\n]*(?:Running Phase |Finished (?:Phase |forward propagating|marking table |compressing tables"
+    r"|writing plot |plotting in)|Forward propagating to table |(?i:generating f1)|Generating plot "
+    r"|Table \w+[^\S\n]*(?=\n|\Z)|Prunning table |Compressing tables |Writing (?:P7\.|C2 table|final plot tables)"
+    r"|Plot |Error|Fatal|\*\*\* Fatal|Failed to|terminate called|\[Bladebit Disk Plotter\]|Temp[12] path"
+    r"|Output path|Thread count|Bucket count|Creating |Will create ))[^\n]*)" % model.TS_START)
 
 
 def _first_int(text):
@@ -36,6 +44,7 @@ def _first_int(text):
 
 class BladebitParser(model.LogParser):
     plotter = "bladebit"
+    SELECT = _SELECT_RE
 
     def _line(self, line):
         text = line.strip()

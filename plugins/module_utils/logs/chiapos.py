@@ -36,6 +36,23 @@ _PHASE_TIME_RE = re.compile(r"Time for phase (\d) = ([0-9.]+) seconds")
 _DIRS_PREFIX = "Starting plotting progress into temporary dirs: "
 _FATAL = ("Caught plotting error",)
 _RETRIED = ("Only wrote", "Only read", "Could not open", "Could not copy")
+# Block scanning (feed_text): the lines _line acts on, by their start (a superset: _line decides).
+# Between two of them: `\tBucket N` lines (most of a log) and lines that change nothing, unless one holds
+# `Starting plot ` or `Creating ` (chia's logging lines, see _python_line): such a gap goes line by line.
+# A run of bucket lines counts as its highest bucket (as feed() of each line does), found without a
+# Python step per line: from the last line's number, a regex search for a line with a higher one
+# (usually none: a sort numbers its buckets in order; phase 3 interleaves two sorts). The lookahead
+# rejects a bucket line at its second character (the alternatives would cost ~1 us a line).
+_SELECT_RE = re.compile(
+    r"\n(?=[^\t\n]|\t[FSW])((?:%s|Starting |ID:|Plot size is: |Buffer size is: |Using |Final Directory is: "
+    r"|Computing table |Backpropagating on table |Compressing tables |Time for phase |Total time = |Copy time = "
+    r"|Copied final file from |Renamed final file from |Caught |Only |Could |Progress update: "
+    r"|\t(?:First computation pass|Second computation pass|Starting to write C1 and C3|Writing C2 table"
+    r"|Finished writing C2 table|Final table pointers))[^\n]*)" % model.TS_START)
+_BUCKET = "\n\tBucket "
+_BUCKET_INDEX_RE = re.compile(r"\n\tBucket ([^ \n]*) ")
+_GAP_MARKS = ("Starting plot ", "Creating ")
+_ABOVE = {}   # number -> compiled _above(number)
 
 
 def _int_after(line, prefix):
@@ -43,6 +60,75 @@ def _int_after(line, prefix):
         return int(line[len(prefix):].split(None, 1)[0].rstrip("MiB"))
     except (IndexError, ValueError):
         return None
+
+
+def _int_or_none(text):
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def _bucket_number(text, at):
+    """N of the `\tBucket N ...` line at text[at] (its "\n"), as _tab_line reads it, or None."""
+    end = text.find(" ", at + 9)
+    newline = text.find("\n", at + 9)
+    if end < 0 or 0 <= newline < end:
+        return None
+    return _int_or_none(text[at + 9:end])
+
+
+def _mark_lines(text):
+    """Where the _GAP_MARKS occur in text, last first (a log has a few, in chia's preamble and summary)."""
+    found = []
+    for mark in _GAP_MARKS:
+        at = text.find(mark)
+        while at >= 0:
+            found.append(at)
+            at = text.find(mark, at + len(mark))
+    return sorted(found, reverse=True)
+
+
+def _highest_bucket(text, start, end, last):
+    """The highest bucket number in text[start:end] as _tab_line reads them, the line at `last` included."""
+    high = _bucket_number(text, last)
+    if high is None:
+        found = [n for n in map(_int_or_none, _BUCKET_INDEX_RE.findall(text, start, end)) if n is not None]
+        return max(found) if found else None
+    pos = start
+    while True:
+        match = _above(high).search(text, pos, end)
+        if match is None:
+            return high
+        pos = match.end()
+        number = _bucket_number(text, match.start())   # None or not higher: written another way ("007")
+        if number is not None and number > high:
+            high = number
+
+
+def _above(number):
+    """A regex for a bucket line whose number is not written as a plain decimal <= number."""
+    pattern = _ABOVE.get(number)
+    if pattern is None:
+        if len(_ABOVE) > 1000:
+            _ABOVE.clear()
+        pattern = _ABOVE[number] = re.compile(r"\n\tBucket (?!(?:%s) )" % _at_most(number))
+    return pattern
+
+
+def _at_most(number):
+    """Regex alternatives matching exactly the plain decimals 0..number."""
+    digits = str(number)
+    if len(digits) == 1:
+        return "[0-%d]" % number
+    alternatives = [r"\d"] + [r"[1-9]\d{%d}" % (n - 1) for n in range(2, len(digits))]
+    for i, digit in enumerate(digits):
+        low, below = (1 if i == 0 else 0), int(digit) - 1
+        if below >= low:
+            rest = len(digits) - i - 1
+            alternatives.append(digits[:i] + "[%d-%d]" % (low, below) + (r"\d{%d}" % rest if rest else ""))
+    alternatives.append(digits)
+    return "|".join(alternatives)
 
 
 def _float(text):
@@ -75,21 +161,57 @@ class ChiaposParser(model.LogParser):
         elif "Starting plot " in line or "Creating " in line:
             self._python_line(plot, line)
 
+    def _scan(self, text):
+        marks = _mark_lines(text)
+        done = 0
+        parse = self._selected
+        for match in _SELECT_RE.finditer(text):
+            start = match.start()
+            if start > done:   # a gap: mostly no line of it matters (checked here, without a call)
+                while marks and marks[-1] < done:
+                    marks.pop()
+                if (marks and marks[-1] < start) or text.rfind(_BUCKET, done, start) >= 0:
+                    self._gap(text, done, start, marks)
+            parse(match.group(1))
+            done = match.end()
+        if len(text) > done:
+            self._gap(text, done, len(text), marks)
+
+    def _gap(self, text, start, end, marks):
+        """The lines of text[start:end] (each after a "\n"), none of them selected."""
+        while marks and marks[-1] < start:
+            marks.pop()
+        if marks and marks[-1] < end:
+            for line in text[start + 1:end].split("\n"):
+                if line:
+                    self._selected(line)
+            return
+        last = text.rfind(_BUCKET, start, end)
+        if last < 0:
+            return
+        plot = self.current
+        if plot is None or not plot["buckets"] or plot["phase"] < 1:
+            return
+        high = _highest_bucket(text, start, end, last)
+        if high is not None:
+            self._bucket(plot, high)
+
     # -- bucket and other tab-indented lines ----------------------------------------------------
+    def _bucket(self, plot, index):
+        frac = min(1.0, (index + 1) / float(plot["buckets"]))
+        if plot["phase"] == 3:
+            frac = 0.5 * self.ctx.get("pass", 0) + 0.5 * frac
+        self.set_sub(plot, frac)
+
     def _tab_line(self, plot, line):
         if line.startswith("\tBucket "):
-            buckets = plot["buckets"]
-            if not buckets or plot["phase"] < 1:
+            if not plot["buckets"] or plot["phase"] < 1:
                 return
             try:
                 index = int(line[8:line.index(" ", 8)])
             except ValueError:
                 return
-            frac = min(1.0, (index + 1) / float(buckets))
-            phase = plot["phase"]
-            if phase == 3:
-                frac = 0.5 * self.ctx.get("pass", 0) + 0.5 * frac
-            self.set_sub(plot, frac)
+            self._bucket(plot, index)
         elif line.startswith("\tFirst computation pass"):
             self.ctx["pass"] = 1
             self.set_sub(plot, 0.5)

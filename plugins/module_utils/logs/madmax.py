@@ -30,6 +30,11 @@ __metaclass__ = type
 _TABLE_RE = re.compile(r"\[P(\d)(?:-(\d))?\] Table (\d+) (scan|rewrite|took)")
 _SECONDS_RE = re.compile(r"took ([0-9.]+) sec")
 _COPY_DONE_RE = re.compile(r"^Copy to (.*) finished, took ([0-9.]+) sec")
+# The lines _line can act on, for block scanning (the rest: keys, network port, table sizes...).
+_SELECT_RE = re.compile(
+    r"\n((?:%s|\[|Phase |Plot Name: |Crafting plot |Total plot creation time was|Renamed final plot to |Copy to "
+    r"|Started copy to |Multi-threaded pipelined Chia k|Number of |[^\S\n]*(?:Final Directory|Working Directory"
+    r"|Number of Threads))[^\n]*)" % model.TS_START)
 _HEADER = {
     "Final Directory:": "dst_dir",
     "Working Directory:": "tmp_dir",
@@ -45,6 +50,7 @@ def _seconds(line):
 
 class MadmaxParser(model.LogParser):
     plotter = "madmax"
+    SELECT = _SELECT_RE
 
     def _line(self, line):
         if line[0] == "[":

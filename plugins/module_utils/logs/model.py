@@ -46,21 +46,41 @@ PHASE_WEIGHTS = {
     "bladebit_cuda": _normalised((17, 5, 66, 1, 11)),
     "gigahorse": _normalised((45, 5, 40, 2, 8)),
 }
-# Sub-step weights inside each phase (the `m` of step "M:m" is 1-based into these lists).
-STEP_WEIGHTS = {
-    1: (1,) * 7,          # tables 1..7
-    2: (1,) * 6,          # backpropagate tables 7..2
-    3: (1,) * 6,          # compress table pairs 1..6
-    4: (0.9, 0.1),        # C1+C3 (the bucketed bulk), then C2 + pointers
-    5: (1,),              # final copy / rename
+def _spans(*weights):
+    """(start, end) of each sub-step inside its phase, indexed by minor; minor 0 (phase started) = (0, 0)."""
+    total = float(sum(weights))
+    spans, done = [(0.0, 0.0)], 0
+    for weight in weights:
+        spans.append((done / total, (done + weight) / total))
+        done += weight
+    return tuple(spans)
+
+
+# Where each step M:m lies inside phase M (a minor past the end counts as the last entry).
+STEP_SPANS = {
+    1: _spans(*(1,) * 7),                   # tables 1..7
+    2: _spans(*(1,) * 6) + ((1.0, 1.0),),   # backpropagate tables 7..2, then 2:7 = done
+    3: _spans(*(1,) * 6),                   # compress table pairs 1..6
+    4: _spans(0.9, 0.1) + ((1.0, 1.0),),    # C1+C3 (the bucketed bulk), C2, then 4:3 = pointers written
+    5: ((0.0, 1.0),),                       # final copy / rename: `sub` alone says how far, at every minor
 }
-_STEP_CUM = dict((p, tuple(sum(w[:i]) / float(sum(w)) for i in range(len(w) + 1))) for p, w in STEP_WEIGHTS.items())
+_MINORS = {}   # step text -> its minor (a few distinct steps, parsed once)
+_STEP_AT = {}  # (plotter, step text) -> LogParser._step_at (a plotter's weights and spans never change)
+
+
+def _minor(step):
+    minor = _MINORS.get(step)
+    if minor is None:
+        minor = _MINORS[step] = step_tuple(step)[1]
+    return minor
+
 
 PLOT_KEYS = ("id", "plotter", "k", "index", "count", "phase", "step", "progress", "state", "error", "warning",
              "tmp_dir", "tmp2_dir", "dst_dir", "plot_name", "plot_file", "phase_seconds", "total_seconds",
              "copy_seconds", "started_ts", "finished_ts", "buckets", "threads", "buffer_mib")
 
-ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\x1b")
+# One leading literal (no top-level alternation), so a search skips to each ESC at C speed.
+ANSI_RE = re.compile(r"\x1b(?:\[[0-9;?]*[A-Za-z]|[()][A-Za-z0-9])?")
 # Optional per-line timestamp prefixes: ISO (python logging, `ts '%Y-%m-%dT%H:%M:%S'`) and `ts` default.
 _TS_ISO_RE = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)? ?")
 _TS_MON_RE = re.compile(r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d ")
@@ -87,6 +107,11 @@ def clean_line(line):
         line = ANSI_RE.sub("", line)
     if "\x00" in line:
         line = line.replace("\x00", "")
+    return strip_ts(line)
+
+
+def strip_ts(line):
+    """line without a leading timestamp prefix (ISO or `ts` default)."""
     c = line[:1]
     if c.isdigit():
         m = _TS_ISO_RE.match(line)
@@ -97,6 +122,69 @@ def clean_line(line):
         if m:
             line = line[m.end():]
     return line
+
+
+# Every non-empty line of a block (a "\n" before each line).
+_ANY_LINE_RE = re.compile(r"\n([^\n]+)")
+# Selectors (LogParser.SELECT) must also take the lines that may start with a timestamp prefix.
+TS_START = r"\d|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+
+
+def _overdraw(line):
+    if "\r" in line:
+        line = line.rstrip("\r\n")
+        if "\r" in line:
+            line = line.rsplit("\r", 1)[-1]
+    return line
+
+
+def _strip_ansi(text):
+    """ANSI_RE.sub over the lines that hold an ESC only (a log has a few: chia's coloured logging lines)."""
+    parts, done = [], 0
+    esc = text.find("\x1b")
+    while esc >= 0:
+        start = text.rfind("\n", done, esc) + 1 or done
+        end = text.find("\n", esc)
+        if end < 0:
+            end = len(text)
+        parts.append(text[done:start])
+        parts.append(ANSI_RE.sub("", text[start:end]))
+        done = end
+        esc = text.find("\x1b", end)
+    parts.append(text[done:])
+    return "".join(parts)
+
+
+def clean_block(text):
+    """clean_line of every line of text at once, but for the timestamp prefixes: "\n" + the lines.
+
+    Whole-block string operations instead of Python work per line (a log is mostly lines no parser
+    needs); the leading "\n" lets every line-start pattern begin with a literal (a fast scan).
+    Timestamp prefixes are stripped later, from the lines a parser selects (see LogParser._scan).
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    if "\r" in text:
+        text = "\n".join(_overdraw(line) for line in text.split("\n"))
+    if "\x1b" in text:
+        text = _strip_ansi(text)
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    return "\n" + text
+
+
+def last_nonblank_line(text):
+    """The last line of text (split at "\n") that is not all whitespace, as it is; None if none."""
+    for size in (4096, len(text)):
+        part = text[-size:]
+        end = len(part.rstrip())
+        if end:
+            start = part.rfind("\n", 0, end) + 1
+            stop = part.find("\n", end)
+            line = part[start:stop if stop >= 0 else len(part)]
+            if start or size >= len(text):
+                return line
+    return None
 
 
 def parse_date(text):
@@ -168,6 +256,7 @@ class LogParser(object):
     """
 
     plotter = None
+    STEP_SPANS = STEP_SPANS
 
     def __init__(self, state=None):
         self.plots = []
@@ -189,6 +278,34 @@ class LogParser(object):
         line = clean_line(line)
         if line:
             self._line(line)
+
+    def feed_text(self, text):
+        """Feed a block of complete lines (joined by "\n"); the same result as feed() of each line."""
+        self._scan(clean_block(text))
+
+    # Lines that may change anything (a regex over the cleaned block: group 1 = one line); the
+    # others are skipped without a Python call. None: every non-empty line.
+    SELECT = None
+
+    def _scan(self, text):
+        parse = self._line
+        for match in (self.SELECT or _ANY_LINE_RE).finditer(text):
+            line = match.group(1)
+            c = line[0]
+            if c.isdigit() or (c.isupper() and line[3:4] == " "):   # a timestamp prefix (clean_line's last step)?
+                line = strip_ts(line)
+                if not line:
+                    continue
+            parse(line)
+
+    def _selected(self, line):
+        """One line found in a block, as _scan treats it."""
+        c = line[0]
+        if c.isdigit() or (c.isupper() and line[3:4] == " "):
+            line = strip_ts(line)
+            if not line:
+                return
+        self._line(line)
 
     def _line(self, line):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -215,11 +332,17 @@ class LogParser(object):
 
     def set_step(self, plot, phase, minor, sub=0.0):
         """Move to phase:minor with `sub` of that sub-step done; never moves backwards."""
-        old = (plot["phase"], int(plot["step"].split(":", 1)[1]))
-        new = (phase, minor)
-        if new < old:
+        now = plot["phase"]
+        if phase == now:
+            was = _minor(plot["step"])
+            if minor < was:
+                return
+            moved = minor > was
+        elif phase < now:
             return
-        if new > old:
+        else:
+            moved = True
+        if moved:
             plot["phase"] = phase
             plot["step"] = "%d:%d" % (phase, minor)
             self.ctx["sub"] = 0.0
@@ -229,24 +352,24 @@ class LogParser(object):
 
     def set_sub(self, plot, sub):
         """Fraction done of the current sub-step (kept monotonic), then recompute progress."""
-        if sub > self.ctx.get("sub", 0.0):
-            self.ctx["sub"] = min(1.0, sub)
-        self._recover(plot)
-        phase = plot["phase"]
-        if phase < 1:
+        ctx = self.ctx
+        if sub > ctx.get("sub", 0.0):
+            ctx["sub"] = min(1.0, sub)
+        if "retry_error" in ctx:
+            self._recover(plot)
+        if plot["phase"] < 1:
             return
-        minor = int(plot["step"].split(":", 1)[1])
-        if phase == 5:
-            minor = 1  # one step: 5:0 is "copy/rename in progress"
-        cum = _STEP_CUM[phase]
-        nsteps = len(cum) - 1
-        if minor < 1:
-            inphase = 0.0
-        else:
-            i = min(minor, nsteps)
-            inphase = cum[i - 1] + (cum[i] - cum[i - 1]) * self.ctx["sub"]
-        value = sum(self.weights[:phase - 1]) + self.weights[phase - 1] * inphase
-        self.bump(plot, value)
+        at = _STEP_AT.get((self.plotter, plot["step"])) or self._step_at(plot["step"])
+        self.bump(plot, at[0] + at[1] * (at[2] + at[3] * ctx["sub"]))
+
+    def _step_at(self, step):
+        """(progress before the phase, its weight, start and width of the sub-step in it), once per step."""
+        phase, minor = step_tuple(step)
+        spans = self.STEP_SPANS[phase]
+        start, end = spans[minor] if minor < len(spans) else spans[-1]
+        at = _STEP_AT[(self.plotter, step)] = (sum(self.weights[:phase - 1]), self.weights[phase - 1], start,
+                                                end - start)
+        return at
 
     def bump(self, plot, value):
         value = round(min(value, 1.0 if plot["state"] == "finished" else 0.9999), 4)

@@ -1,0 +1,206 @@
+"""Benchmark the log parsers against plotman 0.5.3's on the same real logs, and check their answers.
+
+Method
+- Logs: every fixture log (tests/fixtures/logs, tests/fixtures/shared = ../shared/fixtures) that
+  plotman 0.5.3 has a parser for: chiapos (`chia plots create`, chiapos), madMAx, BladeBit.
+- plotman: `plotman.plotters.<kind>.Plotter().update(chunk=<whole log bytes>)`, plotman's own
+  incremental entry point (what `plotman status` runs on each log).
+- plotfleet: what logcache does with each chunk of a log: decode, `parser.feed_text(text)`,
+  `model.last_nonblank_line(text)` (the tail), on a fresh parser (a cold parse of the whole log).
+- One process (the bench venv's Python, which is the system Python), both parsers interleaved per log
+  and round in alternating order, after a warm-up round; each figure is the median over the rounds
+  of the time for all logs of a plotter. Ratio = plotman's time / plotfleet's time.
+- Same answers: for each log, plotman's final phase, plot id, k, dirs, buckets, threads, buffer, phase
+  and total times and final file are compared with plotfleet's last plot; differences are listed.
+- plotman runs from a venv of its own (default bench/results/venv-plotman, made on first use from the
+  system Python: `pip install --no-deps plotman==0.5.3` and its dependencies; PyYAML 6, as 5.4 does not
+  build on Python 3.11, and plotman's parsers never import it). It is never imported by plotfleet.
+
+Usage: python bench/bench_parser.py [--rounds 21] [--venv DIR] [--profile]
+"""
+
+import argparse
+import cProfile
+import gc
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SYSTEM_PYTHON = "/usr/bin/python3"
+VENV = REPO / "bench" / "results" / "venv-plotman"
+PLOTMAN_REQUIREMENTS = ["appdirs~=1.4", "attrs==21.2.0", "click~=7.1", "desert==2020.11.18", "marshmallow~=3.12",
+                        "packaging~=20.9", "pendulum~=2.1", "psutil~=5.8", "pyyaml~=6.0", "texttable~=1.6",
+                        "typing-extensions~=3.10"]
+KINDS = {"chiapos": "chianetwork", "madmax": "madmax", "bladebit": "bladebit"}
+
+
+def ensure_venv(venv):
+    python = venv / "bin" / "python"
+    if not python.exists():
+        print("creating %s (plotman 0.5.3 for the comparison)" % venv, flush=True)
+        subprocess.check_call([SYSTEM_PYTHON, "-m", "venv", str(venv)])
+        pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        subprocess.check_call(pip + ["--no-deps", "plotman==0.5.3"])
+        subprocess.check_call(pip + PLOTMAN_REQUIREMENTS)
+    return python
+
+
+def fixture_logs(model):
+    paths = sorted((REPO / "tests" / "fixtures" / "logs").glob("*.log"))
+    paths += sorted((REPO / "tests" / "fixtures" / "shared").glob("*/*.log"))
+    logs = []
+    for path in paths:
+        data = path.read_bytes()
+        plotter = model.detect_plotter(data[:16384])
+        if plotter in KINDS:
+            logs.append((path.name, plotter, data))
+    return logs
+
+
+def plotfleet_parse(model, plotter, data):
+    """A cold parse of one whole log, as logcache runs it on a chunk."""
+    text = data[:data.rfind(b"\n")].decode("utf-8", "replace")
+    parser = model.parser_for(plotter)
+    parser.feed_text(text)
+    model.last_nonblank_line(text)
+    return parser.plots
+
+
+def plotman_parse(plotters, plotter, data):
+    parser = plotters[plotter].Plotter()
+    parser.update(chunk=data)
+    return parser.info
+
+
+def compare(info, plots):
+    """Differences between plotman's info and plotfleet's last plot (field: plotman vs plotfleet)."""
+    plot = plots[-1] if plots else {}
+    common = info.common()
+    phase = "%d:%d" % (common.phase.major, common.phase.minor) if common.phase.known else "?"
+    theirs = {"step": phase, "id": common.plot_id or None, "k": common.plot_size or None,
+              "tmp_dir": (common.tmpdir or "").rstrip("/") or None,
+              "tmp2_dir": (common.tmp2dir or "").rstrip("/") or None,
+              "buckets": common.buckets or None, "threads": common.threads or None,
+              "buffer_mib": common.buffer or None, "total_seconds": common.total_time_raw or None,
+              "plot_file": common.filename or None}
+    for n in (1, 2, 3, 4):
+        theirs["phase%d" % n] = getattr(common, "phase%d_duration_raw" % n) or None
+    ours = dict((key, plot.get(key)) for key in theirs)
+    for n in (1, 2, 3, 4):
+        ours["phase%d" % n] = (plot.get("phase_seconds") or {}).get(str(n))
+    if theirs["plot_file"] and "/" not in theirs["plot_file"]:   # BladeBit: plotman keeps the name only
+        ours["plot_file"] = plot.get("plot_name")
+    return dict((key, (theirs[key], ours[key])) for key in theirs
+                if theirs[key] is not None and theirs[key] != ours[key])
+
+
+def timed(function, *args):
+    """Seconds of one call, with the garbage collector off (as timeit does) and run before, so neither
+    side pays for collecting the other's objects."""
+    gc.collect()
+    gc.disable()
+    try:
+        t0 = time.perf_counter()
+        function(*args)
+        return time.perf_counter() - t0
+    finally:
+        gc.enable()
+
+
+def machine():
+    model = "?"
+    with open("/proc/cpuinfo") as handle:
+        for line in handle:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/loadavg") as handle:
+        load = " ".join(handle.read().split()[:3])
+    return "nproc %d, CPU %s, Python %s, load average %s" % (os.cpu_count(), model, sys.version.split()[0], load)
+
+
+def run(args):
+    sys.path.insert(0, str(REPO / "collections"))
+    import plotman.plotters.bladebit
+    import plotman.plotters.chianetwork
+    import plotman.plotters.madmax
+
+    from ansible_collections.plotfleet.chia.plugins.module_utils.logs import model
+    plotters = {"chiapos": plotman.plotters.chianetwork, "madmax": plotman.plotters.madmax,
+                "bladebit": plotman.plotters.bladebit}
+    logs = fixture_logs(model)
+    print("machine: %s" % machine())
+    print("logs: %d (%s)" % (len(logs), ", ".join("%s %d" % (k, sum(1 for x in logs if x[1] == k)) for k in KINDS)))
+    if args.profile:
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(args.rounds):
+            for _name, plotter, data in logs:
+                plotfleet_parse(model, plotter, data)
+        prof.disable()
+        pstats.Stats(prof).sort_stats("tottime").print_stats(20)
+        return 0
+    differ = 0
+    for name, plotter, data in logs:
+        diff = compare(plotman_parse(plotters, plotter, data), plotfleet_parse(model, plotter, data))
+        if diff:
+            differ += 1
+            print("answers differ on %s: %s" % (name, ", ".join("%s plotman %r plotfleet %r" % (k, a, b)
+                                                               for k, (a, b) in sorted(diff.items()))))
+    print("same answers on %d of %d logs" % (len(logs) - differ, len(logs)))
+    times = {}   # (tool, plotter) -> [seconds per round]
+    for rnd in range(args.rounds + 1):
+        per = {}
+        for i, (_name, plotter, data) in enumerate(logs):
+            order = ("plotman", "plotfleet") if (rnd + i) % 2 else ("plotfleet", "plotman")
+            for tool in order:
+                if tool == "plotman":
+                    spent = timed(plotman_parse, plotters, plotter, data)
+                else:
+                    spent = timed(plotfleet_parse, model, plotter, data)
+                per[(tool, plotter)] = per.get((tool, plotter), 0.0) + spent
+        if rnd:   # round 0 is the warm-up
+            for key, spent in per.items():
+                times.setdefault(key, []).append(spent)
+    print("%-9s %5s %10s | %12s %10s | %12s %10s | %6s" % ("plotter", "logs", "bytes", "plotman ms", "MB/s",
+                                                          "plotfleet ms", "MB/s", "ratio"))
+    total = {"plotman": 0.0, "plotfleet": 0.0}
+    for plotter in KINDS:
+        size = sum(len(d) for _n, p, d in logs if p == plotter)
+        a = statistics.median(times[("plotman", plotter)])
+        b = statistics.median(times[("plotfleet", plotter)])
+        total["plotman"] += a
+        total["plotfleet"] += b
+        print("%-9s %5d %10d | %12.3f %10.1f | %12.3f %10.1f | %6.2f" % (
+            plotter, sum(1 for _n, p, _d in logs if p == plotter), size, a * 1e3, size / a / 1e6,
+            b * 1e3, size / b / 1e6, a / b))
+    size = sum(len(d) for _n, _p, d in logs)
+    print("%-9s %5d %10d | %12.3f %10.1f | %12.3f %10.1f | %6.2f" % (
+        "total", len(logs), size, total["plotman"] * 1e3, size / total["plotman"] / 1e6,
+        total["plotfleet"] * 1e3, size / total["plotfleet"] / 1e6, total["plotman"] / total["plotfleet"]))
+    print("(medians of %d rounds; ratio = plotman time / plotfleet time; load average after: %s)"
+          % (args.rounds, machine().rsplit("load average ", 1)[1]))
+    return 1 if differ else 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=21)
+    ap.add_argument("--venv", default=str(VENV), help="venv with plotman 0.5.3 (created if missing)")
+    ap.add_argument("--profile", action="store_true", help="cProfile plotfleet's side instead of timing")
+    args, _unknown = ap.parse_known_args()
+    try:
+        import plotman  # noqa: F401
+    except ImportError:
+        python = ensure_venv(Path(args.venv))
+        return subprocess.call([str(python), str(Path(__file__).resolve())] + sys.argv[1:])
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

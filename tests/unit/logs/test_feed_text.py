@@ -1,0 +1,152 @@
+"""feed_text (a whole block at once, what logcache runs) gives exactly what feed() of each line gives:
+on every real fixture log, whole or in chunks resumed from the parser state, with the noise a log can
+carry (timestamp prefixes, ANSI codes, carriage-return overdraws, NULs), and the lines the block
+scanners skip change nothing when fed one by one."""
+
+import glob
+import json
+import os
+import random
+
+import pytest
+from logs_testlib import OWN_FIXTURES, fixture_logs, fixture_path, read_lines
+
+from ansible_collections.plotfleet.chia.plugins.module_utils.logs import chiapos, model
+
+ALL = fixture_logs() + [(os.path.basename(p), p) for p in sorted(glob.glob(str(OWN_FIXTURES / "pos2" / "*.log")))]
+
+
+def _plotter(path):
+    with open(path, "rb") as handle:
+        return model.detect_plotter(handle.read(16384))
+
+
+def _state(parser):
+    return json.dumps(parser.state(), sort_keys=True)
+
+
+def _line_by_line(plotter, lines):
+    parser = model.parser_for(plotter)
+    for line in lines:
+        parser.feed(line)
+    return parser
+
+
+@pytest.mark.parametrize("name,path", ALL, ids=[n for n, _ in ALL])
+def test_whole_log_as_one_block(name, path):
+    plotter = _plotter(path)
+    lines = read_lines(path)
+    block = model.parser_for(plotter)
+    block.feed_text("\n".join(lines))
+    assert _state(block) == _state(_line_by_line(plotter, lines))
+
+
+@pytest.mark.parametrize("name,path", ALL, ids=[n for n, _ in ALL])
+def test_chunks_resumed_from_state_match_after_every_chunk(name, path):
+    """As logcache reads a growing log: a block per call, the parser resumed from its JSON state."""
+    plotter = _plotter(path)
+    lines = read_lines(path)
+    rnd = random.Random(name)
+    one = model.parser_for(plotter)
+    state, i = None, 0
+    while i < len(lines):
+        j = min(len(lines), i + rnd.choice((1, 2, 3, 7, 40, 300)))
+        for line in lines[i:j]:
+            one.feed(line)
+        block = model.parser_for(plotter, state)
+        block.feed_text("\n".join(lines[i:j]))
+        assert _state(block) == _state(one), "after lines %d..%d" % (i, j)
+        state = json.loads(json.dumps(block.state()))
+        i = j
+
+
+def _noisy(lines, rnd):
+    """The same log as a terminal or `ts` would leave it, line by line at random."""
+    out = []
+    for line in lines:
+        kind = rnd.randrange(7)
+        if kind == 0:
+            line = "2026-11-28T20:21:09.123 " + line
+        elif kind == 1:
+            line = "Nov 28 20:21:09 " + line
+        elif kind == 2:
+            line = "\x1b[32m" + line + "\x1b[0m"
+        elif kind == 3:
+            line = "50%\r" + line + "\r"
+        elif kind == 4:
+            line = line[:3] + "\x00" + line[3:]
+        out.append(line)
+    return out
+
+
+@pytest.mark.parametrize("name,path", ALL, ids=[n for n, _ in ALL])
+def test_noisy_log_as_one_block(name, path):
+    plotter = _plotter(path)
+    lines = _noisy(read_lines(path), random.Random(name))
+    block = model.parser_for(plotter)
+    block.feed_text("\n".join(lines))
+    assert _state(block) == _state(_line_by_line(plotter, lines))
+    clean = _line_by_line(plotter, read_lines(path))
+    assert [p["step"] for p in block.plots] == [p["step"] for p in clean.plots]   # the noise is taken off
+
+
+SELECTING = [(n, p) for n, p in fixture_logs() if _plotter(p) in ("madmax", "bladebit", "chiapos")]
+
+
+@pytest.mark.parametrize("name,path", SELECTING, ids=[n for n, _ in SELECTING])
+def test_lines_a_block_scan_skips_change_nothing(name, path):
+    """Each line the scanner does not hand to _line (its SELECT misses it; for chiapos: not a bucket
+    line either) leaves the parser state as it was when fed on its own."""
+    plotter = _plotter(path)
+    parser = model.parser_for(plotter)
+    select = chiapos._SELECT_RE if plotter == "chiapos" else type(parser).SELECT
+    skipped = 0
+    for line in read_lines(path):
+        clean = model.clean_line(line)
+        taken = not clean or select.match("\n" + clean) or clean.startswith("\tBucket ") or any(
+            mark in clean for mark in chiapos._GAP_MARKS)
+        before = _state(parser)
+        parser.feed(line)
+        if not taken:
+            skipped += 1
+            assert _state(parser) == before, "skipped line changed the state: %r" % line
+    assert skipped > 0
+
+
+def _k18_until(marker):
+    lines = read_lines(fixture_path("chiapos-k18-rename.log"))
+    cut = next(i for i, line in enumerate(lines) if line.startswith(marker))
+    return lines[:cut + 1]
+
+
+@pytest.mark.parametrize("numbers", [(0, 1, 9, 2, 3), (0, 5, 2, 3), (3, 2, 1, 0), (0, 0, 1, 7, 1, 2)])
+def test_bucket_run_out_of_order_counts_its_highest(numbers):
+    """Phase 3 interleaves the lines of two sorts; a run whose last bucket is not its highest still moves
+    progress to its highest, as feed() of each line does."""
+    head = _k18_until("Compressing tables 1 and 2")
+    run = ["\tBucket %d uniform sort. Ram: 0.6GiB, u_sort min: 0.1GiB, qs min: 0.1GiB." % n for n in numbers]
+    block = model.parser_for("chiapos")
+    block.feed_text("\n".join(head + run))
+    per_line = _line_by_line("chiapos", head + run)
+    upto_last = _line_by_line("chiapos", head + run[-1:])
+    assert _state(block) == _state(per_line)
+    assert block.plots[0]["progress"] > upto_last.plots[0]["progress"] or numbers[-1] == max(numbers)
+
+
+@pytest.mark.parametrize("token", ["007", "+9", "x", "9", "12345"])
+def test_bucket_numbers_written_oddly_count_as_feed_reads_them(token):
+    head = _k18_until("Computing table 2")
+    run = ["\tBucket 1 uniform sort.", "\tBucket %s uniform sort." % token, "\tBucket 2 uniform sort."]
+    block = model.parser_for("chiapos")
+    block.feed_text("\n".join(head + run))
+    assert _state(block) == _state(_line_by_line("chiapos", head + run))
+
+
+@pytest.mark.parametrize("text", ["", "\n", "a", "a\n", "a\n  \n", "x\ny \t\n\n", "\n\n q\r\n", " " * 5000 + "\nz",
+                                  "a" * 5000 + "\n" + " " * 5000, "\u2028\nb\u00a0"])
+def test_last_nonblank_line_is_the_last_line_with_text(text):
+    expected = None
+    for line in text.split("\n"):
+        if line.strip():
+            expected = line
+    assert model.last_nonblank_line(text) == expected
