@@ -43,8 +43,8 @@ HEADER_READ_BYTES = 4096  # the largest header (v2, 65535-byte memo is impossibl
 PLOT_NAME_RE = re.compile(r"^plot-k(?P<k>\d{2})-(?:c(?P<c>\d{1,2})-)?(?:[0-9-]*-)?(?P<id>[0-9a-fA-F]{64})\.plot$")
 # PoS2: plot-k28-<id>.plot2 (chia-blockchain 2.7.5, plotfleet's pos2 driver, xchplot2).
 # Whether is_plot_name()/parse_plot_name() take `.plot2` names by default, i.e. whether the mover
-# (transfer.py, transfer_worker.py, which call them without v2=) moves PoS2 plots: one switch.
-PLOT2_IS_PLOT = False
+# (transfer.py, transfer_worker.py, which call them without v2=) moves PoS2 plots: it does (issue 11).
+PLOT2_IS_PLOT = True
 PLOT2_NAME_RE = re.compile(r"^plot-k(?P<k>\d{2})-(?P<id>[0-9a-fA-F]{64})\.plot2$")
 # Our own transfer temp name inside a destination dir, and rsync's resumable partial dir.
 PARTIAL_SUFFIX = ".plotfleet-partial"

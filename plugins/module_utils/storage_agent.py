@@ -36,7 +36,8 @@ as argv (quoted with shlex.quote for the remote shell). It prints one JSON objec
                         check mode: what replot-session would delete in <dir> now ("delete", "listing")
 Replot needs replot.py: the program text defines the module `replot` before this file's text runs
 (sys.modules), or it lies beside this file.
-Slots live in ~/.plotfleet/storage-slots.json (flock on storage-slots.lock) of the ssh user.
+Slots live in ~/.plotfleet/storage-slots.json (flock on storage-slots.lock) of the ssh user, or in
+$PLOTFLEET_STORAGE_STATE/ when the storage host's sshd sets it (tests give each sshd its own).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -51,7 +52,8 @@ import sys
 
 __metaclass__ = type
 
-SLOTS_NAME = os.path.join(".plotfleet", "storage-slots")
+SLOTS_NAME = "storage-slots"
+STATE_ENV = "PLOTFLEET_STORAGE_STATE"
 READ_CHUNK = 8388608
 
 
@@ -70,7 +72,8 @@ class Place(object):
 
 
 def slots_path():
-    return os.path.join(os.path.expanduser("~"), SLOTS_NAME)
+    base = os.environ.get(STATE_ENV) or os.path.join(os.path.expanduser("~"), ".plotfleet")
+    return os.path.join(base, SLOTS_NAME)
 
 
 def started(pid):

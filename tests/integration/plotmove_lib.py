@@ -102,7 +102,9 @@ class Sshd:
             "Port %d" % self.port, "ListenAddress 127.0.0.1", "HostKey %s" % host_key,
             "PidFile %s" % (self.dir / "sshd.pid"), "AuthorizedKeysFile %s" % authorized,
             "PermitRootLogin prohibit-password", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
-            "PubkeyAuthentication yes", "UsePAM no", "StrictModes no", "LogLevel %s" % self.log_level, ""]))
+            "PubkeyAuthentication yes", "UsePAM no", "StrictModes no", "LogLevel %s" % self.log_level,
+            # the storage agent's slots go here, not into root's real ~/.plotfleet
+            "SetEnv PLOTFLEET_STORAGE_STATE=%s" % (self.dir / "storage-state"), ""]))
         os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege separation dir
         self.log = open(str(self.dir / "sshd.log"), "wb")
         self.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(config)],

@@ -29,9 +29,10 @@ def test_names():
     v2 = "plot-k28-%s.plot2" % ID
     assert plotfile.is_plot2_name(v2) and not plotfile.is_plot2_name("plot-k28-%s.plot" % ID)
     assert plotfile.parse_plot_name(v2, v2=True) == {"k": 28, "compression": 0, "plot_id": ID}
-    # the mover calls these without v2=: .plot2 stays out until PLOT2_IS_PLOT is switched on
-    assert plotfile.PLOT2_IS_PLOT is False
-    assert not plotfile.is_plot_name(v2) and plotfile.parse_plot_name(v2) is None
+    # the mover calls these without v2=: it moves .plot2 plots (PLOT2_IS_PLOT on); v2=False keeps them out
+    assert plotfile.PLOT2_IS_PLOT is True
+    assert plotfile.is_plot_name(v2) and plotfile.parse_plot_name(v2)["plot_id"] == ID
+    assert not plotfile.is_plot_name(v2, v2=False) and plotfile.parse_plot_name(v2, v2=False) is None
     assert plotfile.is_plot_name(v2, v2=True) and plotfile.is_plot_name("plot-k32-%s.plot" % ID)
     for name in ("plot-k28-%s.plot2.tmp" % ID, "plot-k28-%s.plot2.partial" % ID):
         assert plotfile.is_temp_name(name) and not plotfile.is_plot_name(name, v2=True)
