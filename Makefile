@@ -7,8 +7,9 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 SANITY_ROOT := tests/output/sanity
 SANITY_COLL := $(SANITY_ROOT)/ansible_collections/plotfleet/chia
-# Debian packages the tests use: rsync and sshd for transfers, iproute2 for the namespace fleet.
-DEB_PACKAGES := rsync openssh-server openssh-client iproute2 procps
+# Debian packages the tests use: rsync and sshd for transfers, iproute2 for the namespace fleet,
+# chromium for the HTML report test (headless screenshot).
+DEB_PACKAGES := rsync openssh-server openssh-client iproute2 procps chromium
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 # The real `chia plots create` (PyPI chia-blockchain) for the live chia CLI test, in its own venv so
 # its pinned dependencies stay away from ansible-core's.

@@ -1,0 +1,65 @@
+# -*- coding: utf-8 -*-
+# Copyright: plotfleet developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller side: the analysis document (fleet_analyze.analyze) as text, like plotman's `analyze`.
+
+One block per (host, tmp dir, plotter, k): plots, plots/day, then a line per phase with
+mean / median / p90 / n; then one line per storage dir (transfers, time, MB/s, delay from finish
+to storage) and the failures by kind per host.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+from ansible_collections.plotfleet.chia.plugins.plugin_utils.fleet_table import duration
+
+__metaclass__ = type
+
+ROWS = (("1", "phase 1"), ("2", "phase 2"), ("3", "phase 3"), ("4", "phase 4"), ("total", "total"),
+        ("copy", "copy"))
+
+
+def _stat_cells(stat, unit=duration):
+    if not stat:
+        return "%10s %10s %10s %5s" % ("-", "-", "-", 0)
+    return "%10s %10s %10s %5d" % (unit(stat["mean"]), unit(stat["median"]), unit(stat["p90"]), stat["n"])
+
+
+def _rate(value):
+    return "-" if value is None else "%.1f" % value
+
+
+def group_lines(group):
+    title = "%s  tmp %s  %s k%s: %d plots, %s/day (%d in 24 h), %d failed, %d dead" % (
+        group["host"], group["tmp_dir"] or "-", group["plotter"] or "?", group["k"], group["plots"],
+        _rate(group["plots_per_day"]), group["plots_last_24h"], group["failed"], group["dead"])
+    lines = [title, "  %-8s %10s %10s %10s %5s" % ("", "MEAN", "MEDIAN", "P90", "N")]
+    for key, label in ROWS:
+        lines.append("  %-8s %s" % (label, _stat_cells(group["phase_seconds"].get(key))))
+    return lines
+
+
+def transfer_line(row):
+    mbps = row["mb_per_s"]
+    return "  %s:%s  %d done, %d running, %d failed; time %s; MB/s %s; finish to storage %s" % (
+        row["host"], row["destination"], row["done"], row["running"], row["failed"],
+        duration(row["seconds"]["median"]) if row["seconds"] else "-",
+        ("%.1f median, %.1f p90" % (mbps["median"], mbps["p90"])) if mbps else "-",
+        duration(row["delay_s"]["median"]) if row["delay_s"] else "-")
+
+
+def render(analysis):
+    plots = analysis.get("plots") or {}
+    lines = ["plotfleet analyze: %d finished plots over %d hosts, %s plots/day, %d in the last 24 h" % (
+        plots.get("finished", 0), len(analysis.get("hosts") or []), _rate(plots.get("plots_per_day")),
+        plots.get("plots_last_24h", 0))]
+    for group in analysis.get("groups") or []:
+        lines += [""] + group_lines(group)
+    if analysis.get("transfers"):
+        lines += ["", "transfers per storage dir (median):"] + [transfer_line(r) for r in analysis["transfers"]]
+    bad = [row for row in analysis.get("failures") or [] if row["total"]]
+    if bad:
+        lines += ["", "failures by kind:"]
+        for row in bad:
+            kinds = ", ".join("%d %s" % (n, kind) for kind, n in sorted(row["kinds"].items()))
+            lines.append("  %s: %s%s" % (row["host"], kinds, (" (%s)" % row["msg"]) if row.get("msg") else ""))
+    return "\n".join(lines)
