@@ -383,12 +383,13 @@ def plan(directory, policy, arrival, shortfall, journal, now=None):
     candidates = [p for p in plots if not_replaceable(p, policy, incoming) is None]
     out["replaceable"] = len(candidates)
     out["need_bytes"] = need = int(shortfall) + int(policy["reserve_bytes"])
-    if already_made_room_for(journal, directory, incoming["name"]):
+    entries = read_journal(journal, directory)
+    if already_made_room_for(entries, incoming["name"]):
         return dict(out, refused="room was already made once for %s here" % incoming["name"])
     chosen = fewest(candidates, need)
     if chosen is None:
         return dict(out, refused="the replaceable plots (%d) cannot free %d bytes" % (len(candidates), need))
-    allowed, limit = allowance(policy, len(candidates), recent_deletions(journal, directory, now))
+    allowed, limit = allowance(policy, len(candidates), recent_deletions(entries, now))
     if len(chosen) > allowed:
         return dict(out, refused="%d plots needed, %s" % (len(chosen), limit))
     out["delete"] = [dict(p, why=why_text(p, incoming)) for p in chosen]
@@ -433,19 +434,25 @@ def default_journal():
     return os.path.join(os.path.expanduser("~"), ".plotfleet", JOURNAL_NAME)
 
 
-def read_journal(journal):
-    """The journal's entries, oldest first (a torn last line, from a kill mid-write, is skipped)."""
+def read_journal(journal, directory=None):
+    """The journal's entries, oldest first (a torn last line, from a kill mid-write, is skipped);
+    with `directory`, only that dir's (the other lines are not even parsed: a farm's journal grows
+    by two lines a deletion, and it is read under the storage host's lock)."""
+    real = None if directory is None else os.path.realpath(directory)
+    marker = None if real is None else '"dir": %s' % json.dumps(real)   # as append_journal writes it
     entries = []
     try:
         with open(journal) as handle:
             for line in handle:
+                if marker is not None and marker not in line:
+                    continue
                 try:
                     entries.append(json.loads(line))
                 except ValueError:
                     continue
     except (IOError, OSError):
         return []
-    return entries
+    return entries if real is None else [e for e in entries if e.get("dir") == real]
 
 
 def append_journal(journal, entry, now=None):
@@ -464,35 +471,36 @@ def append_journal(journal, entry, now=None):
     return entry
 
 
-def recent_deletions(journal, directory, now, window=HOUR_S):
-    """Deletions started in `directory` in the last `window` seconds ("deleting" entries: a killed
-    deletion may have happened, so it counts)."""
-    real = os.path.realpath(directory)
-    return sum(1 for e in read_journal(journal) if e.get("event") == "deleting"
-               and e.get("dir") == real and now - float(e.get("t") or 0) < window)
+def recent_deletions(entries, now, window=HOUR_S):
+    """Deletions started in the last `window` seconds among one dir's journal entries ("deleting":
+    a killed deletion may have happened, so it counts)."""
+    return sum(1 for e in entries if e.get("event") == "deleting" and now - float(e.get("t") or 0) < window)
 
 
-def already_made_room_for(journal, directory, incoming_name):
-    """Whether plots of this dir were deleted for this arrival before (a retry after a failed copy
+def already_made_room_for(entries, incoming_name):
+    """Whether one dir's journal entries show deletions for this arrival (a retry after a failed copy
     uses that room; it never deletes a second time for the same plot)."""
-    real = os.path.realpath(directory)
-    return any(e.get("event") == "deleting" and e.get("dir") == real and e.get("for") == incoming_name
-               for e in read_journal(journal))
+    return any(e.get("event") == "deleting" and e.get("for") == incoming_name for e in entries)
 
 
-def unfinished(journal):
-    """The "deleting" entries that have no outcome ("deleted", "failed", "kept") after them."""
-    done = set((e.get("dir"), e.get("name"), e.get("ino")) for e in read_journal(journal)
+def unfinished(journal, directories=None):
+    """The "deleting" entries (of these dirs, or all) that have no outcome ("deleted", "failed",
+    "kept") after them."""
+    if directories is None:
+        entries = read_journal(journal)
+    else:
+        entries = [e for d in sorted(set(os.path.realpath(d) for d in directories)) for e in read_journal(journal, d)]
+    done = set((e.get("dir"), e.get("name"), e.get("ino")) for e in entries
                if e.get("event") in ("deleted", "failed", "kept"))
-    return [e for e in read_journal(journal) if e.get("event") == "deleting"
+    return [e for e in entries if e.get("event") == "deleting"
             and (e.get("dir"), e.get("name"), e.get("ino")) not in done]
 
 
-def explain_unfinished(journal, now=None):
+def explain_unfinished(journal, directories=None, now=None):
     """After a kill between "deleting" and its outcome: "deleted" if that file (same inode) is gone,
     "kept" if it is still there. Returns the entries written."""
     written = []
-    for entry in unfinished(journal):
+    for entry in unfinished(journal, directories):
         present = _same_file(os.path.join(entry["dir"], entry["name"]), entry)
         outcome = {"event": "kept" if present else "deleted", "found_after": "an interrupted deletion"}
         keep = dict((k, entry.get(k)) for k in ("dir", "name", "size", "plot_id", "for", "ino"))
@@ -597,7 +605,7 @@ def make_room(places, config, arrival):
     outcome = {"for": str(arrival.get("name")), "refused": []}
     journal = journal_of(config)
     if any(policy_for(config, directory) for directory, _short in places):
-        explain_unfinished(journal)   # a deletion a killed agent left without an outcome gets one first
+        explain_unfinished(journal, [d for d, _short in places])   # a killed agent's deletion, first
     for directory, short in places:
         chosen = plan(directory, policy_for(config, directory), arrival, short, journal)
         if chosen["refused"] or not chosen["delete"]:
@@ -633,9 +641,8 @@ def progress(directory, policy, journal, now=None, window=24 * HOUR_S):
     total = out["old"]["bytes"] + out["new"]["bytes"]
     if total:
         out["percent"] = round(100.0 * out["new"]["bytes"] / total, 1)
-    real = os.path.realpath(directory)
-    freed = sum(int(e.get("size") or 0) for e in read_journal(journal) if e.get("event") == "deleted"
-                and e.get("dir") == real and now - float(e.get("t") or 0) < window)
+    freed = sum(int(e.get("size") or 0) for e in read_journal(journal, directory) if e.get("event") == "deleted"
+                and now - float(e.get("t") or 0) < window)
     if freed:
         out["eta_s"] = int(out["old"]["bytes"] * window / freed)
     return out

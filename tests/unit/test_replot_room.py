@@ -64,3 +64,14 @@ def test_the_next_arrival_first_explains_a_deletion_a_killed_agent_left_open(tmp
     events = [(e["event"], e["name"]) for e in replot.read_journal(conf["journal"])]
     assert events[:2] == [("deleting", left_open["name"]), ("kept", left_open["name"])]
     assert replot.unfinished(conf["journal"]) == [] and (full / left_open["name"]).exists()
+
+
+def test_the_journal_of_one_dir_is_not_that_of_a_dir_whose_path_extends_it(tmp_path):
+    journal = str(tmp_path / "j.jsonl")
+    for directory in ("/mnt/d1", "/mnt/d10", "/mnt/d1/sub"):
+        replot.append_journal(journal, {"event": "deleting", "dir": directory, "name": "p", "for": "a", "ino": 1})
+    replot.append_journal(journal, {"event": "deleted", "dir": "/mnt/d1", "name": "p", "for": "a", "ino": 1})
+    assert [e["dir"] for e in replot.read_journal(journal, "/mnt/d1")] == ["/mnt/d1", "/mnt/d1"]
+    assert replot.recent_deletions(replot.read_journal(journal, "/mnt/d10"), now=replot.time.time()) == 1
+    assert sorted(e["dir"] for e in replot.unfinished(journal)) == ["/mnt/d1/sub", "/mnt/d10"]
+    assert replot.unfinished(journal, ["/mnt/d1"]) == []
