@@ -46,7 +46,7 @@ def plot2(tmp_path):
     cached = cached_plot2()
     header = plotfile.read_header(str(cached))
     assert header["format"] == "pos2" and header["k"] == 18 and header["complete"]
-    assert plotfile.parse_plot_name(cached.name)["plot_id"] == header["plot_id"]
+    assert plotfile.parse_plot_name(cached.name, v2=True)["plot_id"] == header["plot_id"]
     source = tmp_path / "src" / cached.name
     shutil.copyfile(str(cached), str(source))
     return source, cached.read_bytes()
