@@ -3,15 +3,16 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Parser for BladeBit logs: RAM plotter (`bladebit`) and disk plotter (`bladebit diskplot`).
 
-Table-level progress on the chiapos step grid: `Running Phase K` -> K:1 (K:0 for phase 4);
-P1 `Generating F1`/`Generating f1` -> 1:1, `Forward propagating to table N` (RAM) or a bare
-`Table N` line (disk) -> 1:N; P2 `Prunning table N` (RAM) -> 2:(8-N), `Finished marking table N`
-(disk) -> 2:(9-N); P3 `Compressing tables N and N+1` -> 3:N; P4 (RAM) `Writing P7` -> 4:1,
-`Writing C2 table` -> 4:2. Final write: RAM `Writing final plot tables to disk` -> 5:0; the disk
-plotter has no phase 4: `Finished Phase 3` -> 4:0 (pending writes), `Finished writing plot X.tmp`
--> 5:0. `Finished plotting in S seconds` -> finished, plot_file = the `Plot X finished writing`
-path (RAM) or output dir + plot name (disk). BladeBit prints no k: 32 unless a plot name says
-otherwise. Lines of newer versions (cudaplot, v3) that are not recognised are ignored.
+Step grid (RAM plotter: plotman 0.5.3's, line for line, tested against its bladebit.marked):
+`Generating plot i / N` -> a new plot at 0:2; `Running Phase K` -> K:0, `Finished Phase K` -> K+1:0;
+P1 `Finished F1 generation` -> 1:1, `Forward propagating to table N` (RAM) or a bare `Table N` line
+(disk) -> 1:N; P2 `Prunning table N` (RAM, tables 6..2) -> 2:(7-N), `Finished marking table N`
+(disk) -> 2:(7-N) done; P3 `Compressing tables N and N+1` -> 3:N; P4 (RAM) `Writing P7|C1|C2|C3`
+-> 4:1..4:4; `Finished Phase 4` -> 5:0 (copying), `Writing final plot tables to disk` -> 5:1. The
+disk plotter (which plotman 0.5.3 does not read) has no phase 4: `Finished Phase 3` -> 4:0 (pending
+writes), `Finished writing plot X.tmp` -> 5:0. `Finished plotting in S seconds` -> finished,
+plot_file = the `Plot X finished writing` path (RAM) or output dir + plot name (disk). BladeBit prints
+no k: 32 unless a plot name says otherwise. Lines of newer versions (cudaplot, v3) that are not recognised are ignored.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -26,13 +27,15 @@ __metaclass__ = type
 _NUM_RE = re.compile(r"(\d+(?:\.\d+)?)")
 _GEN_RE = re.compile(r"^Generating plot (\d+) / (\d+): ([0-9a-fA-F]{64})")
 _PHASE_DONE_RE = re.compile(r"^Finished Phase (\d) in ([0-9.]+) seconds")
+_P4_WRITES = {"P7": 1, "C1": 2, "C2": 3, "C3": 4}   # `Writing P7.`, `Writing C1 table.`...
 _FATAL_PREFIXES = ("Error", "Fatal", "*** Fatal", "Failed to", "terminate called")
 # The lines _line can act on (their text after strip() starts so), for block scanning; the rest of
 # a log (pairing, sorting, Fx, pointer and entry-count lines) changes nothing.
 _SELECT_RE = re.compile(
     r"\n((?:%s|[^\S\n]*(?:Running Phase |Finished (?:Phase |forward propagating|marking table |compressing tables"
     r"|writing plot |plotting in)|Forward propagating to table |(?i:generating f1)|Generating plot "
-    r"|Table \w+[^\S\n]*(?=\n|\Z)|Prunning table |Compressing tables |Writing (?:P7\.|C2 table|final plot tables)"
+    r"|Table \w+[^\S\n]*(?=\n|\Z)|Prunning table |Compressing tables |Writing (?:P7|C1|C2|C3|final plot tables)"
+    r"|(?i:finished f1 generation)"
     r"|Plot |Error|Fatal|\*\*\* Fatal|Failed to|terminate called|\[Bladebit Disk Plotter\]|Temp[12] path"
     r"|Output path|Thread count|Bucket count|Creating |Will create ))[^\n]*)" % model.TS_START)
 
@@ -45,6 +48,9 @@ def _first_int(text):
 class BladebitParser(model.LogParser):
     plotter = "bladebit"
     SELECT = _SELECT_RE
+    # P2 prunes tables 6..2 (five steps); P4 writes P7 (the bulk), C1, C2, C3.
+    STEP_SPANS = dict(model.STEP_SPANS)
+    STEP_SPANS.update({2: model.spans(*(1,) * 5), 4: model.spans(6, 1, 1, 3)})
 
     def _line(self, line):
         text = line.strip()
@@ -93,6 +99,7 @@ class BladebitParser(model.LogParser):
         for field in ("dst_dir", "tmp_dir", "tmp2_dir", "threads", "buckets"):
             plot[field] = self.ctx.get(field)
         plot["k"] = 32
+        plot["step"] = "0:2"   # plotman's step for a plot announced but not started
         if m:
             plot["id"] = m.group(3).lower()
 
@@ -103,12 +110,11 @@ class BladebitParser(model.LogParser):
         if first == "R" and text.startswith("Running Phase "):
             phase = _first_int(text)
             if phase:
-                self.set_step(plot, phase, 0 if phase == 4 else 1)
+                self.set_step(plot, phase, 0)
             return True
         if first == "F":
             return self._finished_line(plot, text)
         if first == "G" and text.lower().startswith("generating f1"):
-            self.set_step(plot, 1, 1)
             return True
         if first == "T" and text.startswith("Table ") and text[6:].isdigit():
             self.set_step(plot, 1, min(int(text[6:]), 7))
@@ -116,7 +122,7 @@ class BladebitParser(model.LogParser):
         if first == "P" and text.startswith("Prunning table "):
             n = _first_int(text)
             if n:
-                self.set_step(plot, 2, max(1, min(8 - n, 6)))
+                self.set_step(plot, 2, max(1, min(7 - n, 5)))
             return True
         if first == "C" and text.startswith("Compressing tables "):
             n = _first_int(text)
@@ -124,12 +130,11 @@ class BladebitParser(model.LogParser):
                 self.set_step(plot, 3, max(1, min(n, 6)))
             return True
         if first == "W":
-            if text.startswith("Writing P7.") and plot["phase"] == 4:
-                self.set_step(plot, 4, 1)
-            elif text.startswith("Writing C2 table") and plot["phase"] == 4:
-                self.set_step(plot, 4, 2)
+            minor = _P4_WRITES.get(text[8:10]) if text.startswith("Writing ") else None
+            if minor and plot["phase"] == 4:
+                self.set_step(plot, 4, minor)
             elif text.startswith("Writing final plot tables to disk"):
-                self.set_step(plot, 5, 0)
+                self.set_step(plot, 5, 1)
             else:
                 return False
             return True
@@ -148,6 +153,11 @@ class BladebitParser(model.LogParser):
             self.set_sub(plot, 1.0)
             if phase == 3 and self.ctx.get("disk"):
                 self.set_step(plot, 4, 0)
+            elif phase < 5:
+                self.set_step(plot, phase + 1, 0)
+            return True
+        if text.lower().startswith("finished f1 generation"):
+            self.set_step(plot, 1, 1)
             return True
         if text.startswith("Forward propagating to table "):
             n = _first_int(text)
@@ -160,10 +170,7 @@ class BladebitParser(model.LogParser):
         if text.startswith("Finished marking table "):
             n = _first_int(text)
             if n:
-                if n <= 2:
-                    self.set_step(plot, 2, 6, 1.0)
-                else:
-                    self.set_step(plot, 2, max(1, min(9 - n, 6)))
+                self.set_step(plot, 2, max(1, min(7 - n, 5)), 1.0)
             return True
         if text.startswith("Finished compressing tables"):
             self.set_sub(plot, 1.0)

@@ -3,11 +3,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Parser for chiapos logs (`chia plots create`, `chia plotters chiapos`, the chiapos Python module).
 
-Step grid (plotman-compatible major:minor): `Starting phase K/4` -> K:0; P1 `Computing table N`
--> 1:N; P2 `Backpropagating on table N` (7..2) -> 2:(8-N); P3 `Compressing tables N and N+1`
--> 3:N; P4 `Starting to write C1 and C3 tables` -> 4:1, `Writing C2 table` -> 4:2; `Total time`
--> 5:0 (state copying: final rename, or cross-device copy then rename); `Renamed final file`
--> finished 5:1. Tab-indented `Bucket N` lines subdivide a sub-step by N+1 / `Using N buckets`
+Step grid (plotman 0.5.3's, line for line: tested against its chianetwork.marked): `Starting phase
+K/4` -> K:0; P1 `Computing table N` -> 1:N; P2 `Backpropagating on table N` (7..2) -> 2:(8-N),
+`table 1 new size` -> 2:7; P3 `Compressing tables N and N+1` -> 3:N; P4 `Starting to write C1 and C3
+tables` -> 4:1, `Writing C2 table` -> 4:2, `Final table pointers:` -> 4:3; `Approximate working space
+used` -> 5:0 (state copying: the final rename, or a cross-device copy then the rename); `Copied final
+file` -> 5:1, `Removed temp2 file` -> 5:2, `Renamed final file` -> finished 5:3.
+Tab-indented `Bucket N` lines subdivide a sub-step by N+1 / `Using N buckets`
 (P3: first and second computation pass are each half of the table pair); `Progress update: x`
 (newer chiapos) raises progress, never lowers it.
 
@@ -46,7 +48,8 @@ _RETRIED = ("Only wrote", "Only read", "Could not open", "Could not copy")
 _SELECT_RE = re.compile(
     r"\n(?=[^\t\n]|\t[FSW])((?:%s|Starting |ID:|Plot size is: |Buffer size is: |Using |Final Directory is: "
     r"|Computing table |Backpropagating on table |Compressing tables |Time for phase |Total time = |Copy time = "
-    r"|Copied final file from |Renamed final file from |Caught |Only |Could |Progress update: "
+    r"|Copied final file from |Renamed final file from |Caught |Only |Could |Progress update: |table 1 new size"
+    r"|Approximate working space used|Removed temp2 file"
     r"|\t(?:First computation pass|Second computation pass|Starting to write C1 and C3|Writing C2 table"
     r"|Finished writing C2 table|Final table pointers))[^\n]*)" % model.TS_START)
 _BUCKET = "\n\tBucket "
@@ -140,6 +143,7 @@ def _float(text):
 
 class ChiaposParser(model.LogParser):
     plotter = "chiapos"
+    FINAL_STEP = "5:3"
 
     def _line(self, line):
         plot = self.current
@@ -221,8 +225,10 @@ class ChiaposParser(model.LogParser):
             self.set_step(plot, 4, 1)
         elif line.startswith("\tWriting C2 table"):
             self.set_step(plot, 4, 2)
-        elif line.startswith("\tFinished writing C2 table") or line.startswith("\tFinal table pointers"):
+        elif line.startswith("\tFinished writing C2 table"):
             self.set_sub(plot, 0.5)
+        elif line.startswith("\tFinal table pointers"):
+            self.set_step(plot, 4, 3)
 
     # -- chia's Python logging lines (preamble of `chia plots create`) --------------------------
     def _python_line(self, plot, line):
@@ -340,7 +346,19 @@ class ChiaposParser(model.LogParser):
         if m:
             plot["total_seconds"] = float(m.group(1))
         self.ctx["last_ts"] = model.parse_date(line) or self.ctx.get("last_ts")
-        self.set_step(plot, 5, 0)
+        self.set_step(plot, 5, 0)   # already there after `Approximate working space used`, if printed
+
+    def _working_space(self, plot, line):
+        if plot is not None and line.startswith("Approximate working space used"):
+            self.set_step(plot, 5, 0)
+
+    def _table1_size(self, plot, line):
+        if plot is not None and line.startswith("table 1 new size"):
+            self.set_step(plot, 2, 7)
+
+    def _removed(self, plot, line):
+        if plot is not None and line.startswith("Removed temp2 file"):
+            self.set_step(plot, 5, 2, 0.95)
 
     def _copy(self, plot, line):
         if plot is None:
@@ -359,7 +377,7 @@ class ChiaposParser(model.LogParser):
         if not m:
             return
         target = m.group(2)
-        self.set_step(plot, 5, 0, 0.5)
+        self.set_step(plot, 5, 1, 0.5)
         plot["dst_dir"] = plot["dst_dir"] or os.path.dirname(target)
         if target.endswith(".plot"):  # very old chiapos copied straight to the final name
             self.finish(plot, target, self.ctx.get("last_ts"))
@@ -407,4 +425,7 @@ _HANDLERS = {
     "Caught": ChiaposParser._error,
     "Only": ChiaposParser._error,
     "Could": ChiaposParser._error,
+    "Approximate": ChiaposParser._working_space,
+    "table": ChiaposParser._table1_size,
+    "Removed": ChiaposParser._removed,
 }

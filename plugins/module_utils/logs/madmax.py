@@ -3,11 +3,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Parser for madMAx `chia_plot` logs (table-level progress on the chiapos step grid).
 
-Step grid: `Plot Name:` -> 1:1 (table 1 starts); `[P1] Table N took` -> 1:N+1 (table N done);
-`Phase 1 took` -> 2:1; `[P2] Table N scan took` -> half of 2:(8-N), `[P2] Table N rewrite took`
--> 2:(9-N); `Phase 2 took` -> 3:1; `[P3-1] Table N took` -> half of 3:(N-1), `[P3-2] Table N
-took` -> 3:N; `Phase 3 took` -> 4:0, `[P4] Starting to write C1 and C3` -> 4:1, `[P4] Writing
-C2` -> 4:2; `Total plot creation time` -> 5:0 (copying).
+Step grid (plotman 0.5.3's, line for line: tested against its madmax.marked): `Plot Name:` -> 1:1
+(table 1 starts); `[P1] Table N took` -> 1:N+1 (table N done; table 7 stays 1:7, `Phase 1 took` too);
+`[P2] max_table_size` -> 2:1; `[P2] Table N scan took` -> half of 2:(8-N), `[P2] Table N rewrite
+took` -> 2:(9-N) (table 2 -> 2:7); `Phase 2 took` -> 3:0; `Wrote plot header` -> 3:1; `[P3-1] Table
+N took` -> half of 3:(N-1), `[P3-2] Table N took` -> 3:N; `Phase 3 took` -> 4:0, `[P4] Starting to
+write C1 and C3` -> 4:1, `[P4] Writing C2` -> 4:2; `Phase 4 took` -> 5:0 (copying); `Started copy
+to` -> 5:1; `Renamed final plot to` / `Copy to X finished` -> finished 5:2.
 
 Completion: madMAx renames `<tmp2>/<name>.plot.tmp` to `<tmp2>/<name>.plot` before it prints
 `Total plot creation time`, and copies only when the final dir differs from tmp2 (tmp2 defaults
@@ -33,7 +35,8 @@ _COPY_DONE_RE = re.compile(r"^Copy to (.*) finished, took ([0-9.]+) sec")
 # The lines _line can act on, for block scanning (the rest: keys, network port, table sizes...).
 _SELECT_RE = re.compile(
     r"\n((?:%s|\[|Phase |Plot Name: |Crafting plot |Total plot creation time was|Renamed final plot to |Copy to "
-    r"|Started copy to |Multi-threaded pipelined Chia k|Number of |[^\S\n]*(?:Final Directory|Working Directory"
+    r"|Started copy to |Multi-threaded pipelined Chia k|Number of |Wrote plot header"
+    r"|[^\S\n]*(?:Final Directory|Working Directory"
     r"|Number of Threads))[^\n]*)" % model.TS_START)
 _HEADER = {
     "Final Directory:": "dst_dir",
@@ -50,6 +53,7 @@ def _seconds(line):
 
 class MadmaxParser(model.LogParser):
     plotter = "madmax"
+    FINAL_STEP = "5:2"
     SELECT = _SELECT_RE
 
     def _line(self, line):
@@ -79,7 +83,11 @@ class MadmaxParser(model.LogParser):
         elif line.startswith("Started copy to "):
             plot = self._by_name(line[16:].strip()) or self.current
             if plot is not None:
-                self.set_step(plot, 5, 0, 0.1)
+                self.set_step(plot, 5, 1, 0.1)
+        elif line.startswith("Wrote plot header"):
+            plot = self.current
+            if plot is not None:
+                self.set_step(plot, 3, 1)
         else:
             self._header(line)
 
@@ -167,10 +175,8 @@ class MadmaxParser(model.LogParser):
             elif phase == 2:
                 if what == "scan":
                     self.set_step(plot, 2, max(1, min(8 - table, 6)), 0.5)
-                elif table <= 2:
-                    self.set_step(plot, 2, 6, 1.0)
                 else:
-                    self.set_step(plot, 2, min(9 - table, 6))
+                    self.set_step(plot, 2, max(2, min(9 - table, 7)))
             elif phase == 3:
                 pair = max(1, min(table - 1, 6))
                 if part == "1":
@@ -180,7 +186,9 @@ class MadmaxParser(model.LogParser):
                 else:
                     self.set_step(plot, 3, pair + 1)
             return
-        if line.startswith("[P4] Starting to write C1"):
+        if line.startswith("[P2] max_table_size"):
+            self.set_step(plot, 2, 1)
+        elif line.startswith("[P4] Starting to write C1"):
             self.set_step(plot, 4, 1)
         elif line.startswith("[P4] Writing C2"):
             self.set_step(plot, 4, 2)
@@ -199,8 +207,8 @@ class MadmaxParser(model.LogParser):
         if seconds is not None:
             plot["phase_seconds"][str(phase)] = seconds
         self.set_sub(plot, 1.0)
-        if phase < 4:
-            self.set_step(plot, phase + 1, 1 if phase < 3 else 0)
+        if phase > 1:   # plotman moves on from phase 1 at `[P2] max_table_size`
+            self.set_step(plot, phase + 1, 0)
 
     def _total(self, line):
         plot = self.current

@@ -46,7 +46,7 @@ PHASE_WEIGHTS = {
     "bladebit_cuda": _normalised((17, 5, 66, 1, 11)),
     "gigahorse": _normalised((45, 5, 40, 2, 8)),
 }
-def _spans(*weights):
+def spans(*weights):
     """(start, end) of each sub-step inside its phase, indexed by minor; minor 0 (phase started) = (0, 0)."""
     total = float(sum(weights))
     spans, done = [(0.0, 0.0)], 0
@@ -58,10 +58,10 @@ def _spans(*weights):
 
 # Where each step M:m lies inside phase M (a minor past the end counts as the last entry).
 STEP_SPANS = {
-    1: _spans(*(1,) * 7),                   # tables 1..7
-    2: _spans(*(1,) * 6) + ((1.0, 1.0),),   # backpropagate tables 7..2, then 2:7 = done
-    3: _spans(*(1,) * 6),                   # compress table pairs 1..6
-    4: _spans(0.9, 0.1) + ((1.0, 1.0),),    # C1+C3 (the bucketed bulk), C2, then 4:3 = pointers written
+    1: spans(*(1,) * 7),                   # tables 1..7
+    2: spans(*(1,) * 6) + ((1.0, 1.0),),   # backpropagate tables 7..2, then 2:7 = done
+    3: spans(*(1,) * 6),                   # compress table pairs 1..6
+    4: spans(0.9, 0.1) + ((1.0, 1.0),),    # C1+C3 (the bucketed bulk), C2, then 4:3 = pointers written
     5: ((0.0, 1.0),),                       # final copy / rename: `sub` alone says how far, at every minor
 }
 _MINORS = {}   # step text -> its minor (a few distinct steps, parsed once)
@@ -257,6 +257,7 @@ class LogParser(object):
 
     plotter = None
     STEP_SPANS = STEP_SPANS
+    FINAL_STEP = "5:1"   # the step of a finished plot (plotman's last step for that plotter)
 
     def __init__(self, state=None):
         self.plots = []
@@ -385,7 +386,8 @@ class LogParser(object):
         plot["state"] = "finished"
         plot["error"] = None
         plot["phase"] = 5
-        plot["step"] = "5:1"
+        if step_tuple(plot["step"]) < step_tuple(self.FINAL_STEP):
+            plot["step"] = self.FINAL_STEP
         plot["progress"] = 1.0
         if finished_ts is not None:
             plot["finished_ts"] = finished_ts

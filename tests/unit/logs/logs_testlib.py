@@ -46,46 +46,56 @@ def fed(name, plotter):
         yield line, parser
 
 
-# (regex, expected (phase, minor) or a function of the match, starts a new plot?)
+# (regex, expected (phase, minor) or a function of the match, starts a new plot?): plotman 0.5.3's step
+# grid (its plotters/chianetwork.py, madmax.py, bladebit.py; the `.marked` files in plotman_marked/).
 CHIAPOS_MARKS = [
     (re.compile(r"^ID: [0-9a-f]{64}"), (0, 0), True),
     (re.compile(r"^Starting phase (\d)/4"), lambda m: (int(m.group(1)), 0), False),
     (re.compile(r"^Computing table (\d)"), lambda m: (1, int(m.group(1))), False),
     (re.compile(r"^Backpropagating on table (\d)"), lambda m: (2, 8 - int(m.group(1))), False),
+    (re.compile(r"^table 1 new size: "), (2, 7), False),
     (re.compile(r"^Compressing tables (\d) and"), lambda m: (3, int(m.group(1))), False),
     (re.compile(r"^\tStarting to write C1 and C3"), (4, 1), False),
     (re.compile(r"^\tWriting C2 table"), (4, 2), False),
+    (re.compile(r"^\tFinal table pointers:"), (4, 3), False),
+    (re.compile(r"^Approximate working space used"), (5, 0), False),
     (re.compile(r"^Total time = "), (5, 0), False),
-    (re.compile(r'^Renamed final file from .* to "?.*\.plot"?$'), (5, 1), False),
+    (re.compile(r'^Copied final file from .* to "?.*\.plot"?$'), (5, 3), False),   # very old chiapos: done
+    (re.compile(r"^Copied final file from "), (5, 1), False),
+    (re.compile(r"^Removed temp2 file "), (5, 2), False),
+    (re.compile(r'^Renamed final file from .* to "?.*\.plot"?$'), (5, 3), False),
 ]
 MADMAX_MARKS = [
     (re.compile(r"^Plot Name: plot-"), (1, 1), True),
     (re.compile(r"^\[P1\] Table (\d) took"), lambda m: (1, min(int(m.group(1)) + 1, 7)), False),
-    (re.compile(r"^Phase 1 took"), (2, 1), False),
+    (re.compile(r"^\[P2\] max_table_size"), (2, 1), False),
     (re.compile(r"^\[P2\] Table (\d) scan"), lambda m: (2, 8 - int(m.group(1))), False),
-    (re.compile(r"^\[P2\] Table (\d) rewrite"), lambda m: (2, min(9 - int(m.group(1)), 6)), False),
-    (re.compile(r"^Phase 2 took"), (3, 1), False),
+    (re.compile(r"^\[P2\] Table (\d) rewrite"), lambda m: (2, min(9 - int(m.group(1)), 7)), False),
+    (re.compile(r"^Phase 2 took"), (3, 0), False),
+    (re.compile(r"^Wrote plot header"), (3, 1), False),
     (re.compile(r"^\[P3-1\] Table (\d)"), lambda m: (3, int(m.group(1)) - 1), False),
     (re.compile(r"^\[P3-2\] Table (\d)"), lambda m: (3, min(int(m.group(1)), 6)), False),
     (re.compile(r"^Phase 3 took"), (4, 0), False),
     (re.compile(r"^\[P4\] Starting to write C1"), (4, 1), False),
     (re.compile(r"^\[P4\] Writing C2"), (4, 2), False),
+    (re.compile(r"^Phase 4 took"), (5, 0), False),
     (re.compile(r"^Total plot creation time"), "madmax-total", False),
+    (re.compile(r"^Started copy to .*/(plot-k[^/ ]*)\.plot$"), "madmax-started", False),
     (re.compile(r"^(?:Renamed final plot to|Copy to) .*/(plot-k[^/ ]*)\.plot(?: finished|$)"), "madmax-done", False),
 ]
 BLADEBIT_MARKS = [
-    (re.compile(r"^Generating plot \d+ / \d+"), (0, 0), True),
-    (re.compile(r"^Running Phase (\d)"), lambda m: (int(m.group(1)), 0 if m.group(1) == "4" else 1), False),
-    (re.compile(r"^Generating [Ff]1"), (1, 1), False),
+    (re.compile(r"^Generating plot \d+ / \d+"), (0, 2), True),
+    (re.compile(r"^Running Phase (\d)"), lambda m: (int(m.group(1)), 0), False),
+    (re.compile(r"^Finished Phase (\d) "), "bladebit-phase-done", False),
+    (re.compile(r"^Finished [Ff]1 generation"), (1, 1), False),
     (re.compile(r"^Forward propagating to table (\d)"), lambda m: (1, int(m.group(1))), False),
     (re.compile(r"^Table (\d)$"), lambda m: (1, int(m.group(1))), False),
-    (re.compile(r"^\s*Prunning table (\d)"), lambda m: (2, 8 - int(m.group(1))), False),
-    (re.compile(r"^Finished marking table (\d)"), lambda m: (2, min(9 - int(m.group(1)), 6)), False),
+    (re.compile(r"^\s*Prunning table (\d)"), lambda m: (2, 7 - int(m.group(1))), False),
+    (re.compile(r"^Finished marking table (\d)"), lambda m: (2, max(1, 7 - int(m.group(1)))), False),
     (re.compile(r"^\s*Compressing tables (\d) and"), lambda m: (3, int(m.group(1))), False),
-    (re.compile(r"^\s*Writing P7\.$"), (4, 1), False),
-    (re.compile(r"^\s*Writing C2 table"), (4, 2), False),
-    (re.compile(r"^Finished Phase 3 .*"), "bladebit-p3-done", False),
-    (re.compile(r"^Writing final plot tables to disk"), (5, 0), False),
+    (re.compile(r"^\s*Writing (P7|C1|C2|C3)(?: table)?\.$"), lambda m: (4, "P7 C1 C2 C3".split().index(m.group(1)) + 1),
+     False),
+    (re.compile(r"^Writing final plot tables to disk"), (5, 1), False),
     (re.compile(r"^Finished writing plot "), (5, 0), False),
     (re.compile(r"^Finished plotting in"), (5, 1), False),
 ]
@@ -145,11 +155,14 @@ class Oracle:
                 self.step = (0, 0)
             if expect == "madmax-total":
                 same = self.header.get("Working Directory 2") == self.header.get("Final Directory")
-                expect = (5, 1) if same else (5, 0)
-            elif expect == "madmax-done":  # only the plot named in the line; may be an older one
-                expect = (5, 1) if m.group(1) == self.header.get("name") else self.step
-            elif expect == "bladebit-p3-done":
-                expect = (4, 0) if self.disk else self.step
+                expect = (5, 2) if same else (5, 0)
+            elif expect in ("madmax-started", "madmax-done"):  # only the plot named in the line; may be older
+                mine = m.group(1) == self.header.get("name")
+                done = (5, 2) if self.plotter == "madmax" else (5, 1)   # Gigahorse keeps plotfleet's 5:1
+                expect = ((5, 1) if expect == "madmax-started" else done) if mine else self.step
+            elif expect == "bladebit-phase-done":
+                done = int(m.group(1))
+                expect = (4, 0) if self.disk and done == 3 else (done + 1, 0)
             elif callable(expect):
                 expect = expect(m)
             if expect > self.step or new_plot:

@@ -39,7 +39,7 @@ def test_killed_mid_phase_2_is_still_plotting():
     lines = read_lines(fixture_path("plotman__bladebit2disk.plot.log"))
     cut = lines[:lines.index("Finished marking table 4 in 24.05 seconds.") + 1]
     plot = model.parse_lines(cut, "bladebit")[0]
-    assert plot["state"] == "plotting" and plot["step"] == "2:5" and plot["plot_file"] is None
+    assert plot["state"] == "plotting" and plot["step"] == "2:3" and plot["plot_file"] is None   # tables 6..2: 2:1..2:5
 
 
 def test_unknown_cudaplot_style_lines_are_ignored():

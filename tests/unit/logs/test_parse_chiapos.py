@@ -79,7 +79,7 @@ def test_final_values(name):
         for key, value in want.items():
             assert plot[key] == value, (name, key)
         if plot["state"] == "finished":
-            assert plot["phase"] == 5 and plot["step"] == "5:1" and plot["progress"] == 1.0
+            assert plot["phase"] == 5 and plot["step"] == "5:3" and plot["progress"] == 1.0   # plotman's last step
             assert plot["plot_name"] == plot["plot_file"].rsplit("/", 1)[-1]
             assert set(plot["phase_seconds"]) == {"1", "2", "3", "4"}
             assert plot["started_ts"] < plot["finished_ts"]
