@@ -346,7 +346,8 @@ class LogParser(object):
         if moved:
             plot["phase"] = phase
             plot["step"] = "%d:%d" % (phase, minor)
-            self.ctx["sub"] = 0.0
+            if plot is self.current:
+                self.ctx["sub"] = 0.0
         self.set_sub(plot, sub)
         if phase == 5 and plot["state"] == "plotting":
             plot["state"] = "copying"
@@ -354,14 +355,18 @@ class LogParser(object):
     def set_sub(self, plot, sub):
         """Fraction done of the current sub-step (kept monotonic), then recompute progress."""
         ctx = self.ctx
-        if sub > ctx.get("sub", 0.0):
-            ctx["sub"] = min(1.0, sub)
+        if plot is self.current:
+            if sub > ctx.get("sub", 0.0):
+                ctx["sub"] = min(1.0, sub)
+            sub = ctx.get("sub", 0.0)
+        else:   # an older plot of the log (madMAx copies it while the next one plots): ctx is the newest's
+            sub = min(1.0, sub)
         if "retry_error" in ctx:
             self._recover(plot)
         if plot["phase"] < 1:
             return
         at = _STEP_AT.get((self.plotter, plot["step"])) or self._step_at(plot["step"])
-        self.bump(plot, at[0] + at[1] * (at[2] + at[3] * ctx["sub"]))
+        self.bump(plot, at[0] + at[1] * (at[2] + at[3] * sub))
 
     def _step_at(self, step):
         """(progress before the phase, its weight, start and width of the sub-step in it), once per step."""

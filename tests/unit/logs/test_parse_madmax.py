@@ -82,3 +82,21 @@ def test_copy_failure_is_a_warning():
     lines.append("Copy to /farm/yards/902/fake_dst/%s failed with: No space left on device" % NAME1)
     plot = model.parse_lines(lines, "madmax")[0]
     assert plot["state"] == "copying" and "No space left" in plot["warning"]
+
+
+def test_an_older_plots_copy_line_leaves_the_current_plots_progress_alone():
+    """`Started copy to <plot 1>` arriving while plot 2 is half way through a step (a P2 scan) moves plot 1
+    only: plot 2's step, progress and sub-step position are those of the same log without that line."""
+    lines = read_lines(fixture_path("synthetic-madmax-n2-copy-overlap.log"))
+    copy_line = next(line for line in lines if line.startswith("Started copy to") and NAME1 in line)
+    lines = [line for line in lines if not (line.startswith(("Started copy to", "Copy to")) and NAME1 in line)]
+    second = next(i for i, line in enumerate(lines) if line.startswith("Crafting plot 2"))
+    scan = next(i for i, line in enumerate(lines) if i > second and line.startswith("[P2] Table 7 scan"))
+    without = model.parse_lines(lines[:scan + 1], "madmax")
+    moved = model.parse_lines(lines[:scan + 1] + [copy_line], "madmax")
+    assert moved[0]["step"] == "5:1" and without[0]["step"] == "5:0"
+    assert moved[1] == without[1] and moved[1]["step"] == "2:1"
+    parser = model.parser_for("madmax")
+    for line in lines[:scan + 1] + [copy_line] + lines[scan + 1:scan + 3]:
+        parser.feed(line)
+    assert parser.plots[1] == model.parse_lines(lines[:scan + 3], "madmax")[1]
