@@ -96,7 +96,9 @@ def test_an_older_plots_copy_line_leaves_the_current_plots_progress_alone():
     moved = model.parse_lines(lines[:scan + 1] + [copy_line], "madmax")
     assert moved[0]["step"] == "5:1" and without[0]["step"] == "5:0"
     assert moved[1] == without[1] and moved[1]["step"] == "2:1"
-    parser = model.parser_for("madmax")
-    for line in lines[:scan + 1] + [copy_line] + lines[scan + 1:scan + 3]:
-        parser.feed(line)
-    assert parser.plots[1] == model.parse_lines(lines[:scan + 3], "madmax")[1]
+    with_copy, plain = model.parser_for("madmax"), model.parser_for("madmax")
+    for line in lines[:scan + 1]:
+        with_copy.feed(line)
+        plain.feed(line)
+    with_copy.feed(copy_line)
+    assert with_copy.ctx == plain.ctx and with_copy.ctx["sub"] == 0.5   # plot 2's place inside 2:1 kept
