@@ -16,7 +16,10 @@ Method
   system Python: `pip install --no-deps plotman==0.5.3` and its dependencies; PyYAML 6, as 5.4 does not
   build on Python 3.11, and plotman's parsers never import it). It is never imported by plotfleet.
 
-Usage: python bench/bench_parser.py [--rounds 21] [--venv DIR] [--profile]
+- --collections DIR: time another checkout's code (e.g. the previous version, which had no feed_text:
+  then its logcache loop, feed() per line, is timed).
+
+Usage: python bench/bench_parser.py [--rounds 21] [--venv DIR] [--profile] [--collections DIR]
 """
 
 import argparse
@@ -66,6 +69,13 @@ def plotfleet_parse(model, plotter, data):
     """A cold parse of one whole log, as logcache runs it on a chunk."""
     text = data[:data.rfind(b"\n")].decode("utf-8", "replace")
     parser = model.parser_for(plotter)
+    if not hasattr(parser, "feed_text"):   # code from before block parsing (--collections): its logcache loop
+        tails = []
+        for line in text.split("\n"):
+            parser.feed(line)
+            if line.strip():
+                tails.append(line)   # as its loop kept the tail (one assignment a line)
+        return parser.plots
     parser.feed_text(text)
     model.last_nonblank_line(text)
     return parser.plots
@@ -125,7 +135,7 @@ def machine():
 
 
 def run(args):
-    sys.path.insert(0, str(REPO / "collections"))
+    sys.path.insert(0, args.collections)
     import plotman.plotters.bladebit
     import plotman.plotters.chianetwork
     import plotman.plotters.madmax
@@ -135,6 +145,7 @@ def run(args):
                 "bladebit": plotman.plotters.bladebit}
     logs = fixture_logs(model)
     print("machine: %s" % machine())
+    print("code: %s" % args.collections)
     print("logs: %d (%s)" % (len(logs), ", ".join("%s %d" % (k, sum(1 for x in logs if x[1] == k)) for k in KINDS)))
     if args.profile:
         prof = cProfile.Profile()
@@ -193,6 +204,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=21)
     ap.add_argument("--venv", default=str(VENV), help="venv with plotman 0.5.3 (created if missing)")
     ap.add_argument("--profile", action="store_true", help="cProfile plotfleet's side instead of timing")
+    ap.add_argument("--collections", default=str(REPO / "collections"), help="collections dir whose code is timed")
     args, _unknown = ap.parse_known_args()
     try:
         import plotman  # noqa: F401
