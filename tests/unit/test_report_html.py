@@ -120,8 +120,11 @@ def test_text_is_escaped():
 
 def test_files_are_written_atomically_with_their_dirs(tmp_path, report):
     html, out = str(tmp_path / "a" / "report.html"), str(tmp_path / "a" / "report.json")
+    fleet_report.write_report_files([{"dest": html, "content": "old"}])
+    inode = os.stat(html).st_ino
     written = fleet_report.write_report_files(fleet_report.report_files(report, html, out) + [{"dest": None}])
     assert written == [out, html]
+    assert os.stat(html).st_ino != inode       # a new file renamed over the old one: never half a page
     assert json.loads(Path(out).read_text())["version"] == 1
     assert "report.json" in Path(html).read_text()
     assert sorted(os.listdir(str(tmp_path / "a"))) == ["report.html", "report.json"]   # no temp file left

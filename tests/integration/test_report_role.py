@@ -1,0 +1,63 @@
+"""The status role's outputs through real Ansible on localhost: status.yml and analyze.yml write the
+HTML report, its JSON and the status files in one task (no module), report nothing changed, and
+plot_info (plotfleet_metrics_path) writes Prometheus metrics that the real prometheus_client parser
+reads; a second gather counts the same finished plots once."""
+
+import json
+import shutil
+
+import pytest
+from localhost_lib import host_vars, recap, write_inventory
+
+from plotfleet_testlib import REPO, run_playbook
+
+parser = pytest.importorskip("prometheus_client.parser", reason="prometheus_client (requirements-test.txt)")
+
+LOG = REPO / "tests" / "fixtures" / "logs" / "chiapos-k18-two-plots.log"
+
+
+def metric(path, name, labels=None):
+    for family in parser.text_string_to_metric_families(path.read_text()):
+        for sample in family.samples:
+            if sample.name == name and (labels is None or sample.labels == labels):
+                return sample.value
+    raise AssertionError("%s%s not in %s" % (name, labels or "", path))
+
+
+@pytest.fixture
+def fleet(tmp_path):
+    values = host_vars(tmp_path, plotfleet_report_file=str(tmp_path / "out" / "report.html"),
+                       plotfleet_report_json_file=str(tmp_path / "out" / "report.json"),
+                       plotfleet_metrics_path=str(tmp_path / "textfile" / "plotfleet.prom"))
+    (tmp_path / "localhost" / "logs").mkdir(parents=True)
+    (tmp_path / "textfile").mkdir()
+    shutil.copy(str(LOG), str(tmp_path / "localhost" / "logs" / LOG.name))   # two finished k18 plots
+    return tmp_path, write_inventory(tmp_path, {"localhost": values})
+
+
+def test_status_and_analyze_write_the_report_and_metrics(fleet):
+    tmp_path, inventory = fleet
+    proc = run_playbook("status.yml", inventory=inventory)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert recap(proc.stdout)["changed"] == 0
+    assert "Write the report files on the controller" in proc.stdout
+    assert "Create the report dirs" not in proc.stdout          # no file module any more
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [h["name"] for h in report["hosts"]] == ["localhost"]
+    assert report["analysis"]["plots"]["finished"] == 2
+    assert "localhost" in (tmp_path / "out" / "report.html").read_text()
+    assert json.loads((tmp_path / "status.json").read_text())["summary"]["hosts_ok"] == 1
+    prom = tmp_path / "textfile" / "plotfleet.prom"
+    assert metric(prom, "plotfleet_plots_finished_total", {"plotter": "chiapos", "k": "18"}) == 2
+    assert metric(prom, "plotfleet_last_pass_success") == 1
+    first = metric(prom, "plotfleet_last_pass_timestamp_seconds")
+
+    proc = run_playbook("analyze.yml", inventory=inventory, check=True)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert recap(proc.stdout)["changed"] == 0
+    assert "plotfleet analyze: 2 finished plots over 1 hosts" in proc.stdout
+    assert "chiapos k18: 2 plots" in proc.stdout
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["check_mode"] is True   # written in check mode
+    assert metric(prom, "plotfleet_plots_finished_total", {"plotter": "chiapos", "k": "18"}) == 2   # counted once
+    assert metric(prom, "plotfleet_last_pass_timestamp_seconds") > first
+    assert sorted(p.name for p in (tmp_path / "textfile").iterdir()) == ["plotfleet.prom"]   # no temp file left
