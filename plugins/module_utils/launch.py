@@ -153,6 +153,7 @@ def _custom_argv(plotter, binary, tmp_dir, tmp2_dir, dst_dir):
     """The template filled in, behind a header-then-exec step: the log's first line describes the log
     (custom_plotter.py), then the plotter itself runs in the same process (same pid, same log fd)."""
     argv = custom_plotter.render(plotter, binary, tmp_dir, tmp2_dir, dst_dir)
+    argv += [str(a) for a in plotter.get("extra_args") or []]
     line = custom_plotter.header(plotter, tmp_dir, tmp2_dir, dst_dir)
     return custom_plotter.exec_argv(sys.executable or "python3", line, argv)
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from ansible_collections.plotfleet.chia.plugins.filter import variables
-from ansible_collections.plotfleet.chia.plugins.module_utils import custom_plotter, launch, processes
+from ansible_collections.plotfleet.chia.plugins.module_utils import custom_plotter, launch, options, processes
 from plotfleet_testlib import REPO
 
 ARGV = ["/opt/plotter/bin/myplot", "-k", "{k}", "-n", "{count}", "-t", "{tmp_dir}", "-d", "{dst_dir}"]
@@ -124,3 +124,24 @@ def test_the_role_checks_the_template_and_names_its_variable():
     assert len(typo) == 1 and "paterns" in typo[0], typo
     assert variables.start_problems(role_values(plotfleet_custom_plotter=good, plotfleet_strength=1)) == [
         "plotfleet_strength must be 2..255, got 1"]
+
+
+def test_plot_start_keeps_a_valid_template_for_process_recognition(tmp_path):
+    params = {"state_dir": str(tmp_path), "plotter": plotter({"process": {"name": "myplot", "argv_pattern": "-k"}})}
+    options.prepare_plotter(params, keep_template=False)   # check mode: nothing kept
+    assert params["plotter"]["binary"] == "/opt/plotter/bin/myplot"
+    assert custom_plotter.load_templates(str(tmp_path)) == []
+    options.prepare_plotter(params)
+    (kept,) = custom_plotter.load_templates(str(tmp_path))
+    assert (kept["name"], kept["argv"], kept["process"]) == ("myplot", ARGV, {"name": "myplot", "argv_pattern": "-k"})
+    live = ["/opt/plotter/bin/myplot", "-k", "28", "-n", "3", "-t", "/t", "-d", "/d"]
+    assert processes.identify(live, [kept])["custom"] == "myplot"
+    bad = {"state_dir": str(tmp_path / "x"), "plotter": plotter({"argv": ["p"]})}
+    (tmp_path / "x").mkdir()
+    options.prepare_plotter(bad)
+    assert custom_plotter.load_templates(str(tmp_path / "x")) == []   # an invalid template is not kept
+
+
+def test_extra_args_are_appended_to_the_template():
+    argv = launch.build_argv(plotter(extra_args=["--verbose"]), "/opt/plotter/bin/myplot", "/t", None, "/d")
+    assert argv[-1] == "--verbose" and argv[5:7] == ["/opt/plotter/bin/myplot", "-k"]
