@@ -18,6 +18,7 @@ Steps (docs/replot.md):
   delete(plan, journal)          re-check each chosen file, journal "deleting", unlink, "deleted"
   explain_unfinished(journal)    after a kill: each "deleting" without an outcome gets one
   progress(dir, policy, journal) old and new plots, percent replotted, ETA from the deletion rate
+  room(dir, policy, journal)     what replot could free for one arrival now (for choosing destinations)
   make_room(places, config, arrival), preview(...)
                                  what the storage agent calls under its lock (replot-session, replot-plan)
 """
@@ -646,6 +647,21 @@ def progress(directory, policy, journal, now=None, window=24 * HOUR_S):
     if freed:
         out["eta_s"] = int(out["old"]["bytes"] * window / freed)
     return out
+
+
+def room(directory, policy, journal, now=None):
+    """What replot could free in this dir for one arrival now, for the controller's choice of a
+    destination (a full dir with replaceable plots is not full): {"bytes", "plots"} of the largest
+    candidates within the limits (per pass, per hour, keep_min, pause); 0 with replot off."""
+    if policy is None:
+        return {"bytes": 0, "plots": 0}
+    now = time.time() if now is None else now
+    plots, _skipped = scan(directory)
+    anything = {"format": None, "k": None, "compression": None}
+    candidates = [p for p in plots if not_replaceable(p, policy, anything) is None]
+    allowed, _limit = allowance(policy, len(candidates), recent_deletions(read_journal(journal, directory), now))
+    largest = sorted((p["size"] for p in candidates), reverse=True)[:allowed]
+    return {"bytes": sum(largest), "plots": len(largest)}
 
 
 def _count(plots):

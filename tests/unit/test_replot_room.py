@@ -75,3 +75,15 @@ def test_the_journal_of_one_dir_is_not_that_of_a_dir_whose_path_extends_it(tmp_p
     assert replot.recent_deletions(replot.read_journal(journal, "/mnt/d10"), now=replot.time.time()) == 1
     assert sorted(e["dir"] for e in replot.unfinished(journal)) == ["/mnt/d1/sub", "/mnt/d10"]
     assert replot.unfinished(journal, ["/mnt/d1"]) == []
+
+
+def test_room_is_the_largest_replaceable_plots_within_the_limits(tmp_path):
+    full = storage(tmp_path, "full", 3)
+    sizes = sorted((p.stat().st_size for p in full.iterdir()), reverse=True)
+    journal = str(tmp_path / "j.jsonl")
+    rule = replot.policy_for({"enabled": True, "storage_dirs": [str(full)]}, str(full))
+    assert replot.room(str(full), rule, journal) == {"bytes": sum(sizes), "plots": 3}
+    assert replot.room(str(full), dict(rule, max_per_pass=2), journal) == {"bytes": sum(sizes[:2]), "plots": 2}
+    assert replot.room(str(full), dict(rule, keep_min=2), journal) == {"bytes": sizes[0], "plots": 1}
+    assert replot.room(str(full), dict(rule, paused=True), journal) == {"bytes": 0, "plots": 0}
+    assert replot.room(str(full), None, journal) == {"bytes": 0, "plots": 0}
