@@ -129,3 +129,24 @@ def test_build_argv_prints_the_header_and_execs_the_plotter():
     doc = custom_plotter.parse_header(argv[4])
     assert doc["patterns"] == CHIAPOS_PATTERNS and (doc["tmp_dir"], doc["dst_dir"]) == ("/nv me/t", "/hdd 1")
     assert argv[5:] == ["/usr/bin/python3", "drv", "-k", "18", "-n", "2", "-t", "/nv me/t", "-d", "/hdd 1"]
+
+
+def test_xchplot2_as_a_template_each_published_path_finishes_the_next_plot():
+    """xchplot2 (REFERENCE.md of Jsewill/xchplot2): `plot` prints each completed plot's absolute path to stdout,
+    per-plot progress lines on stderr (one per plot when stderr is a file); workers' lines may interleave."""
+    ids = ["%02x" % i * 32 for i in (1, 2, 3)]
+    settings = plotter(patterns={"finished": r"^(?P<file>/\S.*\.plot2)\s*$",
+                                 "failed": r"^\[worker \d+\] plot failed: (?P<error>.*)"}, count=3, k=28)
+    parser = model.parser_for("custom")
+    parser.feed(custom_plotter.header(settings, "/mnt/plots", None, "/mnt/plots"))
+    parser.feed("[gpu0] tier: plain")
+    parser.feed("/mnt/plots/plot-k28-%s.plot2" % ids[0])
+    parser.feed("[batch] progress: plot 1/3 done (33.3%, 2.41 s/plot avg, 0.000373 TiB/s, fully plotted in ~5s)")
+    assert [p["state"] for p in parser.plots] == ["finished"]
+    parser.feed("/mnt/plots/plot-k28-%s.plot2" % ids[1])
+    parser.feed("[worker 1] plot failed: CUDA error 2: out of memory")
+    first, second, third = parser.plots
+    assert [p["id"] for p in parser.plots] == [ids[0], ids[1], None]
+    assert first["plot_file"] == "/mnt/plots/plot-k28-%s.plot2" % ids[0] and second["state"] == "finished"
+    assert (third["state"], third["error"], third["index"]) == ("failed", "CUDA error 2: out of memory", 3)
+    assert all(p["dst_dir"] == "/mnt/plots" and p["k"] == 28 for p in parser.plots)

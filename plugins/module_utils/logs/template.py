@@ -97,10 +97,13 @@ class TemplateParser(model.LogParser):
         return plot
 
     def _open(self):
-        """The plot that new lines are about: the header's plot, or one opened by a headerless log."""
+        """The plot that new lines are about: the current one; a new one once the current has finished (a
+        multi-plot process goes on to its next plot), or for a log without a header."""
         plot = self.current
         if plot is None:
             self.ctx.setdefault("patterns", {})
+            plot = self._new_plot()
+        elif plot["state"] == "finished":
             plot = self._new_plot()
         return plot
 
@@ -149,6 +152,9 @@ class TemplateParser(model.LogParser):
         if path and not os.path.isabs(path) and plot["dst_dir"]:
             path = os.path.join(plot["dst_dir"], path)
         self.finish(plot, plot_file=path or None)
+        found = _ID_RE.search(os.path.basename(path)) if path else None
+        if plot["id"] is None and found:
+            plot["id"] = found.group(0).lower()   # plot names carry the id (plot-k28-<id>.plot2)
 
     def _on_failed(self, match, line):
         error = _group(match, "error")
