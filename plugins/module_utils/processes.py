@@ -399,8 +399,12 @@ _POS2_FLAGS = {"-k": "k", "--size": "k", "-n": "count", "--num": "count", "-t": 
                "-d": "dst_dir", "--final_dir": "dst_dir"}
 _POS2_VALUE_FLAGS = set(["-s", "--strength", "-f", "--farmer_public_key", "-p", "--pool_public_key", "-c",
                          "--pool_contract_address"])
-_XCHPLOT2_FLAGS = {"-k": "k", "-n": "count", "-o": "dst_dir", "--out": "dst_dir", "--output": "dst_dir"}
-_XCHPLOT2_VALUE_FLAGS = set(["-f", "-c", "-p", "--devices", "-s", "--strength", "--trials"])
+# xchplot2's options: REFERENCE.md of its `cuda-only` branch (--temp-dir: where its host-RAM spill writes).
+_XCHPLOT2_FLAGS = {"-k": "k", "--k": "k", "-n": "count", "--num": "count", "-o": "dst_dir", "--out": "dst_dir",
+                   "--output": "dst_dir", "--temp-dir": "tmp_dir"}
+_XCHPLOT2_VALUE_FLAGS = set(["-f", "--farmer-pk", "-c", "--pool-contract-address", "-p", "--pool-pk", "--pool-ph",
+                             "--devices", "-s", "--strength", "--trials", "-i", "--plot-index", "-g", "--meta-group",
+                             "-S", "--seed", "--manifest", "--tier", "--max-host-ram", "--cpu-workers", "--config"])
 
 
 def _identify_pos2(args):
@@ -418,7 +422,7 @@ def _identify_xchplot2(args):
         return None   # verify, help, ...: not a plot
     info = _info("xchplot2", "xchplot2")
     _parse_flags(args[1:], _XCHPLOT2_FLAGS, _XCHPLOT2_VALUE_FLAGS, info)
-    info["tmp_dir"] = info["tmp2_dir"] = info["dst_dir"]
+    info["tmp_dir"] = info["tmp2_dir"] = info["tmp_dir"] or info["dst_dir"]
     return _finish(info, default_k=28)
 
 

@@ -64,6 +64,10 @@ def test_identify_xchplot2_plot_and_not_its_other_commands():
                                         "dst_dir": "/mnt/nvme/plots"}
     assert processes.identify(["xchplot2", "verify", "/p/plot-k28-%s.plot2" % ("0" * 64), "--trials", "9"]) is None
     assert processes.identify(["xchplot2"]) is None
+    long_flags = ["xchplot2", "plot", "--k", "28", "--num", "40", "--farmer-pk", FARMER, "--pool-ph", "ab" * 32,
+                  "--seed", "cd" * 32, "--temp-dir", "/mnt/spill", "--out", "/mnt/hdd 1"]
+    info = processes.identify(long_flags)
+    assert (info["k"], info["count"], info["tmp_dir"], info["dst_dir"]) == (28, 40, "/mnt/spill", "/mnt/hdd 1")
 
 
 def test_plotter_processes_finds_both_whatever_the_paths_are_called():
