@@ -9,7 +9,9 @@ Method
   `model.last_nonblank_line(text)` (the tail), on a fresh parser (a cold parse of the whole log).
 - One process (the bench venv's Python, which is the system Python), both parsers interleaved per log
   and round in alternating order, after a warm-up round; each figure is the median over the rounds
-  of the time for all logs of a plotter. Ratio = plotman's time / plotfleet's time.
+  of the CPU time (time.process_time: a loaded machine's waits do not count) for all logs of a plotter.
+  Ratio = plotman's time / plotfleet's time; "ratio/round" = the median of the ratios of each round
+  (both sides measured next to each other, so load changes between rounds cancel out).
 - Same answers: for each log, plotman's final phase, plot id, k, dirs, buckets, threads, buffer, phase
   and total times and final file are compared with plotfleet's last plot; differences are listed.
 - plotman runs from a venv of its own (default bench/results/venv-plotman, made on first use from the
@@ -40,6 +42,12 @@ PLOTMAN_REQUIREMENTS = ["appdirs~=1.4", "attrs==21.2.0", "click~=7.1", "desert==
                         "packaging~=20.9", "pendulum~=2.1", "psutil~=5.8", "pyyaml~=6.0", "texttable~=1.6",
                         "typing-extensions~=3.10"]
 KINDS = {"chiapos": "chianetwork", "madmax": "madmax", "bladebit": "bladebit"}
+# Where the answers differ on purpose (docs/scheduling.md): plotman never sees these plots end.
+KNOWN = {
+    "synthetic-madmax-n2-copy-overlap.log": "newer madMAx `Copy to X finished` wording, unknown to plotman 0.5.3",
+    "plotman__bladebit2disk.plot.log": "bladebit diskplot, which plotman 0.5.3 does not read",
+    "plotman__2021-07-11T16_52_48.637488+00_00.plot.log": "madMAx with -d = -2: renamed in place, no copy line",
+}
 
 
 def ensure_venv(venv):
@@ -115,9 +123,9 @@ def timed(function, *args):
     gc.collect()
     gc.disable()
     try:
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         function(*args)
-        return time.perf_counter() - t0
+        return time.process_time() - t0
     finally:
         gc.enable()
 
@@ -160,10 +168,14 @@ def run(args):
     for name, plotter, data in logs:
         diff = compare(plotman_parse(plotters, plotter, data), plotfleet_parse(model, plotter, data))
         if diff:
-            differ += 1
-            print("answers differ on %s: %s" % (name, ", ".join("%s plotman %r plotfleet %r" % (k, a, b)
-                                                               for k, (a, b) in sorted(diff.items()))))
-    print("same answers on %d of %d logs" % (len(logs) - differ, len(logs)))
+            known = KNOWN.get(name) if set(diff) == {"step"} else None
+            differ += not known
+            print("answers differ on %s: %s%s" % (name, ", ".join("%s plotman %r plotfleet %r" % (k, a, b)
+                                                                 for k, (a, b) in sorted(diff.items())),
+                                                   " (known: %s)" % known if known else ""))
+    print("same answers on %d of %d logs, %d differences not known" % (
+        sum(1 for n, p, d in logs if not compare(plotman_parse(plotters, p, d), plotfleet_parse(model, p, d))),
+        len(logs), differ))
     times = {}   # (tool, plotter) -> [seconds per round]
     for rnd in range(args.rounds + 1):
         per = {}
@@ -178,8 +190,8 @@ def run(args):
         if rnd:   # round 0 is the warm-up
             for key, spent in per.items():
                 times.setdefault(key, []).append(spent)
-    print("%-9s %5s %10s | %12s %10s | %12s %10s | %6s" % ("plotter", "logs", "bytes", "plotman ms", "MB/s",
-                                                          "plotfleet ms", "MB/s", "ratio"))
+    print("%-9s %5s %10s | %12s %10s | %12s %10s | %6s %11s" % (
+        "plotter", "logs", "bytes", "plotman ms", "MB/s", "plotfleet ms", "MB/s", "ratio", "ratio/round"))
     total = {"plotman": 0.0, "plotfleet": 0.0}
     for plotter in KINDS:
         size = sum(len(d) for _n, p, d in logs if p == plotter)
@@ -187,13 +199,17 @@ def run(args):
         b = statistics.median(times[("plotfleet", plotter)])
         total["plotman"] += a
         total["plotfleet"] += b
-        print("%-9s %5d %10d | %12.3f %10.1f | %12.3f %10.1f | %6.2f" % (
+        per_round = statistics.median(x / y for x, y in zip(times[("plotman", plotter)], times[("plotfleet", plotter)]))
+        print("%-9s %5d %10d | %12.3f %10.1f | %12.3f %10.1f | %6.2f %11.2f" % (
             plotter, sum(1 for _n, p, _d in logs if p == plotter), size, a * 1e3, size / a / 1e6,
-            b * 1e3, size / b / 1e6, a / b))
+            b * 1e3, size / b / 1e6, a / b, per_round))
     size = sum(len(d) for _n, _p, d in logs)
-    print("%-9s %5d %10d | %12.3f %10.1f | %12.3f %10.1f | %6.2f" % (
+    rounds = [(sum(times[("plotman", p)][i] for p in KINDS), sum(times[("plotfleet", p)][i] for p in KINDS))
+              for i in range(args.rounds)]
+    print("%-9s %5d %10d | %12.3f %10.1f | %12.3f %10.1f | %6.2f %11.2f" % (
         "total", len(logs), size, total["plotman"] * 1e3, size / total["plotman"] / 1e6,
-        total["plotfleet"] * 1e3, size / total["plotfleet"] / 1e6, total["plotman"] / total["plotfleet"]))
+        total["plotfleet"] * 1e3, size / total["plotfleet"] / 1e6, total["plotman"] / total["plotfleet"],
+        statistics.median(x / y for x, y in rounds)))
     print("(medians of %d rounds; ratio = plotman time / plotfleet time; load average after: %s)"
           % (args.rounds, machine().rsplit("load average ", 1)[1]))
     return 1 if differ else 0

@@ -346,7 +346,7 @@ class LogParser(object):
         if moved:
             plot["phase"] = phase
             plot["step"] = "%d:%d" % (phase, minor)
-            if plot is self.current:
+            if plot is self.plots[-1]:
                 self.ctx["sub"] = 0.0
         self.set_sub(plot, sub)
         if phase == 5 and plot["state"] == "plotting":
@@ -355,7 +355,7 @@ class LogParser(object):
     def set_sub(self, plot, sub):
         """Fraction done of the current sub-step (kept monotonic), then recompute progress."""
         ctx = self.ctx
-        if plot is self.current:
+        if plot is self.plots[-1]:
             if sub > ctx.get("sub", 0.0):
                 ctx["sub"] = min(1.0, sub)
             sub = ctx.get("sub", 0.0)
