@@ -26,9 +26,8 @@ def metric(path, name, labels=None):
 
 @pytest.fixture
 def fleet(tmp_path):
-    values = host_vars(tmp_path, plotfleet_report_file=str(tmp_path / "out" / "report.html"),
-                       plotfleet_report_json_file=str(tmp_path / "out" / "report.json"),
-                       plotfleet_metrics_path=str(tmp_path / "textfile" / "plotfleet.prom"))
+    # plotfleet_report_file unset: the report goes beside plotfleet_status_file (tmp_path/status.json)
+    values = host_vars(tmp_path, plotfleet_metrics_path=str(tmp_path / "textfile" / "plotfleet.prom"))
     (tmp_path / "localhost" / "logs").mkdir(parents=True)
     (tmp_path / "textfile").mkdir()
     shutil.copy(str(LOG), str(tmp_path / "localhost" / "logs" / LOG.name))   # two finished k18 plots
@@ -42,10 +41,10 @@ def test_status_and_analyze_write_the_report_and_metrics(fleet):
     assert recap(proc.stdout)["changed"] == 0
     assert "Write the report files on the controller" in proc.stdout
     assert "Create the report dirs" not in proc.stdout          # no file module any more
-    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    report = json.loads((tmp_path / "report.json").read_text())
     assert [h["name"] for h in report["hosts"]] == ["localhost"]
     assert report["analysis"]["plots"]["finished"] == 2
-    assert "localhost" in (tmp_path / "out" / "report.html").read_text()
+    assert "localhost" in (tmp_path / "report.html").read_text()
     assert json.loads((tmp_path / "status.json").read_text())["summary"]["hosts_ok"] == 1
     prom = tmp_path / "textfile" / "plotfleet.prom"
     assert metric(prom, "plotfleet_plots_finished_total", {"plotter": "chiapos", "k": "18"}) == 2
@@ -57,7 +56,7 @@ def test_status_and_analyze_write_the_report_and_metrics(fleet):
     assert recap(proc.stdout)["changed"] == 0
     assert "plotfleet analyze: 2 finished plots over 1 hosts" in proc.stdout
     assert "chiapos k18: 2 plots" in proc.stdout
-    assert json.loads((tmp_path / "out" / "report.json").read_text())["check_mode"] is True   # written in check mode
+    assert json.loads((tmp_path / "report.json").read_text())["check_mode"] is True   # written in check mode
     assert metric(prom, "plotfleet_plots_finished_total", {"plotter": "chiapos", "k": "18"}) == 2   # counted once
     assert metric(prom, "plotfleet_last_pass_timestamp_seconds") > first
     assert sorted(p.name for p in (tmp_path / "textfile").iterdir()) == ["plotfleet.prom"]   # no temp file left
