@@ -137,3 +137,20 @@ def test_status_table_shows_the_fleet_v1_v2_plots():
     summary = status["summary"]
     assert "plots %d v1" % summary["plots_v1"] in table.splitlines()[1]
     assert "+ %d v2" % summary["plots_v2"] in table.splitlines()[1]
+
+
+def test_docs_list_exactly_the_report_keys(report):
+    """docs/reporting.md's "Report JSON" table names every top-level key and every analysis key."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "reporting.md").read_text()
+    table = doc.split("### Report JSON", 1)[1].split("\n\n", 2)[1]
+    named = set()
+    for row in table.splitlines()[2:]:
+        first = row.split("|")[1]
+        named.update(part.strip().strip("`") for part in first.split(","))
+    top = set(name.replace("[]", "") for name in named if "." not in name and name != "stats")
+    assert top == set(report)
+    analysis_keys = set(name.split(".", 1)[1] for name in named if name.startswith("analysis."))
+    listed = doc.split("| `analysis` |", 1)[1].split("|", 1)[0]
+    for key in report["analysis"]:
+        assert "`%s`" % key in listed, key
+    assert {"groups[]", "per_day[]", "transfers[]", "failures[]"} == analysis_keys
