@@ -3,6 +3,8 @@ counters count each plot once across calls, the file is replaced atomically."""
 
 import json
 import os
+import shutil
+import subprocess
 
 import pytest
 
@@ -112,3 +114,18 @@ def test_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
         metrics.write_atomic(str(path), "new\n")
     assert path.read_text() == "old\n"
     assert os.listdir(str(tmp_path)) == ["m.prom"]
+
+
+PROMTOOL = os.environ.get("PROMTOOL") or shutil.which("promtool")
+
+
+@pytest.mark.skipif(not PROMTOOL, reason="no promtool (Debian package prometheus; or PROMTOOL=/path/to/promtool)")
+def test_promtool_lints_the_file(tmp_path):
+    jobs = [{"id": ID_C, "plotter": "chiapos", "state": "plotting", "phase": 2}]
+    path = str(tmp_path / "plotfleet.prom")
+    metrics.write(path, state([finished(ID_A)], [{"plot_id": ID_A, "state": "done", "bytes_total": 5,
+                                                   "finished": NOW}], jobs), str(tmp_path), now=NOW)
+    with open(path) as handle:
+        proc = subprocess.run([PROMTOOL, "check", "metrics"], stdin=handle, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, universal_newlines=True, timeout=60)
+    assert proc.returncode == 0 and not proc.stdout.strip(), proc.stdout
