@@ -162,7 +162,7 @@ def disk_bar(row, width=420, height=16):
         if value:
             body.append(_rect(x, 0, width * value / total, height, colour, "%s: %d bytes" % (label, value)))
             x += width * value / total
-    free = int(row.get("free_bytes") or 0)
+    free = min(int(row.get("free_bytes") or 0), int(total))   # a dir reported oddly still fits its bar
     other = max(total - free - known, 0)
     body.append(_rect(x, 0, width * other / total, height, "#bab0ac", "other used: %d bytes" % other))
     body.append(_rect(width - width * free / total, 0, width * free / total, height, "#e8e8e8",
