@@ -110,7 +110,9 @@ jobs:
     state: {description: "C(plotting), C(copying), C(stalled), C(suspended) (the process is stopped, SIGSTOP) or
             C(failed) (a plotter that retries, still running).", type: str, returned: always}
     phase: {description: "0 before phase 1, 1 to 4, 5 = final copy or rename.", type: int, returned: always}
-    step: {description: "plotman-style C(phase:sub-step), for example C(2:3).", type: str, returned: always}
+    step: {description: "C(phase:minor) on plotman 0.5.3's grid (docs/scheduling.md), for example C(2:3); a finished
+           plot shows its plotter's last step (chiapos C(5:3), madMAx C(5:2), others C(5:1)).", type: str,
+           returned: always}
     progress: {description: "Fraction done (0.0 to 1.0), bucket-level where the log has buckets.", type: float,
                returned: always}
     error: {description: The plotter's error line when it failed., type: str, returned: always}
