@@ -47,7 +47,8 @@ __metaclass__ = type
 CACHE_NAME = "logs.jsonl"
 STORE_NAME = "logs.store"
 LOCK_NAME = "logs.lock"
-VERSION = 2
+# 3: plotman's step grid (issue 15); the steps cached by version 2 are on the old grid, so they are parsed again.
+VERSION = 3
 HEAD_BYTES = 16384
 # A text file this large without any plotter marker is reported as "not a plotter log".
 UNRECOGNISED_AFTER = 65536
