@@ -68,7 +68,7 @@ def kill_worker_only(pid):
 def test_a_killed_workers_rsync_still_counts_as_the_transfer_running(tmp_path, sshd):
     storage = tmp_path / "storage"
     storage.mkdir()
-    plot, args, pid = start_slow_copy(tmp_path, sshd, storage)
+    plot, args, pid = start_slow_copy(tmp_path, sshd, storage, kbps=100)  # outlives two passes on a busy machine
     kill_worker_only(pid)
 
     for check in (True, False):
