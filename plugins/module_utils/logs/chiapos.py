@@ -42,8 +42,9 @@ _RETRIED = ("Only wrote", "Only read", "Could not open", "Could not copy")
 # Between two of them: `\tBucket N` lines (most of a log) and lines that change nothing, unless one holds
 # `Starting plot ` or `Creating ` (chia's logging lines, see _python_line): such a gap goes line by line.
 # A run of bucket lines counts as its highest bucket (as feed() of each line does), found without a
-# Python step per line: from the last line's number, a regex search for a line with a higher one
-# (usually none: a sort numbers its buckets in order; phase 3 interleaves two sorts). The lookahead
+# Python step per line: the last line's number when it is the last bucket (nothing counts more), else a
+# regex search for a line with a higher one (a sort numbers its buckets in order, but phase 3 interleaves
+# two sorts, and a chunk may end inside a run). The lookahead
 # rejects a bucket line at its second character (the alternatives would cost ~1 us a line).
 _SELECT_RE = re.compile(
     r"\n(?=[^\t\n]|\t[FSW])((?:%s|Starting |ID:|Plot size is: |Buffer size is: |Using |Final Directory is: "
@@ -196,7 +197,9 @@ class ChiaposParser(model.LogParser):
         plot = self.current
         if plot is None or not plot["buckets"] or plot["phase"] < 1:
             return
-        high = _highest_bucket(text, start, end, last)
+        high = _bucket_number(text, last)
+        if high is None or high + 1 < plot["buckets"]:   # at the last bucket no other line can count more
+            high = _highest_bucket(text, start, end, last)
         if high is not None:
             self._bucket(plot, high)
 
