@@ -189,7 +189,9 @@ def last_nonblank_line(text):
 
 def parse_date(text):
     """Epoch seconds (local time) of a trailing chiapos date such as `Sat Nov 28 20:21:09 2026`, or None."""
-    m = _DATE_RE.search(text)
+    m = _DATE_RE.search(text, max(0, len(text) - 64))   # the date ends the line: look at its end first
+    if not m and len(text) > 64:
+        m = _DATE_RE.search(text)
     if not m:
         return None
     mon, day, hh, mm, ss, year = m.groups()
@@ -366,7 +368,10 @@ class LogParser(object):
         if plot["phase"] < 1:
             return
         at = _STEP_AT.get((self.plotter, plot["step"])) or self._step_at(plot["step"])
-        self.bump(plot, at[0] + at[1] * (at[2] + at[3] * sub))
+        value = at[0] + at[1] * (at[2] + at[3] * sub)
+        value = round(min(value, 1.0 if plot["state"] == "finished" else 0.9999), 4)   # bump(), inline
+        if value > plot["progress"]:
+            plot["progress"] = value
 
     def _step_at(self, step):
         """(progress before the phase, its weight, start and width of the sub-step in it), once per step."""
