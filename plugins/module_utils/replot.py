@@ -56,6 +56,7 @@ FORMATS = ("v1", "v2")
 POOLS = ("og", "nft", "any")
 HOUR_S = 3600
 JOURNAL_NAME = "replot-journal.jsonl"
+STATE_ENV = "PLOTFLEET_STORAGE_STATE"   # the storage agent's state dir, when the storage host's sshd sets it
 MEMO_POOL = {128: "og", 112: "nft"}  # memo length -> pool binding (pool public key vs contract puzzle hash)
 
 # plot-k32-2021-06-01-12-30-<id>.plot, plot-k32-c05-2023-...-<id>.plot; the date part is optional.
@@ -432,7 +433,9 @@ def allowance(policy, replaceable, recent):
 # ---------------------------------------------------------------- the journal
 
 def default_journal():
-    return os.path.join(os.path.expanduser("~"), ".plotfleet", JOURNAL_NAME)
+    """Beside the storage agent's slots: $PLOTFLEET_STORAGE_STATE (when the sshd sets it), else ~/.plotfleet."""
+    base = os.environ.get(STATE_ENV) or os.path.join(os.path.expanduser("~"), ".plotfleet")
+    return os.path.join(base, JOURNAL_NAME)
 
 
 def read_journal(journal, directory=None):

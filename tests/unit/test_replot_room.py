@@ -87,3 +87,11 @@ def test_room_is_the_largest_replaceable_plots_within_the_limits(tmp_path):
     assert replot.room(str(full), dict(rule, keep_min=2), journal) == {"bytes": sizes[0], "plots": 1}
     assert replot.room(str(full), dict(rule, paused=True), journal) == {"bytes": 0, "plots": 0}
     assert replot.room(str(full), None, journal) == {"bytes": 0, "plots": 0}
+
+
+def test_the_default_journal_lies_beside_the_storage_agents_slots(monkeypatch, tmp_path):
+    monkeypatch.setenv("PLOTFLEET_STORAGE_STATE", str(tmp_path / "state"))
+    assert replot.journal_of({"enabled": True}) == str(tmp_path / "state" / "replot-journal.jsonl")
+    monkeypatch.delenv("PLOTFLEET_STORAGE_STATE")
+    assert replot.journal_of(None) == os.path.join(os.path.expanduser("~"), ".plotfleet", "replot-journal.jsonl")
+    assert replot.journal_of({"journal": "~/j.jsonl"}) == os.path.expanduser("~/j.jsonl")
