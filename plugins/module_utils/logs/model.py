@@ -49,11 +49,11 @@ PHASE_WEIGHTS = {
 def spans(*weights):
     """(start, end) of each sub-step inside its phase, indexed by minor; minor 0 (phase started) = (0, 0)."""
     total = float(sum(weights))
-    spans, done = [(0.0, 0.0)], 0
+    out, done = [(0.0, 0.0)], 0
     for weight in weights:
-        spans.append((done / total, (done + weight) / total))
+        out.append((done / total, (done + weight) / total))
         done += weight
-    return tuple(spans)
+    return tuple(out)
 
 
 # Where each step M:m lies inside phase M (a minor past the end counts as the last entry).
