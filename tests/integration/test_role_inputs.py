@@ -29,6 +29,7 @@ NUMBERS = {
     "plotfleet_max_starts": "2", "plotfleet_move_max_per_destination": "2", "plotfleet_move_max_per_source": "2",
     "plotfleet_move_bwlimit_kbps": "100000", "plotfleet_move_retry_after_s": "60", "plotfleet_move_max_attempts": "3",
     "plotfleet_storage_ssh_port": "2222", "plotfleet_storage_min_free_bytes": "1000", "plotfleet_table_width": "140",
+    "plotfleet_strength": "2",
 }
 
 
