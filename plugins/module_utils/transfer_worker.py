@@ -515,9 +515,20 @@ def run_remote(rec, rec_path=None):
     try:
         if rec_path:
             follow_grant(rec, rec_path, session.probe)
+        rec[FRESH_KEY] = nothing_left_before(rec, session.probe)
         copy_remote(rec, session)
     finally:
         session.close()
+
+
+FRESH_KEY = "_fresh"  # in memory only (finish() drops it): the destination held nothing of this plot
+
+
+def nothing_left_before(rec, probe):
+    """A first attempt into a dir that held no copy of this plot leaves nothing for clean_committed
+    to remove: no `discard` round trip (an ssh session and a Python start on the storage host) per file."""
+    return (rec.get("attempt") or 1) == 1 and not rec.get("previous") and probe.get("final") is None \
+        and probe.get("partial") is None and probe.get("resumable") is None
 
 
 def remote_copy_problem(rec, info):
@@ -690,6 +701,7 @@ def destination_holds_plot(rec):
 
 
 def finish(rec_path, rec, state, reason=None, failure=None, conflict_info=None):
+    rec.pop(FRESH_KEY, None)
     rec.update(state=state, reason=reason, failure=failure, conflict=conflict_info, finished=time.time())
     if state == "done":
         rec["bytes_done"] = rec.get("bytes_total")
@@ -763,6 +775,8 @@ def clean_committed(rec):
     """Once the plot is in place, remove what earlier attempts left beside it at this destination:
     this plot's partial copy, rsync's resumable copy and the temp files of killed rsync receivers
     (.<partial name>.XXXXXX). Only this plot's names inside the destination dir are touched."""
+    if rec.pop(FRESH_KEY, False):
+        return
     try:
         if rec.get("host"):
             remote(rec, "discard", plotfile.RSYNC_PARTIAL_DIR)
