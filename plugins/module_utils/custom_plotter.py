@@ -181,7 +181,9 @@ def parse_header(line):
 # ---------------------------------------------------------------- recognising its processes
 
 def matches(argv, spec):
-    """True when argv is a process of this template: executable name and argv pattern both agree."""
+    """True when argv is a process of this template: the executable name agrees, and the argv pattern
+    matches or, without one, the argv lines up with the template (a bare name such as python3 would
+    otherwise claim every python3 process of the host as a plotter job)."""
     process = spec.get("process") or {}
     name = process.get("name") or os.path.basename(_render((spec.get("argv") or [""])[0], {}))
     if not argv or not name:
@@ -189,23 +191,31 @@ def matches(argv, spec):
     if os.path.basename(argv[0]) != name:
         return False
     pattern = process.get("argv_pattern")
-    return not pattern or re.search(pattern, " ".join(argv)) is not None
+    if pattern:
+        return re.search(pattern, " ".join(argv)) is not None
+    return _lined_up(argv, spec.get("argv") or []) is not None
 
 
-def dirs_from_argv(argv, spec):
-    """k, count and dirs read back from a live argv where it lines up with the template, element by element."""
-    info = {}
-    tmpl = spec.get("argv") or []
-    if len(tmpl) != len(argv):
-        return info
+def _lined_up(argv, tmpl):
+    """{placeholder: value} of the template's whole placeholder arguments when argv is the template's
+    layout (its literal arguments in place; extra_args may follow), else None."""
+    if len(argv) < len(tmpl):
+        return None
+    values = {}
     for want, got in zip(tmpl[1:], argv[1:]):
         names = PLACEHOLDER_RE.findall(want)
         if not names:
             if want != got:
-                return {}   # a literal argument differs: not this template's layout
-            continue
-        if len(names) == 1 and want == "{%s}" % names[0] and names[0] in DIR_PLACEHOLDERS + ("k", "count"):
-            info[names[0]] = got
+                return None   # a literal argument differs: not this template's layout
+        elif len(names) == 1 and want == "{%s}" % names[0]:
+            values[names[0]] = got
+    return values
+
+
+def dirs_from_argv(argv, spec):
+    """k, count and dirs read back from a live argv where it lines up with the template, element by element."""
+    values = _lined_up(argv, spec.get("argv") or []) or {}
+    info = dict((key, value) for key, value in values.items() if key in DIR_PLACEHOLDERS + ("k", "count"))
     for key in ("k", "count"):
         if key in info:
             try:

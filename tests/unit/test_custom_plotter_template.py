@@ -145,3 +145,20 @@ def test_plot_start_keeps_a_valid_template_for_process_recognition(tmp_path):
 def test_extra_args_are_appended_to_the_template():
     argv = launch.build_argv(plotter(extra_args=["--verbose"]), "/opt/plotter/bin/myplot", "/t", None, "/d")
     assert argv[-1] == "--verbose" and argv[5:7] == ["/opt/plotter/bin/myplot", "-k"]
+
+
+def test_without_an_argv_pattern_only_the_templates_layout_is_its_process():
+    """A bare interpreter name must not claim every process of that name (ansible's own python3, ...)."""
+    spec = {"name": "pyplot", "argv": ["python3", "/opt/pyplot.py", "-k", "{k}", "-d", "{dst_dir}"]}
+    live = ["/usr/bin/python3", "/opt/pyplot.py", "-k", "28", "-d", "/hdd1"]
+    assert custom_plotter.matches(live, spec)
+    assert custom_plotter.matches(live + ["--verbose"], spec)   # extra_args appended
+    assert not custom_plotter.matches(["/usr/bin/python3", "/tmp/ansible_plot_info_payload.zip"], spec)
+    assert not custom_plotter.matches(["/usr/bin/python3", "/opt/other.py", "-k", "28", "-d", "/hdd1"], spec)
+    assert processes.identify(["/usr/bin/python3", "-m", "http.server"], [spec]) is None
+
+
+def test_dirs_are_read_back_when_extra_args_follow_the_template():
+    spec = plotter()["custom"]
+    live = ["/opt/plotter/bin/myplot", "-k", "28", "-n", "3", "-t", "/t", "-d", "/d", "--verbose"]
+    assert custom_plotter.dirs_from_argv(live, spec) == {"k": 28, "count": 3, "tmp_dir": "/t", "dst_dir": "/d"}
