@@ -55,8 +55,9 @@ def in_flight(directory):
     except OSError:
         return names
     for name in entries:
-        if name.startswith(".plot-k") and ".plot.plotfleet-partial" in name:
-            names.add(name[1:name.index(".plot.plotfleet-partial") + 5])
+        bare = name.lstrip(".")  # rsync's temp file is ".<partial name>.XXXXXX": two leading dots
+        if bare.startswith("plot-k") and ".plot.plotfleet-partial" in bare:
+            names.add(bare[:bare.index(".plot.plotfleet-partial") + 5])
     return names
 
 
