@@ -9,8 +9,11 @@ import contextlib
 import fcntl
 import os
 import sys
+import time
 
 LOCK_PATH = os.environ.get("PLOTFLEET_FLEET_LOCK", "/tmp/plotfleet-fleet.lock")
+# Seconds this process waited for another fleet run (the suite's timing is not its own then).
+waited = {"s": 0.0}
 
 
 def ancestors(pid=None):
@@ -56,7 +59,9 @@ def held(path=LOCK_PATH):
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             sys.stderr.write("waiting for the fleet lock %s (another fleet run holds it)\n" % path)
+            began = time.time()
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            waited["s"] += time.time() - began
         try:
             yield "taken"
         finally:
