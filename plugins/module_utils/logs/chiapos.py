@@ -46,13 +46,23 @@ _RETRIED = ("Only wrote", "Only read", "Could not open", "Could not copy")
 # regex search for a line with a higher one (a sort numbers its buckets in order, but phase 3 interleaves
 # two sorts, and a chunk may end inside a run). The lookahead
 # rejects a bucket line at its second character (the alternatives would cost ~1 us a line).
+# The most frequent selected lines (progress within a phase) come first, as named groups: _scan dispatches
+# on `lastgroup` with the number already read, as _line would (a number followed by anything else than a
+# space, a tab or the end of the line falls through to the generic alternative, `line`).
+_NUMBER_END = r"(?P<%s>[0-9]+)(?![^ \t\n])[^\n]*"
 _SELECT_RE = re.compile(
-    r"\n(?=[^\t\n]|\t[FSW])((?:%s|Starting |ID:|Plot size is: |Buffer size is: |Using |Final Directory is: "
+    r"\n(?=[^\t\n]|\t[FSW])(?:"
+    r"(?P<computing>Computing table " + _NUMBER_END % "n1" + ")"
+    r"|(?P<backprop>Backpropagating on table " + _NUMBER_END % "n2" + ")"
+    r"|(?P<compressing>Compressing tables " + _NUMBER_END % "n3" + ")"
+    r"|(?P<first_pass>\tFirst computation pass[^\n]*)|(?P<second_pass>\tSecond computation pass[^\n]*)"
+    r"|Progress update: (?P<progress>[^\n]*)"
+    r"|(?P<line>(?:" + model.TS_START + r"|Starting |ID:|Plot size is: |Buffer size is: |Using |Final Directory is: "
     r"|Computing table |Backpropagating on table |Compressing tables |Time for phase |Total time = |Copy time = "
     r"|Copied final file from |Renamed final file from |Caught |Only |Could |Progress update: |table 1 new size"
     r"|Approximate working space used|Removed temp2 file"
     r"|\t(?:First computation pass|Second computation pass|Starting to write C1 and C3|Writing C2 table"
-    r"|Finished writing C2 table|Final table pointers))[^\n]*)" % model.TS_START)
+    r"|Finished writing C2 table|Final table pointers))[^\n]*))")
 _BUCKET = "\n\tBucket "
 _BUCKET_INDEX_RE = re.compile(r"\n\tBucket ([^ \n]*) ")
 _GAP_MARKS = ("Starting plot ", "Creating ")
@@ -177,8 +187,35 @@ class ChiaposParser(model.LogParser):
                     marks.pop()
                 if (marks and marks[-1] < start) or text.rfind(_BUCKET, done, start) >= 0:
                     self._gap(text, done, start, marks)
-            parse(match.group(1))
             done = match.end()
+            kind = match.lastgroup
+            if kind == "line":
+                parse(match.group(kind))
+                continue
+            plot = self.plots[-1] if self.plots else None
+            if plot is not None:   # what _line does with these lines, without its dispatch
+                if kind == "computing":
+                    n = int(match.group("n1"))
+                    if n:
+                        self.set_step(plot, 1, min(n, 7))
+                elif kind == "backprop":
+                    n = int(match.group("n2"))
+                    if n:
+                        self.set_step(plot, 2, min(max(8 - n, 1), 6))
+                elif kind == "compressing":
+                    n = int(match.group("n3"))
+                    if n:
+                        self.ctx["pass"] = 0
+                        self.set_step(plot, 3, min(n, 6))
+                elif kind == "progress":
+                    value = _float(match.group(kind).strip())
+                    if value is not None and 0 <= value <= 1:
+                        self.bump(plot, value)
+                elif kind == "first_pass":
+                    self.ctx["pass"] = 1
+                    self.set_sub(plot, 0.5)
+                else:   # second_pass
+                    self.set_sub(plot, 1.0)
         if len(text) > done:
             self._gap(text, done, len(text), marks)
 

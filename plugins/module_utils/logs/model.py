@@ -65,7 +65,7 @@ STEP_SPANS = {
     5: ((0.0, 1.0),),                       # final copy / rename: `sub` alone says how far, at every minor
 }
 _MINORS = {}   # step text -> its minor (a few distinct steps, parsed once)
-_STEP_AT = {}  # (plotter, step text) -> LogParser._step_at (a plotter's weights and spans never change)
+_STEP_AT = {}  # plotter -> {step text -> LogParser._step_at} (a plotter's weights and spans never change)
 
 
 def _minor(step):
@@ -271,6 +271,13 @@ class LogParser(object):
                 self.plots = [dict(p, phase_seconds=dict(p.get("phase_seconds") or {})) for p in plots]
                 self.ctx = dict(ctx)
         self.weights = PHASE_WEIGHTS[self.plotter]
+        self._at = _STEP_AT.setdefault(self.plotter, {})
+
+    def __getattr__(self, name):
+        if name == "_at":   # a subclass whose __init__ does not run this one's (logs/template.py)
+            self._at = _STEP_AT.setdefault(self.plotter, {})
+            return self._at
+        raise AttributeError(name)
 
     def state(self):
         return {"version": STATE_VERSION, "plotter": self.plotter,
@@ -358,18 +365,24 @@ class LogParser(object):
         """Fraction done of the current sub-step (kept monotonic), then recompute progress."""
         ctx = self.ctx
         if plot is self.plots[-1]:
-            if sub > ctx.get("sub", 0.0):
-                ctx["sub"] = min(1.0, sub)
-            sub = ctx.get("sub", 0.0)
+            done = ctx.get("sub", 0.0)
+            if sub > done:
+                done = ctx["sub"] = min(1.0, sub)
+            sub = done
         else:   # an older plot of the log (madMAx copies it while the next one plots): ctx is the newest's
             sub = min(1.0, sub)
         if "retry_error" in ctx:
             self._recover(plot)
         if plot["phase"] < 1:
             return
-        at = _STEP_AT.get((self.plotter, plot["step"])) or self._step_at(plot["step"])
+        step = plot["step"]
+        at = self._at.get(step) or self._step_at(step)
         value = at[0] + at[1] * (at[2] + at[3] * sub)
-        value = round(min(value, 1.0 if plot["state"] == "finished" else 0.9999), 4)   # bump(), inline
+        if value > 0.9999 and plot["state"] != "finished":   # bump(), inline
+            value = 0.9999
+        elif value > 1.0:
+            value = 1.0
+        value = round(value, 4)
         if value > plot["progress"]:
             plot["progress"] = value
 
@@ -378,8 +391,7 @@ class LogParser(object):
         phase, minor = step_tuple(step)
         spans = self.STEP_SPANS[phase]
         start, end = spans[minor] if minor < len(spans) else spans[-1]
-        at = _STEP_AT[(self.plotter, step)] = (sum(self.weights[:phase - 1]), self.weights[phase - 1], start,
-                                                end - start)
+        at = self._at[step] = (sum(self.weights[:phase - 1]), self.weights[phase - 1], start, end - start)
         return at
 
     def bump(self, plot, value):

@@ -150,3 +150,40 @@ def test_last_nonblank_line_is_the_last_line_with_text(text):
         if line.strip():
             expected = line
     assert model.last_nonblank_line(text) == expected
+
+
+# chiapos' scanner reads these lines itself (named groups of its SELECT); odd spellings fall back to _line.
+FAST_LINES = ["Computing table 3", "Computing table 3 ", "Computing table 3\tx", "Computing table 3x",
+              "Computing table  4", "Computing table 0", "Computing table 007", "Computing table 99",
+              "Computing table 5MiB", "Computing table 5\x0b", "Computing table \u0663", "Computing table -4",
+              "Backpropagating on table 7", "Backpropagating on table 9", "Backpropagating on table 0",
+              "Backpropagating on table 3x", "Backpropagating on table 1",
+              "Compressing tables 3 and 4", "Compressing tables 3and 4", "Compressing tables 0 and 1",
+              "Compressing tables 12 and 13", "\tFirst computation pass time: 1.0 seconds.",
+              "\tSecond computation pass time: 1.0 seconds.", "\tFirst computation pass",
+              "Progress update: 0.5", "Progress update:  0.7 ", "Progress update: x", "Progress update: ",
+              "Progress update: 1.5", "Progress update: nan", "Progress update: -0", "Progress update: 1e-1"]
+
+
+@pytest.mark.parametrize("line", FAST_LINES)
+def test_chiapos_lines_read_by_the_scanner_itself_match_feed(line):
+    """Whole, as a resumed chunk, and with a timestamp, ANSI codes, an overdraw or a NUL around it."""
+    head = _k18_until("Computing table 2")
+    for variant in (line, "\x1b[1m" + line + "\x1b[0m", "x\r" + line + "\r", line[:2] + "\x00" + line[2:],
+                    "2026-11-28T20:21:09 " + line):
+        lines = head + [variant, "\tBucket 5 uniform sort."]
+        expected = _state(_line_by_line("chiapos", lines))
+        block = model.parser_for("chiapos")
+        block.feed_text("\n".join(lines))
+        assert _state(block) == expected, repr(variant)
+        resumed = model.parser_for("chiapos", json.loads(_state(_line_by_line("chiapos", head))))
+        resumed.feed_text(variant + "\n\tBucket 5 uniform sort.")
+        assert _state(resumed) == expected, repr(variant)
+
+
+@pytest.mark.parametrize("line,step", [("Computing table 3", "1:3"), ("Backpropagating on table 7", "2:1"),
+                                       ("Compressing tables 3 and 4", "3:3")])
+def test_chiapos_fast_lines_move_the_step(line, step):
+    block = model.parser_for("chiapos")
+    block.feed_text("\n".join(_k18_until("Computing table 2") + [line]))
+    assert block.plots[-1]["step"] == step
