@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: plotfleet developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Controller-side filters for `analyze` and the HTML report, and the one that writes the report files.
+"""Controller-side filters for `analyze` and the HTML report (the write_reports action writes its files).
 
 Documentation of each filter: plugins/filter/<filter name>.yml (ansible-doc -t filter plotfleet.chia.<name>).
 """
@@ -10,9 +10,6 @@ from __future__ import absolute_import, division, print_function
 
 import json
 import os
-import tempfile
-
-from ansible.errors import AnsibleFilterError
 
 from ansible_collections.plotfleet.chia.plugins.plugin_utils import fleet_analyze, fleet_analyze_text, fleet_report_html
 from ansible_collections.plotfleet.chia.plugins.plugin_utils import fleet_report as report_doc
@@ -57,7 +54,7 @@ def report_html(report, json_name="report.json"):
 
 
 def report_files(report, html_dest=None, json_dest=None):
-    """The report's files for write_report_files: the HTML page and the JSON behind it (each when set)."""
+    """The report's files for the write_reports action: the HTML page and the JSON behind it (each when set)."""
     report = _plain(report)
     files = []
     if json_dest:
@@ -68,40 +65,6 @@ def report_files(report, html_dest=None, json_dest=None):
     return files
 
 
-def write_atomic(path, content, mode=0o644):
-    """Write content through a temp file in the same dir, then rename: a reader never sees half a file."""
-    directory = os.path.dirname(path) or "."
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def write_report_files(files):
-    """Write each {dest, content} with a dest on the controller; returns the paths written.
-
-    One templating step instead of a file + copy module per file and pass (they cost seconds)."""
-    written = []
-    for item in files or []:
-        if not item.get("dest"):
-            continue
-        path = os.path.abspath(os.path.expanduser(str(item["dest"])))
-        try:
-            write_atomic(path, str(item.get("content") or ""))
-        except OSError as exc:
-            raise AnsibleFilterError("plotfleet: cannot write the report file %s: %s" % (path, exc)) from None
-        written.append(path)
-    return written
-
-
 class FilterModule(object):
     def filters(self):
         return {
@@ -110,5 +73,4 @@ class FilterModule(object):
             "fleet_report": fleet_report,
             "report_html": report_html,
             "report_files": report_files,
-            "write_report_files": write_report_files,
         }

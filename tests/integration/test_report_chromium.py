@@ -13,6 +13,7 @@ from html.parser import HTMLParser
 import pytest
 
 from ansible_collections.plotfleet.chia.plugins.filter import fleet, fleet_report
+from ansible_collections.plotfleet.chia.plugins.plugin_utils import report_writer
 from plotfleet_testlib import REPO
 
 FIXTURE = REPO / "tests" / "fixtures" / "report" / "fleet-hostvars.json"
@@ -68,8 +69,7 @@ def page(tmp_path_factory):
                                 False, recorded["recorded"])
     report = fleet_report.fleet_report(status, recorded["hostvars"], recorded["recorded"])
     out = tmp_path_factory.mktemp("report")
-    fleet_report.write_report_files(fleet_report.report_files(report, str(out / "report.html"),
-                                                              str(out / "report.json")))
+    report_writer.write_files(fleet_report.report_files(report, str(out / "report.html"), str(out / "report.json")))
     return report, out / "report.html", tmp_path_factory.mktemp("chromium-profile")
 
 

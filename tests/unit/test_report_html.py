@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.plotfleet.chia.plugins.filter import fleet, fleet_report
+from ansible_collections.plotfleet.chia.plugins.plugin_utils import report_writer
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "report" / "fleet-hostvars.json"
 REPORT_KEYS = {"version", "generated", "generated_iso", "check_mode", "summary", "plots", "hosts", "jobs",
@@ -120,15 +121,20 @@ def test_text_is_escaped():
 
 def test_files_are_written_atomically_with_their_dirs(tmp_path, report):
     html, out = str(tmp_path / "a" / "report.html"), str(tmp_path / "a" / "report.json")
-    fleet_report.write_report_files([{"dest": html, "content": "old"}])
+    report_writer.write_files([{"dest": html, "content": "old"}])
     inode = os.stat(html).st_ino
-    written = fleet_report.write_report_files(fleet_report.report_files(report, html, out) + [{"dest": None}])
-    assert written == [out, html]
+    files = fleet_report.report_files(report, html, out) + [{"dest": None}]
+    assert report_writer.write_files(files, check_mode=True) == {"written": [out, html], "unchanged": []}
+    assert Path(html).read_text() == "old" and not os.path.exists(out)   # check mode wrote nothing
+    assert report_writer.write_files(files) == {"written": [out, html], "unchanged": []}
     assert os.stat(html).st_ino != inode       # a new file renamed over the old one: never half a page
     assert json.loads(Path(out).read_text())["version"] == 1
     assert "report.json" in Path(html).read_text()
     assert sorted(os.listdir(str(tmp_path / "a"))) == ["report.html", "report.json"]   # no temp file left
     assert oct(os.stat(html).st_mode & 0o777) == "0o644"
+    inode = os.stat(html).st_ino
+    assert report_writer.write_files(files) == {"written": [], "unchanged": [out, html]}
+    assert os.stat(html).st_ino == inode       # the same content is not written again
 
 
 def test_status_table_shows_the_fleet_v1_v2_plots():
