@@ -18,7 +18,7 @@ description:
     status role runs it once per play for the status document, its table and summary, and the HTML report
     and its JSON.
 version_added: "0.2.0"
-author: plotfleet developers
+author: plotfleet developers (@plotfleet)
 options:
   files:
     description: The files, each C({dest, content}); an entry whose C(dest) is empty is skipped.
@@ -33,8 +33,11 @@ attributes:
         - a check run's reports are written too, marked C(check_mode=true).
   diff_mode:
     support: none
+    description: No diff is shown.
   platform:
+    support: full
     platforms: posix
+    description: Runs on the controller only.
 """
 
 EXAMPLES = r"""
