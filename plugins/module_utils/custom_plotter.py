@@ -229,7 +229,10 @@ def save_template(state_dir, plotter):
     """Keep the template in state_dir, so plot_info can recognise its processes (also hand-started ones)."""
     spec = template(plotter)
     name = spec.get("name") or "custom"
-    kept = {"name": name, "argv": spec.get("argv"), "process": spec.get("process") or {}}
+    process = dict(spec.get("process") or {})
+    # The executable name defaults to the program's: rendered, as "{python}" never names a process.
+    process["name"] = process.get("name") or os.path.basename(str(plotter.get("binary") or program(plotter) or ""))
+    kept = {"name": name, "argv": spec.get("argv"), "process": process}
     if records.read_json(records.record_path(state_dir, TEMPLATES, name)) != kept:
         records.write_record(state_dir, TEMPLATES, name, kept)
 

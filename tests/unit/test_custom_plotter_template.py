@@ -162,3 +162,15 @@ def test_dirs_are_read_back_when_extra_args_follow_the_template():
     spec = plotter()["custom"]
     live = ["/opt/plotter/bin/myplot", "-k", "28", "-n", "3", "-t", "/t", "-d", "/d", "--verbose"]
     assert custom_plotter.dirs_from_argv(live, spec) == {"k": 28, "count": 3, "tmp_dir": "/t", "dst_dir": "/d"}
+
+
+def test_a_kept_template_names_the_rendered_program_when_process_name_is_not_set(tmp_path):
+    """{python} as the program: the kept template recognises the interpreter, not the literal "{python}"."""
+    argv = ["{python}", "/opt/pyplot.py", "-k", "{k}", "-d", "{dst_dir}"]
+    params = {"state_dir": str(tmp_path), "plotter": dict(plotter({"argv": argv, "process": None}),
+                                                          python="/opt/venv/bin/python3")}
+    options.prepare_plotter(params)
+    (kept,) = custom_plotter.load_templates(str(tmp_path))
+    assert kept["process"]["name"] == "python3"
+    live = ["/opt/venv/bin/python3", "/opt/pyplot.py", "-k", "28", "-d", "/hdd1"]
+    assert processes.identify(live, [kept])["dst_dir"] == "/hdd1"
