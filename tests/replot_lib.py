@@ -11,6 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "integration"))
 import plotmove_lib  # noqa: E402
 
+from ansible_collections.plotfleet.chia.plugins.module_utils import replot  # noqa: E402
 from plotfleet_testlib import PLOTTER_PYTHON  # noqa: E402
 
 CACHE = plotmove_lib.PLOT_CACHE / "replot"
@@ -81,7 +82,7 @@ def arrival(path):
     """What a sender tells the storage host about a plot verified at its source."""
     with open(str(path), "rb") as handle:
         head = handle.read(1024)
-    return {"name": Path(path).name, "bytes": os.path.getsize(str(path)), "head": head.hex()}
+    return {"name": Path(path).name, "bytes": os.path.getsize(str(path)), "head": replot.arrival_head(head)}
 
 
 def free_bytes(directory):

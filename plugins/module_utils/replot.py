@@ -293,13 +293,41 @@ def scan(directory):
 
 def arrival_fields(arrival):
     """The incoming plot described from its name, or None if it is no plot name. arrival: {"name",
-    "bytes" (its size), "head" (hex of its first bytes, read from the source once it was verified
-    complete there)}: a plot whose header is not complete and in agreement with its name and size
+    "bytes" (its size), "head" (arrival_head(): hex of its first bytes, memo zeroed, read from the source
+    once it was verified complete there)}: a plot whose header is not complete and in agreement with its name and size
     makes no room."""
     fields = name_fields(os.path.basename(str(arrival.get("name") or "")))
     if fields is None:
         return None
     return dict(fields, name=arrival["name"], bytes=int(arrival.get("bytes") or 0), head=arrival.get("head"))
+
+
+def memo_span(data):
+    """(start, end) of the memo's bytes in a plot's first bytes, or None if they are no plot header."""
+    try:
+        if data.startswith(V1_MAGIC):
+            pos = len(V1_MAGIC) + 33
+            pos += 2 + struct.unpack(">H", data[pos:pos + 2])[0]
+        elif data.startswith(V2_MAGIC):
+            pos = len(V2_MAGIC) + 4 + 33
+        elif data.startswith(POS2_MAGIC):
+            return (len(POS2_MAGIC) + 47, len(POS2_MAGIC) + 47 + data[len(POS2_MAGIC) + 46])
+        else:
+            return None
+        return (pos + 2, pos + 2 + struct.unpack(">H", data[pos:pos + 2])[0])
+    except (struct.error, IndexError):
+        return None
+
+
+def arrival_head(data):
+    """The hex "head" a sender puts in a replot request: the plot's first bytes with the memo zeroed (its
+    length stays, which is all the policy reads). The memo holds the plot's secret key and the request
+    travels as an argument (ps, logs); an unparseable head is sent as nothing (the arrival is refused)."""
+    span = memo_span(data)
+    if span is None or span[1] > len(data):
+        return ""
+    start, end = span
+    return (data[:start] + b"\0" * (end - start) + data[end:]).hex()
 
 
 def not_replaceable(plot, policy, incoming):

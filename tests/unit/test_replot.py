@@ -7,7 +7,7 @@ import struct
 import pytest
 import replot_lib as lib
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import replot
+from ansible_collections.plotfleet.chia.plugins.module_utils import plotfile, replot
 
 DATES = ["2021-03-01-10-00", "2021-01-01-10-00", "2022-06-01-10-00", "2023-01-01-10-00"]
 
@@ -188,3 +188,20 @@ def test_policy_problems_name_the_setting():
         "plotfleet_replot.protect must be a list of names or patterns",
         "plotfleet_replot.dirs[/d].keep_min must be an integer >= 0"]
     assert replot.policy_for({"enabled": True, "pool": "solo", "storage_dirs": ["/d"]}, "/d") is None
+
+
+@pytest.mark.parametrize("make", [lib.og_plots, lib.nft_plots, lib.v2_plots])
+def test_the_arrival_head_a_sender_sends_has_its_memo_zeroed_and_still_makes_room(make, tmp_path):
+    """The request travels as an argument (ps, logs): the memo (the plot's secret key) must not be in it."""
+    source = make(1)[0]
+    with open(str(source), "rb") as handle:
+        data = handle.read(1024)
+    start, end = replot.memo_span(data)
+    assert end - start == plotfile.parse_header(data)["memo_bytes"] in (112, 128)   # the other parser agrees
+    head = bytes.fromhex(replot.arrival_head(data))
+    assert head[start:end] == b"\0" * (end - start) and data[start:end] != head[start:end]
+    assert head[:start] == data[:start] and head[end:] == data[end:]
+    assert data[start:end].hex() not in replot.arrival_head(data)
+    assert replot.arrival_head(b"not a plot") == "" and replot.arrival_head(data[:start + 3]) == ""
+    arrival = {"name": source.name, "bytes": os.path.getsize(str(source)), "head": head.hex()}
+    assert replot._refusal(dict(replot.DEFAULTS, arrivals=["v1", "v2"]), replot.arrival_fields(arrival)) is None
