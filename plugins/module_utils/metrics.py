@@ -207,9 +207,9 @@ def write_atomic(path, text):
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "w") as handle:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:   # the text format is UTF-8, whatever the locale
             handle.write(text)
-        os.chmod(tmp, 0o644)   # node_exporter runs as another user
+        os.chmod(tmp, 0o644)   # node_exporter (or the web server showing the report) runs as another user
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

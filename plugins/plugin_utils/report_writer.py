@@ -8,7 +8,8 @@ there is left alone; check mode writes nothing and says what would be written.""
 from __future__ import absolute_import, division, print_function
 
 import os
-import tempfile
+
+from ansible_collections.plotfleet.chia.plugins.module_utils import metrics
 
 __metaclass__ = type
 
@@ -27,21 +28,12 @@ def up_to_date(path, content):
         return False
 
 
-def write_atomic(path, content, mode=0o644):
-    """Write content through a temp file in the same dir, then rename: a reader never sees half a file."""
+def write_atomic(path, content):
+    """Missing dirs created (0755), then metrics.write_atomic: a temp file in the same dir renamed over it (0644)."""
     directory = os.path.dirname(path) or "."
     if not os.path.isdir(directory):
         os.makedirs(directory, 0o755)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    metrics.write_atomic(path, content)
 
 
 def write_files(files, check_mode=False):
