@@ -79,13 +79,29 @@ sanity: venv
 unit: venv
 	$(PYTEST) tests/unit
 
+# Two workers, a test file each at a time (module fixtures stay within one worker): many of these
+# tests wait on plots, rsync's bandwidth limit or passes rather than use a core. The slowest tests are
+# listed at the end of each suite's log (where to look when the suite grows slow).
+INTEGRATION_WORKERS ?= 2
 integration: venv sysdeps chia-venv
-	$(PYTEST) tests/integration
+	$(PYTEST) -n $(INTEGRATION_WORKERS) --dist loadfile --durations=25 tests/integration
 
+# FLEET_XDIST='-n 2 --dist load': two fleets side by side, one per pytest-xdist worker (their own
+# namespaces, bridge and subnet), tests handed out one at a time; each fleet takes its own machine-wide
+# lock (tests/fleet/README.md).
+FLEET_XDIST ?=
 fleet: venv sysdeps
-	$(PYTEST) tests/fleet
+	$(PYTEST) $(FLEET_XDIST) --durations=25 tests/fleet
 
-test: sysdeps venv lint sanity unit integration fleet
+# Both venvs are built at once; then the checks (lint, sanity, unit), the integration suite and the fleet
+# suite run at the same time, each into its own log (tests/run_suites.py prints each result as it ends,
+# then the whole log of each suite that failed; any failure fails make test).
+SUITE_LOGS := tests/output/logs
+SUB_MAKE := $(MAKE) --no-print-directory
+test: sysdeps
+	$(SUB_MAKE) -j2 -O venv chia-venv
+	$(BIN)/python tests/run_suites.py $(SUITE_LOGS) checks='$(SUB_MAKE) -k lint sanity unit' \
+	  integration='$(SUB_MAKE) integration' fleet='$(SUB_MAKE) fleet'
 
 bench: venv
 	$(BIN)/python bench/run.py

@@ -4,6 +4,7 @@ import os
 import sys
 
 import fleetlib
+import fleetlock
 import pytest
 from fleetcheck import Ledger
 
@@ -20,6 +21,12 @@ def fleet_session():
     reason = fleetlib.unavailable_reason()
     if reason:
         _unavailable(reason)
+    # Fixed bridge and namespace names (per fleet index): one fleet of each index on the machine at a time.
+    with fleetlock.held(fleetlib.LOCK_PATH):
+        yield from _built_fleet()
+
+
+def _built_fleet():
     fleet = fleetlib.Fleet()
     try:
         fleet.build()
@@ -33,6 +40,12 @@ def fleet_session():
         problems = fleet.teardown()
         if problems:
             sys.stderr.write("fleet teardown problems: %s\n" % "; ".join(problems))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if fleetlock.waited["s"]:
+        terminalreporter.write_line("fleet lock: waited %.0fs for another fleet run (%s)"
+                                    % (fleetlock.waited["s"], fleetlib.LOCK_PATH))
 
 
 @pytest.fixture

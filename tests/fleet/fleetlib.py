@@ -21,10 +21,20 @@ import yaml
 
 from plotfleet_testlib import PLOTTER_PYTHON, REPO
 
-BRIDGE = "pf-br0"
+
+def fleet_index():
+    """Which fleet this process builds: 0 alone; pytest-xdist worker gwN builds fleet N, so that several
+    fleets (their own bridge, namespaces, links and subnet) run side by side in one `make fleet`."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+
+
+INDEX = fleet_index()
+SUFFIX = "-%d" % INDEX if INDEX else ""  # fleet 0 keeps the names a fleet has always had
+BRIDGE = "pf-br%d" % INDEX
 # Not /tmp: each host mounts its own dir on /tmp.
 FLEET_PARENT = "/var/tmp"
-NET = "10.231.0"
+NET = "10.231.%d" % INDEX
 CONTROLLER_IP = NET + ".1"
 PLOTTERS = ("pf-plot1", "pf-plot2")
 STORAGE = ("pf-store1",)
@@ -33,6 +43,9 @@ SSHD = "/usr/sbin/sshd"
 INIT_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fleet_init.py")
 # Small enough that a k18 plot (3.9 MB) fits once but not twice.
 SMALL_STORAGE_SIZE = "6m"
+SMALL_STORAGE_SOURCE = "pf-small" + SUFFIX  # the tmpfs's name in /proc/mounts (stale ones are found by it)
+# One fleet of each index at a time on the machine (fleet 0: the lock the developers take by hand too).
+LOCK_PATH = "/tmp/plotfleet-fleet%s.lock" % SUFFIX
 # Plot settings for the whole suite: k18 plots take about 1.5 s of CPU.
 PLOT_SETTINGS = {"k": 18, "stripe": 2000, "buckets": 32, "threads": 1, "buffer_mib": 100}
 
@@ -118,9 +131,9 @@ class Host:
 
     def __init__(self, name, root):
         self.name = name
-        self.ns = name
+        self.ns = name + SUFFIX
         self.ip = HOST_IPS[name]
-        self.veth = name + "-h"  # root-namespace end; the namespace end is <name>-n
+        self.veth = self.ns + "-h"  # root-namespace end; the namespace end is <ns>-n
         self.root = Path(root) / name
         self.sshd_dir = self.root / "sshd"
         self.boot_proc = None     # `ip netns exec ... unshare` (root-namespace pid)
@@ -160,6 +173,12 @@ class Host:
     @property
     def small_storage_dir(self):
         return str(self.root / "small")
+
+    @property
+    def home(self):
+        """HOME of the host's SSH sessions (~/.plotfleet: storage slots, replot journal): its own, as on a
+        real host, and apart from this machine's /root, which the localhost integration suite uses meanwhile."""
+        return str(self.root / "home")
 
     @property
     def tmp_root(self):
@@ -212,7 +231,7 @@ class Fleet:
             self._make_netns(host)
         # Mount before sshd starts: `ip netns exec` gives sshd a private copy of the mount table.
         small = self.storage.small_storage_dir
-        sh(["mount", "-t", "tmpfs", "-o", "size=%s,mode=0755" % SMALL_STORAGE_SIZE, "pf-small", small])
+        sh(["mount", "-t", "tmpfs", "-o", "size=%s,mode=0755" % SMALL_STORAGE_SIZE, SMALL_STORAGE_SOURCE, small])
         self.mounts.append(small)
         for host in self.hosts.values():
             self._write_sshd_config(host)
@@ -229,13 +248,13 @@ class Fleet:
         sh(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", os.path.basename(os.path.dirname(path)), "-f", path])
 
     def _make_dirs(self, host):
-        for path in host.all_dirs() + [str(host.sshd_dir), host.tmp_root]:
+        for path in host.all_dirs() + [str(host.sshd_dir), host.tmp_root, host.home]:
             os.makedirs(path, exist_ok=True)
         if host.is_plotter:
             self._keygen(host.ssh_key)
 
     def _make_netns(self, host):
-        inner = host.name + "-n"
+        inner = host.ns + "-n"
         sh(["ip", "netns", "add", host.ns])
         sh(["ip", "link", "add", host.veth, "type", "veth", "peer", "name", inner])
         sh(["ip", "link", "set", inner, "netns", host.ns])
@@ -269,6 +288,7 @@ class Fleet:
             "ClientAliveInterval 2",
             "ClientAliveCountMax 3",
             "Subsystem sftp internal-sftp",
+            "SetEnv HOME=%s" % host.home,
         ]
         (host.sshd_dir / "sshd_config").write_text("\n".join(config) + "\n")
 
@@ -544,15 +564,16 @@ def clear_dir(path):
 def remove_stale_fleet():
     """A previous run killed hard may have left our namespaces and bridge behind: remove them."""
     existing = sh(["ip", "netns", "list"], check=False).stdout
-    for name in PLOTTERS + STORAGE:
-        if re.search(r"^%s\b" % re.escape(name), existing, re.M):
-            kill_pids(ns_pids(name))
-            sh(["ip", "netns", "del", name], check=False)
-        sh(["ip", "link", "del", name + "-h"], check=False)
+    for ns in [name + SUFFIX for name in PLOTTERS + STORAGE]:
+        # Exactly this fleet's names ("pf-plot1" must not match fleet 1's "pf-plot1-1").
+        if re.search(r"^%s(\s|$)" % re.escape(ns), existing, re.M):
+            kill_pids(ns_pids(ns))
+            sh(["ip", "netns", "del", ns], check=False)
+        sh(["ip", "link", "del", ns + "-h"], check=False)
     sh(["ip", "link", "del", BRIDGE], check=False)
     # The small storage tmpfs of a fleet whose teardown never ran (pytest killed hard).
     with open("/proc/mounts") as handle:
-        stale = [line.split()[1] for line in handle if line.startswith("pf-small ")]
+        stale = [line.split()[1] for line in handle if line.split()[0] == SMALL_STORAGE_SOURCE]
     for mount in stale:
         if mount.startswith(FLEET_PARENT + "/pf-fleet-"):
             sh(["umount", "-l", mount], check=False)

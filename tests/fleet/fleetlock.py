@@ -11,7 +11,7 @@ import os
 import sys
 import time
 
-LOCK_PATH = os.environ.get("PLOTFLEET_FLEET_LOCK", "/tmp/plotfleet-fleet.lock")
+LOCK_PATH = "/tmp/plotfleet-fleet.lock"  # fleet 0's; fleetlib.LOCK_PATH names each fleet's own
 # Seconds this process waited for another fleet run (the suite's timing is not its own then).
 waited = {"s": 0.0}
 
