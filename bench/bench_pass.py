@@ -23,6 +23,7 @@ import argparse
 import configparser
 import json
 import os
+import resource
 import statistics
 import sys
 import time
@@ -112,16 +113,25 @@ def recap(output):
 
 
 def run_once(playbook, inventory, hosts, env=None):
-    """Wall seconds of one ansible-playbook run; fails the bench unless every host is ok and unchanged."""
+    """(began, ended, controller CPU s) of one ansible-playbook run; fails the bench unless every host is ok
+    and unchanged. The CPU is the run's process tree on the controller (ansible-playbook, its workers, their
+    ssh clients, all reaped before it exits); the hosts' sshd and module processes are not in it."""
+    cpu_before = controller_cpu()
     began = time.time()
     proc = run_playbook(playbook, inventory=inventory, env=env, timeout=300)
     ended = time.time()
+    cpu = controller_cpu() - cpu_before
     counts = recap(proc.stdout)
     bad = dict((h, c) for h, c in counts.items() if c.get("changed") or c.get("failed") or c.get("unreachable"))
     if proc.returncode != 0 or bad or len(counts) != hosts:
         raise RuntimeError("%s over %d hosts: rc=%s, recap %s\n%s" % (playbook.name, hosts, proc.returncode,
                                                                       counts, proc.stdout[-4000:]))
-    return began, ended
+    return began, ended, cpu
+
+
+def controller_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def load1():
@@ -131,8 +141,9 @@ def load1():
 
 # ---------------------------------------------------------------- timed rounds
 def timed_rounds(plays, sizes, rounds):
-    """{(kind, n): [wall s]} over the rounds, plus the load average seen at each round's start."""
-    walls, loads = {}, []
+    """{(kind, n): [wall s]}, {(kind, n): [controller CPU s]} over the rounds, and the load average at
+    each round's start."""
+    walls, cpus, loads = {}, {}, []
     for n in sizes:  # warm-up: control masters, plot_info caches, the controller's page cache
         for kind in ("reconcile", "ping"):
             run_once(*plays[(kind, n)])
@@ -142,11 +153,12 @@ def timed_rounds(plays, sizes, rounds):
         for index, n in enumerate(order):
             kinds = ("reconcile", "ping") if (number + index) % 2 == 0 else ("ping", "reconcile")
             for kind in kinds:
-                began, ended = run_once(*plays[(kind, n)])
+                began, ended, cpu = run_once(*plays[(kind, n)])
                 walls.setdefault((kind, n), []).append(ended - began)
+                cpus.setdefault((kind, n), []).append(cpu)
         sys.stderr.write("round %d: %s\n" % (number + 1, ", ".join(
             "%s N=%d %.2fs" % (k, n, walls[(k, n)][-1]) for n in sizes for k in ("reconcile", "ping"))))
-    return walls, loads
+    return walls, cpus, loads
 
 
 # ---------------------------------------------------------------- profile runs
@@ -157,10 +169,10 @@ def profile_runs(fleet, plays_timed, sizes, rounds):
         for n in sizes:
             for kind in ("reconcile", "ping"):
                 playbook, inventory, hosts = plays_timed[(kind, n)]
-                out = fleet.root / "timing-%s-%d.json" % (kind, n)
+                out = fleet.root / ("timing-%s-%d.json" % (kind, n))
                 env = {"ANSIBLE_CALLBACK_PLUGINS": str(TIMING / "callback_plugins"),
                        "ANSIBLE_CALLBACKS_ENABLED": "pass_timing", "PLOTFLEET_PASS_TIMING_FILE": str(out)}
-                began, ended = run_once(playbook, inventory, hosts, env)
+                began, ended, _cpu = run_once(playbook, inventory, hosts, env)
                 events = json.loads(out.read_text())["events"]
                 tasks.setdefault((kind, n), []).append(analysis.task_walls(events, began, ended))
                 host_times.setdefault((kind, n), []).append(analysis.host_task_times(events))
@@ -182,21 +194,45 @@ def collect_shim_records(fleet):
 
 
 # ---------------------------------------------------------------- report
-def report_medians(walls, sizes, loads, rounds):
+def report_medians(walls, cpus, sizes, loads, rounds):
     print("\n### Reconcile with nothing to do vs ping (medians of %d rounds, wall s)\n" % rounds)
-    print("| N plotters (+1 storage) | reconcile | ping | ratio | per-round ratios | target <= 2.0 |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| N plotters (+1 storage) | reconcile | ping | ratio | per-round ratios | target <= 2.0 "
+          "| controller CPU reconcile / ping |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     summary = {}
     for n in sizes:
         rec, ping = walls[("reconcile", n)], walls[("ping", n)]
         ratio = statistics.median(rec) / statistics.median(ping)
         per_round = sorted(r / p for r, p in zip(rec, ping))
-        print("| %d | %.2f | %.2f | %.2fx | %.2f-%.2f | %s |" % (
+        cpu_rec, cpu_ping = statistics.median(cpus[("reconcile", n)]), statistics.median(cpus[("ping", n)])
+        print("| %d | %.2f | %.2f | %.2fx | %.2f-%.2f | %s | %.2f / %.2f s |" % (
             n, statistics.median(rec), statistics.median(ping), ratio, per_round[0], per_round[-1],
-            "met" if ratio <= 2.0 else "**not met**"))
-        summary[n] = {"reconcile_s": rec, "ping_s": ping, "ratio": ratio}
+            "met" if ratio <= 2.0 else "**not met**", cpu_rec, cpu_ping))
+        summary[n] = {"reconcile_s": rec, "ping_s": ping, "ratio": ratio,
+                      "reconcile_cpu_s": cpus[("reconcile", n)], "ping_cpu_s": cpus[("ping", n)]}
+    report_slopes(summary, sizes)
     print("\nload average (1 min) at each round's start: %s" % ", ".join("%.2f" % v for v in loads))
     return summary
+
+
+def report_slopes(summary, sizes):
+    """What one more plotter adds to a pass (least squares over N), wall and controller CPU."""
+    if len(sizes) < 2:
+        return
+    for key, what in (("_s", "wall"), ("_cpu_s", "controller CPU")):
+        cells = []
+        for kind in ("reconcile", "ping"):
+            points = [(n, statistics.median(summary[n][kind + key])) for n in sizes]
+            cells.append("%s %.3f s + %.3f s per plotter" % ((kind,) + fit_line(points)))
+        print("\n%s per pass: %s" % (what, "; ".join(cells)))
+
+
+def fit_line(points):
+    """(intercept, slope) of the least-squares line through [(x, y)]."""
+    mean_x = statistics.mean(x for x, _ in points)
+    mean_y = statistics.mean(y for _, y in points)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / sum((x - mean_x) ** 2 for x, _ in points)
+    return mean_y - slope * mean_x, slope
 
 
 def report_tasks(tasks, sizes):
@@ -225,22 +261,14 @@ def report_modules(shims, host_times, sizes):
     controller = {}
     for kind in ("reconcile", "ping"):
         for run in host_times[(kind, n)]:
-            for (task, _host), seconds in run.items():
-                controller.setdefault(task, []).append(seconds)
+            for (action, _host), seconds in run.items():
+                controller.setdefault(action.rsplit(".", 1)[-1], []).append(seconds)
     for module in sorted(set(r["module"] for r in records)):
         mine = [analysis.shim_phases(r) for r in records if r["module"] == module]
         cells = ["%.0f" % (statistics.median([p.get(label, 0.0) for p in mine]) * 1000) for label in labels]
         gathers = statistics.median([p["gathers"] for p in mine])
-        task_times = [s for task, times in controller.items() if module_task(task, module) for s in times]
-        host_cell = "%.0f" % (statistics.median(task_times) * 1000) if task_times else "-"
+        host_cell = "%.0f" % (statistics.median(controller[module]) * 1000) if module in controller else "-"
         print("| %s | %d | %s | %g | %s |" % (module, len(mine), " | ".join(cells), gathers, host_cell))
-
-
-def module_task(task, module):
-    """The tasks whose module is `module` (by task name, as the callback names them)."""
-    names = {"ping": ("Ping",), "plot_info": ("Gather plots",), "plot_start": ("Start the plots",),
-             "plot_move": ("Move finished plots",)}
-    return any(part in task for part in names.get(module, ()))
 
 
 def main():
@@ -278,8 +306,8 @@ def bench(fleet, sizes, args):
             plays[(kind, n)] = (playbook, inventory, n + 1)
             plays_timed[(kind, n)] = (playbook, timed, n + 1)
     print("machine: nproc %d, load average %s" % (os.cpu_count(), open("/proc/loadavg").read().strip()))
-    walls, loads = timed_rounds(plays, sizes, args.rounds)
-    summary = report_medians(walls, sizes, loads, args.rounds)
+    walls, cpus, loads = timed_rounds(plays, sizes, args.rounds)
+    summary = report_medians(walls, cpus, sizes, loads, args.rounds)
     tasks, shims, host_times = profile_runs(fleet, plays_timed, sizes, args.profile_rounds)
     report_tasks(tasks, sizes)
     report_modules(shims, host_times, sizes)

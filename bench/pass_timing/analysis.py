@@ -33,7 +33,7 @@ def task_walls(events, began, ended):
 
 
 def host_task_times(events):
-    """{(task name, host): controller-side seconds from the host's worker start to its result}."""
+    """{(action, host): controller-side seconds from the host's worker start to its result}."""
     started = {}
     times = {}
     for event in events:
@@ -41,7 +41,7 @@ def host_task_times(events):
         if event["kind"] == "host_start":
             started[key] = event["t"]
         elif event["kind"] == "host_end" and key in started and event["status"] != "skipped":
-            times[(event["task"], event["host"])] = event["t"] - started[key]
+            times[(event["action"], event["host"])] = event["t"] - started[key]
     return times
 
 
