@@ -93,6 +93,16 @@ _DATE_RE = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun
 PLOT_NAME_RE = re.compile(r"plot-k(\d\d)-(?:c\d\d?-)?(\d{4})-(\d\d)-(\d\d)-(\d\d)-(\d\d)-([0-9a-f]{64})")
 
 
+def round4(value):
+    """round(value, 4) for 0 <= value < 2**40, in ~1/3 of its time: an integer division gives the same
+    nearest float whenever value * 10000 is not within 1e-6 of a tie (round() decides those)."""
+    scaled = value * 10000.0
+    tenths = int(scaled + 0.5)
+    if 1e-6 < scaled + 0.5 - tenths < 1 - 1e-6:
+        return tenths / 10000.0
+    return round(value, 4)
+
+
 def clean_line(line):
     """One raw log line -> text without newline, carriage-return overdraws, ANSI codes or ts prefix."""
     if isinstance(line, bytes):
@@ -344,7 +354,9 @@ class LogParser(object):
         """Move to phase:minor with `sub` of that sub-step done; never moves backwards."""
         now = plot["phase"]
         if phase == now:
-            was = _minor(plot["step"])
+            was = _MINORS.get(plot["step"])
+            if was is None:
+                was = _minor(plot["step"])
             if minor < was:
                 return
             moved = minor > was
@@ -382,7 +394,7 @@ class LogParser(object):
             value = 0.9999
         elif value > 1.0:
             value = 1.0
-        value = round(value, 4)
+        value = round4(value)
         if value > plot["progress"]:
             plot["progress"] = value
 

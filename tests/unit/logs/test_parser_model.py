@@ -194,3 +194,13 @@ def test_worker_code_is_python38_and_stdlib_only():
         if source.strip():
             assert "from __future__ import absolute_import, division, print_function" in source, path
             assert "__metaclass__ = type" in source, path
+
+
+def test_round4_is_round_to_four_places_ties_included():
+    rnd = random.Random(4)
+    values = [rnd.random() for _ in range(20000)] + [0.0, 1.0, 0.9999, 0.99995, 0.00005, 0.12345, 2.5e-5]
+    for k in range(0, 20001):   # every tie k/20000 and its float neighbours
+        for delta in (-1e-13, 0.0, 1e-13):
+            values.append(max(0.0, k / 20000.0 + delta))
+    for value in values:
+        assert model.round4(value) == round(value, 4), repr(value)
