@@ -86,10 +86,10 @@ INTEGRATION_WORKERS ?= 2
 integration: venv sysdeps chia-venv
 	$(PYTEST) -n $(INTEGRATION_WORKERS) --dist loadfile --durations=25 tests/integration
 
-# FLEET_XDIST='-n 2 --dist load': two fleets side by side, one per pytest-xdist worker (their own
-# namespaces, bridge and subnet), tests handed out one at a time; each fleet takes its own machine-wide
-# lock (tests/fleet/README.md).
-FLEET_XDIST ?=
+# Two fleets side by side, one per pytest-xdist worker (their own namespaces, bridge and subnet); each
+# fleet takes its own machine-wide lock (tests/fleet/README.md), and a worker still waiting for its lock
+# has its tests taken by the other (worksteal). FLEET_XDIST= runs one fleet.
+FLEET_XDIST ?= -n 2 --dist worksteal
 fleet: venv sysdeps
 	$(PYTEST) $(FLEET_XDIST) --durations=25 tests/fleet
 

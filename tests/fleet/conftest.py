@@ -42,10 +42,26 @@ def _built_fleet():
             sys.stderr.write("fleet teardown problems: %s\n" % "; ".join(problems))
 
 
-def pytest_terminal_summary(terminalreporter):
+# How long each fleet waited for its lock (another run had it): the suite's time is not all its own then.
+LOCK_WAITS = {}
+
+
+def pytest_sessionfinish(session):
     if fleetlock.waited["s"]:
-        terminalreporter.write_line("fleet lock: waited %.0fs for another fleet run (%s)"
-                                    % (fleetlock.waited["s"], fleetlib.LOCK_PATH))
+        LOCK_WAITS[fleetlib.LOCK_PATH] = fleetlock.waited["s"]
+    if hasattr(session.config, "workeroutput"):  # a pytest-xdist worker: tell the controller
+        session.config.workeroutput["fleet_lock_waits"] = dict(LOCK_WAITS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    LOCK_WAITS.update(getattr(node, "workeroutput", {}).get("fleet_lock_waits", {}))
+
+
+def pytest_terminal_summary(terminalreporter):
+    for path, waited in sorted(LOCK_WAITS.items()):
+        if waited:
+            terminalreporter.write_line("fleet lock: waited %.0fs for another fleet run (%s)" % (waited, path))
 
 
 @pytest.fixture
