@@ -26,7 +26,7 @@ import yaml
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import launch
+from ansible_collections.plotfleet.chia.plugins.module_utils import launch, replot
 from ansible_collections.plotfleet.chia.plugins.module_utils.policy import start as policy
 
 __metaclass__ = type
@@ -269,6 +269,9 @@ def variable_problems(values, entry_point="main", role="reconcile"):
     messages += range_problems(converted)
     if isinstance(converted.get("plotfleet_max_jobs_per_tmp_overrides"), dict):
         messages += override_problems(converted["plotfleet_max_jobs_per_tmp_overrides"])
+    replot_named = any("plotfleet_replot" in message for message in messages)   # types and choices first
+    if isinstance(converted.get("plotfleet_replot"), dict) and not replot_named:   # then replot's ranges, dates
+        messages += replot.policy_problems(converted["plotfleet_replot"])
     if role == "reconcile":
         messages += format_problems(converted)
     if entry_point == "stop":

@@ -37,3 +37,12 @@ def test_wrong_types_and_choices_are_named_by_the_variable():
     problems = variables.variable_problems(reconcile_defaults(plotfleet_replot={"pool": "solo", "formats": ["v3"]}))
     assert len(problems) == 2 and all("plotfleet_replot" in p and ("pool" in p or "formats" in p) for p in problems)
     assert variables.variable_problems(reconcile_defaults(plotfleet_replot={"enabeld": True}))
+
+
+def test_nested_range_and_date_problems_are_named_by_the_role():
+    value = {"enabled": True, "older_than": "2024-13-40", "dirs": {"/mnt/d1": {"keep_min": -1}}}
+    problems = variables.variable_problems(reconcile_defaults(plotfleet_replot=value))
+    assert replot.policy_problems(value)
+    assert set(replot.policy_problems(value)) <= set(problems)
+    assert any("older_than" in p for p in problems)
+    assert any("dirs[/mnt/d1]" in p and "keep_min" in p for p in problems)
