@@ -23,6 +23,7 @@ import os
 import time
 
 from ansible_collections.plotfleet.chia.plugins.module_utils import (
+    custom_plotter,
     dirs,
     eta,
     logcache,
@@ -144,7 +145,8 @@ class _LiveList(list):
 def _live_jobs(state_dir, procs, warnings):
     """Live plotter jobs: [{"pid", "proc", "info", "record", "log", "plotter", "adopted"}]."""
     by_pid = dict((p["pid"], p) for p in procs)
-    plotters = processes.plotter_processes(procs)
+    # Templates plot_start kept: a custom plotter started by hand is recognised too.
+    plotters = processes.plotter_processes(procs, custom=custom_plotter.load_templates(state_dir, warnings))
     plotter_by_pid = dict((p["pid"], (p, info)) for p, info in plotters)
     wrapper_of = {}
     for p, info in plotters:
