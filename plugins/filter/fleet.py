@@ -62,9 +62,11 @@ def progress_bar(progress, width=table.BAR_WIDTH, ascii=False):
     return table.bar(progress, int(width), boolean(ascii, strict=False))
 
 
-def storage_offer(state, dirs, address, user=None, port=None, must_be_mount=False, min_free_bytes=0):
+def storage_offer(state, dirs, address, user=None, port=None, must_be_mount=False, min_free_bytes=0, replot=None):
     """What one storage host offers: its storage dirs with the free space, mount state and any problem
-    plot_info saw this pass (a dir with a problem is offered with it: only that dir is ruled out)."""
+    plot_info saw this pass (a dir with a problem is offered with it: only that dir is ruled out).
+    replot: the host's plotfleet_replot with storage_dirs; a dir plot_info found replot on for
+    (replot_room) is offered with {"room_bytes", "room_plots", "policy"} under "replot"."""
     free = {}
     for entry in (state or {}).get("dirs", []) if isinstance(state, dict) else []:
         if isinstance(entry, dict) and entry.get("path"):
@@ -80,7 +82,17 @@ def storage_offer(state, dirs, address, user=None, port=None, must_be_mount=Fals
             "free_bytes": seen.get("free_bytes"), "total_bytes": seen.get("total_bytes"), "cpu_aes": cpu_aes,
             "mounted": _mounted(seen), "problem": _dir_problem(seen),
         })
+        _add_replot(offer[-1], state, replot)
     return offer
+
+
+def _add_replot(item, state, replot):
+    """The dir's replot room (plot_info's replot_room) and the policy a sender puts in its request."""
+    rooms = state.get("replot_room") if isinstance(state, dict) else None
+    room = (rooms or {}).get(item["path"]) if isinstance(rooms, dict) and isinstance(replot, dict) else None
+    if isinstance(room, dict):
+        item["replot"] = {"room_bytes": int(room.get("bytes") or 0), "room_plots": int(room.get("plots") or 0),
+                          "policy": _plain(replot)}
 
 
 def _mounted(entry):
@@ -123,6 +135,8 @@ def move_destinations(hostvars, storage_hosts, plotter, ssh_key=None, known_free
                 "cpu_aes": None if local else item.get("cpu_aes"),
             }
             dest.update((key, item[key]) for key in ("mounted", "problem") if item.get(key) is not None)
+            if item.get("replot") and not local:  # replot happens in the storage agent's session (remote copies)
+                dest["replot"] = item["replot"]
             destinations.append(dest)
     return _plain(destinations)
 

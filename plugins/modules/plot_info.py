@@ -61,6 +61,13 @@ options:
       - Counters (plots finished, bytes moved) are kept in C(<state_dir>/metrics-counters.json). Writing them is
         not a change, and happens in check mode too (the metrics describe the host, they manage nothing).
     type: path
+  replot:
+    description:
+      - A storage host's C(plotfleet_replot) with C(storage_dirs) (its C(plotfleet_storage_dirs)) added, as the
+        reconcile role passes it when replot is enabled (docs/replot.md). For every storage dir where replot is
+        on, RV(replot_room) says what replot could free there for one arrival now (read-only, nothing deleted).
+        Unset (the default) - no replot_room.
+    type: dict
 extends_documentation_fragment:
   - plotfleet.chia.host
   - plotfleet.chia.attributes
@@ -92,6 +99,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+replot_room:
+  description:
+    - Per storage dir where replot is on (O(replot)) - the bytes and number of old plots replot could delete
+      there for one arrival now, within its limits (C(replot.room), docs/replot.md).
+  returned: when O(replot) is set
+  type: dict
+  sample: {"/mnt/d1": {"bytes": 217675065344, "plots": 2}}
 jobs:
   description:
     - Plots of live plotter processes (one process may show two - madMAx copies one plot while it makes the
@@ -255,9 +269,21 @@ host_warnings:
   elements: str
 """
 
+import os  # noqa: E402
+
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import hoststate, metrics, options  # noqa: E402
+from ansible_collections.plotfleet.chia.plugins.module_utils import hoststate, metrics, options, replot  # noqa: E402
+
+
+def replot_room(config):
+    """{dir: replot.room(...)} for the storage dirs where replot is on (docs/replot.md)."""
+    out = {}
+    for directory in (config or {}).get("storage_dirs") or []:
+        policy = replot.policy_for(config, directory)
+        if policy is not None and os.path.isdir(directory):
+            out[directory] = replot.room(directory, policy, replot.journal_of(config))
+    return out
 
 
 def _write_metrics(params, state, warnings):
@@ -269,7 +295,8 @@ def _write_metrics(params, state, warnings):
 
 
 def main():
-    module = AnsibleModule(argument_spec=options.host_argument_spec(metrics_path=dict(type="path")),
+    module = AnsibleModule(argument_spec=options.host_argument_spec(metrics_path=dict(type="path"),
+                                                                       replot=dict(type="dict")),
                            supports_check_mode=True)
     if module.params["history_limit"] < 0:
         module.fail_json(msg="history_limit must be >= 0, got %d" % module.params["history_limit"])
@@ -279,6 +306,8 @@ def main():
     warnings = state.pop("warnings")
     if module.params["metrics_path"]:
         _write_metrics(module.params, state, warnings)
+    if module.params["replot"] is not None:
+        state["replot_room"] = replot_room(module.params["replot"])
     for warning in warnings:
         module.warn(warning)
     # Ansible strips a result's `warnings` key (it only displays it): the list is returned as host_warnings.

@@ -113,6 +113,15 @@ options:
           - Whether the destination host's CPU has AES instructions, gathered by the controller
             (M(plotfleet.chia.plot_info) RV(plotfleet.chia.plot_info#module:load.cpu_aes)). See O(ssh_ciphers).
         type: bool
+      replot:
+        description:
+          - Replot at this remote destination (docs/replot.md), filled in by
+            P(plotfleet.chia.move_destinations#filter) only where its storage host has it on -
+            C(room_bytes) (what replot could free there for one arrival now; counted as free space when
+            choosing) and C(policy) (the storage host's C(plotfleet_replot) with C(storage_dirs)). A transfer
+            there asks the storage agent for a C(replot-session) - the agent deletes the fewest old plots that
+            make room, under its lock, and the transfer record keeps what went (its C(replot)). Unset - no replot.
+        type: dict
   max_transfers_per_destination:
     description:
       - Transfers running at once towards one destination.
@@ -324,6 +333,7 @@ DESTINATION_SPEC = dict(
     min_free_bytes=dict(type="int", default=0),
     incoming_bytes=dict(type="int", default=0),
     cpu_aes=dict(type="bool"),
+    replot=dict(type="dict"),
 )
 
 

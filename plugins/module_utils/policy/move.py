@@ -107,12 +107,13 @@ def _choose(cand, destinations, rec, reserved, per_dest, per_source, max_per_des
             return [dest], notes  # a rename needs no room and no transfer slot
         free = dest.get("free_bytes")
         incoming = int(dest.get("incoming_bytes") or 0)  # what other plotters are still sending there
-        room = None if free is None else (free - reserved.get(dest["key"], 0) - incoming
+        replot_room = replot_room_bytes(dest)  # old plots the storage host would delete for one arrival
+        room = None if free is None else (free + replot_room - reserved.get(dest["key"], 0) - incoming
                                           - int(dest.get("min_free_bytes") or 0))
         if room is not None and room < cand["size"]:
-            notes.append("%s has no room (%d bytes free after reservations%s, %d needed)" % (
+            notes.append("%s has no room (%d bytes free after reservations%s%s, %d needed)" % (
                 dest["key"], max(room, 0), " and %d bytes other hosts are sending" % incoming if incoming else "",
-                cand["size"]))
+                ", with %d bytes replot could free" % replot_room if replot_room else "", cand["size"]))
             continue
         if per_dest.get(dest["key"], 0) >= max_per_destination:
             notes.append("%s has %d transfers running (cap %d)" % (
@@ -129,6 +130,13 @@ def _choose(cand, destinations, rec, reserved, per_dest, per_source, max_per_des
         dest, room = item
         return (dest["key"] != resume_key, per_dest.get(dest["key"], 0), room is None, -(room or 0), dest["index"])
     return [dest for dest, _room in sorted(usable, key=rank)], notes
+
+
+def replot_room_bytes(dest):
+    """What replot could free at this destination for one arrival (its storage host's plot_info): a full
+    dir of replaceable old plots is not full. 0 without replot there."""
+    replot = dest.get("replot")
+    return max(0, int(replot.get("room_bytes") or 0)) if isinstance(replot, dict) else 0
 
 
 # AES-GCM first (cheapest with AES in hardware on both ends), then what OpenSSH offers by default,

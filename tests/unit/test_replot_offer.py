@@ -1,0 +1,80 @@
+"""Replot in the choice of destinations (issue 13): the storage host's plot_info reports what replot could
+free per dir (real k18 plots), its offer carries that room and the policy to remote senders, and the move
+policy counts the room as free space: a full dir of replaceable old plots is chosen, one without is not."""
+
+import replot_lib as lib
+
+from ansible_collections.plotfleet.chia.plugins.filter import fleet
+from ansible_collections.plotfleet.chia.plugins.module_utils import transfer_worker
+from ansible_collections.plotfleet.chia.plugins.module_utils.policy import move
+from ansible_collections.plotfleet.chia.plugins.modules import plot_info
+
+
+def storage_dir(tmp_path, name, count):
+    directory = tmp_path / name
+    directory.mkdir()
+    sizes = [lib.place(directory, src, "202%d-01-01-00-00" % i).stat().st_size
+             for i, src in enumerate(lib.og_plots(count))]
+    (directory / "notes.txt").write_text("not a plot")
+    return directory, sizes
+
+
+def config(tmp_path, *dirs, **settings):
+    return dict({"enabled": True, "storage_dirs": [str(d) for d in dirs], "journal": str(tmp_path / "j.jsonl"),
+                 "max_per_pass": 2}, **settings)
+
+
+def state_of(*dirs, free=0):
+    return {"dirs": [{"path": str(d), "exists": True, "error": None, "free_bytes": free, "total_bytes": 10 ** 9,
+                      "mount_point": str(d)} for d in dirs]}
+
+
+def test_plot_info_reports_the_room_within_the_limits_for_dirs_with_replot_on(tmp_path):
+    full, sizes = storage_dir(tmp_path, "full", 3)
+    off, _ = storage_dir(tmp_path, "off", 2)
+    conf = config(tmp_path, full, off, dirs={str(off): {"enabled": False}})
+    rooms = plot_info.replot_room(conf)
+    assert rooms == {str(full): {"bytes": sum(sorted(sizes, reverse=True)[:2]), "plots": 2}}   # max_per_pass 2
+    assert plot_info.replot_room(dict(conf, keep_min=3)) == {str(full): {"bytes": 0, "plots": 0}}
+    assert plot_info.replot_room(dict(conf, enabled=False)) == {}
+
+
+def test_the_offer_and_the_remote_destinations_carry_room_and_policy_only_with_replot_on(tmp_path):
+    full, sizes = storage_dir(tmp_path, "full", 2)
+    conf = config(tmp_path, full)
+    state = dict(state_of(full), replot_room=plot_info.replot_room(conf))
+    (item,) = fleet.storage_offer(state, [str(full)], "10.0.0.5", replot=conf)
+    assert item["replot"] == {"room_bytes": sum(sizes), "room_plots": 2, "policy": conf}
+    hv = {"nas": {"plotfleet_storage_offer": [item]}}
+    (dest,) = fleet.move_destinations(hv, ["nas"], "p1", "/k")
+    assert dest["replot"]["room_bytes"] == sum(sizes) and dest["replot"]["policy"] == conf
+    (local,) = fleet.move_destinations(hv, ["nas"], "nas", "/k")
+    assert "replot" not in local     # a local copy does not go through the storage agent
+    plain = fleet.storage_offer(state_of(full), [str(full)], "10.0.0.5", replot={"enabled": False})
+    assert plain == fleet.storage_offer(state_of(full), [str(full)], "10.0.0.5")   # off: the offer as before
+    assert "replot" not in plain[0]
+
+
+def destination(path, free, replot=None):
+    out = {"path": path, "host": "nas", "index": 0, "key": transfer_worker.destination_key("nas", path),
+           "dev": None, "free_bytes": free, "problem": None, "min_free_bytes": 0}
+    if replot is not None:
+        out["replot"] = replot
+    return out
+
+
+def candidate(size):
+    pid = "ab" * 32
+    return {"path": "/src/plot-k18-%s.plot2" % pid, "name": "plot-k18-%s.plot2" % pid, "dir": "/src",
+            "size": size, "dev": 1, "mtime": 1.0, "plot_id": pid, "k": 18}
+
+
+def test_the_move_policy_counts_replot_room_as_free_space():
+    size = 10 ** 6
+    full = destination("/full", 1000)
+    out = move.plan([candidate(size)], [full], [])
+    assert out["actions"] == [] and "has no room" in out["reasons"][0]
+    out = move.plan([candidate(size)], [destination("/full", 1000, {"room_bytes": size, "policy": {}})], [])
+    assert [a["destination"]["path"] for a in out["actions"]] == ["/full"]
+    out = move.plan([candidate(size)], [destination("/full", 1000, {"room_bytes": size // 2, "policy": {}})], [])
+    assert out["actions"] == [] and "replot could free" in out["reasons"][0]
