@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import cpu
+from ansible_collections.plotfleet.chia.plugins.module_utils import cpu, plotfile
 
 __metaclass__ = type
 
@@ -35,12 +35,13 @@ def mount_point(path):
 def scan_dir(path):
     """Facts about one tmp/dst dir; temp files are returned for attribution to jobs.
 
-    {"path", "exists", "free_bytes", "total_bytes", "plot_bytes", "plot_count", "temp_bytes",
-     "temp_count", "device", "mount_point", "error"} plus "_temps": [(name, bytes)].
+    {"path", "exists", "free_bytes", "total_bytes", "plot_bytes", "plot_count" (v1 `.plot`),
+     "plots_v2", "plot_bytes_v2" (PoS2 `.plot2` files), "temp_bytes", "temp_count" (plotfile.is_temp_name),
+     "device", "mount_point", "error"} plus "_temps": [(name, bytes)]. One listing of the dir for all of it.
     """
     entry = {"path": path, "exists": False, "free_bytes": None, "total_bytes": None, "plot_bytes": 0,
-             "plot_count": 0, "temp_bytes": 0, "temp_count": 0, "device": None, "mount_point": None,
-             "error": None, "_temps": []}
+             "plot_count": 0, "plots_v2": 0, "plot_bytes_v2": 0, "temp_bytes": 0, "temp_count": 0,
+             "device": None, "mount_point": None, "error": None, "_temps": []}
     try:
         st = os.stat(path)
     except OSError as exc:
@@ -63,7 +64,11 @@ def scan_dir(path):
                     size = _size(item)
                     entry["plot_bytes"] += size
                     entry["plot_count"] += 1
-                elif name.endswith(".tmp") or name.endswith(".plotfleet-partial"):
+                elif plotfile.is_plot2_name(name):
+                    if item.is_file(follow_symlinks=False):
+                        entry["plot_bytes_v2"] += _size(item)
+                        entry["plots_v2"] += 1
+                elif plotfile.is_temp_name(name):
                     size = _size(item)
                     entry["temp_bytes"] += size
                     entry["temp_count"] += 1

@@ -27,7 +27,6 @@ from ansible_collections.plotfleet.chia.plugins.module_utils import (
     dirs,
     eta,
     logcache,
-    plotfile,
     processes,
     records,
     transfer,
@@ -591,41 +590,9 @@ def _scan(path, dir_scans):
 
 
 def _with_plot_formats(scan):
-    """Add v1 (`.plot`, what plot_count/plot_bytes count) and v2 (PoS2 `.plot2`) plot counts and bytes."""
-    scan.update(plots_v1=scan["plot_count"], plot_bytes_v1=scan["plot_bytes"], plots_v2=0, plot_bytes_v2=0)
-    if not scan["exists"]:
-        return scan
-    try:
-        with os.scandir(scan["path"]) as entries:
-            for entry in entries:
-                if plotfile.is_plot2_name(entry.name):
-                    _count_plot2(scan, entry)
-                elif entry.name.endswith(plotfile.PLOT2_PARTIAL_SUFFIX) and temps.is_temp_name(entry.name):
-                    _count_partial(scan, entry)
-    except OSError as exc:
-        scan["error"] = scan["error"] or exc.strerror or str(exc)
+    """Name v1 (`.plot`, what plot_count/plot_bytes count) apart from v2 (PoS2 `.plot2`, counted by scan_dir)."""
+    scan.update(plots_v1=scan["plot_count"], plot_bytes_v1=scan["plot_bytes"])
     return scan
-
-
-def _count_plot2(scan, entry):
-    try:
-        if entry.is_file():
-            size = entry.stat().st_size
-            scan["plots_v2"] += 1
-            scan["plot_bytes_v2"] += size
-    except OSError:
-        pass   # gone since the listing (moved away): not in this dir any more
-
-
-def _count_partial(scan, entry):
-    """xchplot2's `<name>.plot2.partial` (dirs.scan_dir counts only `.tmp` and our own partials)."""
-    try:
-        size = entry.stat().st_size
-    except OSError:
-        return
-    scan["temp_bytes"] += size
-    scan["temp_count"] += 1
-    scan["_temps"].append((entry.name, size))
 
 
 def _temp_usage(plot, dir_scans):

@@ -86,11 +86,12 @@ def is_plot2_name(name):
 
 def is_temp_name(name):
     """A plotter's or plotfleet's temporary file: never to be moved (and never a finished plot).
-    Any `*.tmp` (chiapos, madMAx, BladeBit, the pos2 driver), xchplot2's `plot-k*.plot2.partial`,
-    plotfleet's `*.plotfleet-partial`. Which of them belong to a job: policy/temps.py."""
+    Any `*.tmp` (chiapos, madMAx, BladeBit, the pos2 driver), xchplot2's `plot-k*.plot2.partial`
+    (its current releases add a random `.XXXXXX`), plotfleet's `*.plotfleet-partial`. Which of them
+    belong to a job: policy/temps.py."""
     if name.endswith(".tmp") or name.endswith(PARTIAL_SUFFIX):
         return True
-    return name.startswith("plot-k") and name.endswith(PLOT2_PARTIAL_SUFFIX)
+    return name.startswith("plot-k") and (name.endswith(PLOT2_PARTIAL_SUFFIX) or PLOT2_PARTIAL_SUFFIX + "." in name)
 
 
 def partial_name(plot_name):

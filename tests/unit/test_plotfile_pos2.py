@@ -34,7 +34,8 @@ def test_names():
     assert plotfile.is_plot_name(v2) and plotfile.parse_plot_name(v2)["plot_id"] == ID
     assert not plotfile.is_plot_name(v2, v2=False) and plotfile.parse_plot_name(v2, v2=False) is None
     assert plotfile.is_plot_name(v2, v2=True) and plotfile.is_plot_name("plot-k32-%s.plot" % ID)
-    for name in ("plot-k28-%s.plot2.tmp" % ID, "plot-k28-%s.plot2.partial" % ID):
+    temps = ("plot-k28-%s.plot2.tmp", "plot-k28-%s.plot2.partial", "plot-k28-%s.plot2.partial.Ab3xQ9")
+    for name in (t % ID for t in temps):
         assert plotfile.is_temp_name(name) and not plotfile.is_plot_name(name, v2=True)
     assert not plotfile.is_plot2_name("plot-k28-2025-01-01-00-00-%s.plot2" % ID)   # chia names v2 without a date
 

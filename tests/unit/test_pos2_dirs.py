@@ -18,6 +18,7 @@ def test_dirs_count_v1_and_v2_plots_and_bytes_apart(tmp_path):
     (dst / ("plot-k18-%s.plot2" % ID3)).write_bytes(b"3" * 12)
     (dst / ("plot-k18-%s.plot2.tmp" % ID1)).write_bytes(b"t" * 7)       # the pos2 driver's temp
     (dst / ("plot-k28-%s.plot2.partial" % ID1)).write_bytes(b"p" * 5)   # xchplot2's: not a plot
+    (dst / ("plot-k28-%s.plot2.partial.Ab3xQ9" % ID2)).write_bytes(b"q" * 3)   # xchplot2's newer partial
     (dst / "notes.plot2").write_bytes(b"x")                                # not a plot name
     (dst / ("plot-k18-%s.plot2" % ("d4" * 32))).mkdir()                  # not a file
     entries = hoststate._dirs({"tmp_dirs": [str(tmp)], "dst_dirs": [str(dst)]}, {})
@@ -25,7 +26,7 @@ def test_dirs_count_v1_and_v2_plots_and_bytes_apart(tmp_path):
     d = by_path[str(dst)]
     assert (d["plots_v1"], d["plot_bytes_v1"], d["plots_v2"], d["plot_bytes_v2"]) == (1, 100, 2, 42)
     assert (d["plot_count"], d["plot_bytes"]) == (1, 100)          # the existing keys keep their meaning
-    assert (d["temp_bytes"], d["temp_count"]) == (7 + 5, 2)   # the driver's .plot2.tmp and xchplot2's partial
+    assert (d["temp_bytes"], d["temp_count"]) == (7 + 5 + 3, 3)   # the driver's .plot2.tmp and xchplot2's partials
     t = by_path[str(tmp)]
     assert (t["plots_v1"], t["plots_v2"], t["plot_bytes_v2"]) == (0, 0, 0)
 
