@@ -394,7 +394,9 @@ class LogParser(object):
             value = 0.9999
         elif value > 1.0:
             value = 1.0
-        value = round4(value)
+        scaled = value * 10000.0   # round4(value), inline
+        tenths = int(scaled + 0.5)
+        value = tenths / 10000.0 if 1e-6 < scaled + 0.5 - tenths < 1 - 1e-6 else round(value, 4)
         if value > plot["progress"]:
             plot["progress"] = value
 
