@@ -130,6 +130,7 @@ def run_pass(params, state, procs, check_mode, warnings, now=None):
         for action in decided["actions"]:
             if check_mode:
                 result["would_move"].append(_would(action))
+                result["reasons"] += replot_listing(action, params)
             elif action["kind"] == "rename":
                 _rename(action, state_dir, now, result)
             else:
@@ -158,6 +159,31 @@ def _would(action):
     return {"plot": cand["name"], "source": cand["path"], "destination": dest["path"], "host": dest.get("host"),
             "method": _method(dest, action["kind"]), "resume": bool(action["record"] and
                                                                     action["record"]["state"] == "interrupted")}
+
+
+def replot_listing(action, params):
+    """Check mode at a destination where the storage host replots: exactly which old plots the copy's
+    replot-session would delete there now (the agent's replot-plan; nothing is touched), as reasons."""
+    cand, dest = action["candidate"], action["destination"]
+    if action["kind"] != "transfer" or not dest.get("host") or not (dest.get("replot") or {}).get("policy"):
+        return []
+    rec = {"host": dest["host"], "user": dest.get("user"), "port": dest.get("port"), "ssh_key": dest.get("ssh_key"),
+           "ssh_options": list(params.get("ssh_options") or []), "destination": dest["path"],
+           "plot_name": cand["name"], "source": cand["path"], "bytes_total": cand["size"],
+           "replot_policy": dest["replot"]["policy"]}
+    where = "%s:%s" % (dest["host"], dest["path"])
+    try:
+        shown = transfer_worker.remote(rec, "replot-plan", transfer_worker.replot_request(rec), cand["size"],
+                                       int(dest.get("min_free_bytes") or 0), timeout=REPLOT_PLAN_TIMEOUT_S)
+    except (OSError, transfer_worker.TransferError) as exc:
+        return ["%s: replot at %s: no plan (%s)" % (cand["path"], where, exc)]
+    if shown.get("error"):
+        return ["%s: replot at %s: no plan (%s)" % (cand["path"], where, shown["error"])]
+    return ["%s: replot at %s: %s" % (cand["path"], where, line) for line in shown.get("listing") or []] or [
+        "%s: replot at %s: nothing to delete (room enough)" % (cand["path"], where)]
+
+
+REPLOT_PLAN_TIMEOUT_S = 60
 
 
 def _summary(rec):
@@ -235,6 +261,9 @@ def new_record(action, params, now):
         rec["slot_cap"] = params.get("max_transfers_per_destination") or 1
         rec["alternatives"] = [{"destination": alt["path"], "host": alt.get("host")}
                                for alt in action.get("alternatives") or []]  # same host, best first
+        if (dest.get("replot") or {}).get("policy"):  # the storage host replots: the agent may make room
+            rec["replot_policy"] = dest["replot"]["policy"]
+            rec["replot_deleted"] = list((old or {}).get("replot_deleted") or [])  # earlier attempts' deletions
     rec["refused"] = ((old or {}).get("refused") or 0) + (1 if old and policy.failure_of(old) == "busy" else 0)
     if old and old.get("fingerprint"):
         rec["fingerprint"] = old["fingerprint"]  # checks a copy found in place should the source be gone

@@ -30,6 +30,7 @@ try:  # installed copy: a plain script next to the files of WORKER_FILES (transf
     import plotfile
     import process_groups
     import records
+    import replot
     import storage_agent
     import transfer_facts
 except ImportError:
@@ -37,6 +38,7 @@ except ImportError:
         plotfile,
         process_groups,
         records,
+        replot,
         storage_agent,
         transfer_facts,
     )
@@ -65,6 +67,36 @@ def source_of(module):
 
 def storage_agent_source():
     return source_of(storage_agent)
+
+
+# The storage agent with replot.py defined first as the module `replot` (its replot ops need it, and
+# only the agent's own text reaches the storage host).
+REPLOT_PROGRAM = ("import sys, types\n"
+                  "def _load(name, text):\n"
+                  "    module = types.ModuleType(name)\n"
+                  "    sys.modules[name] = module\n"
+                  "    exec(compile(text, name + '.py', 'exec'), module.__dict__)\n"
+                  "    return module\n"
+                  "_load('replot', %r)\n"
+                  "sys.exit(_load('storage_agent', %r).main(sys.argv[1:]))\n")
+
+
+def replot_agent_source():
+    return REPLOT_PROGRAM % (source_of(replot), source_of(storage_agent))
+
+
+def replot_request(rec):
+    """The replot request for this copy (docs/replot.md): the storage host's policy and the arrival,
+    its head read at the source (verified complete) with the memo zeroed - never the memo itself."""
+    with open(rec["source"], "rb") as handle:
+        head = handle.read(HEAD_BYTES)
+    arrival = {"name": rec["plot_name"], "bytes": rec["bytes_total"], "head": replot.arrival_head(head)}
+    return json.dumps({"policy": rec["replot_policy"], "arrival": arrival}, sort_keys=True)
+
+
+def replots(rec):
+    """This copy asks the storage host to replot (a remote, arbitrated session with replot on there)."""
+    return bool(rec.get("host") and rec.get("slot_cap") and rec.get("replot_policy"))
 
 
 CHUNK = 8 * 1024 * 1024
@@ -379,7 +411,8 @@ def rsync_argv(rec, rsync_version_text):
 
 def remote_argv(rec, op, *extra):
     # -S: no site module (the script is stdlib only), ~20-30 ms less start-up per call
-    args = ["python3", "-S", "-c", storage_agent_source(), op, rec["destination"], rec["plot_name"],
+    program = replot_agent_source() if op.startswith("replot-") else storage_agent_source()
+    args = ["python3", "-S", "-c", program, op, rec["destination"], rec["plot_name"],
             plotfile.partial_name(rec["plot_name"])] + [str(x) for x in extra]
     return ssh_argv(rec) + ["--", rec["host"], " ".join(shlex.quote(a) for a in args)]
 
@@ -416,8 +449,12 @@ class RemoteSession(object):
 
     def __init__(self, rec):
         self.rec = rec
-        argv = remote_argv(rec, "session", HEAD_BYTES, FLUSH_EVERY_S, plotfile.RSYNC_PARTIAL_DIR,
-                           *slot_request(rec))
+        if replots(rec):
+            argv = remote_argv(rec, "replot-session", replot_request(rec), HEAD_BYTES, FLUSH_EVERY_S,
+                               plotfile.RSYNC_PARTIAL_DIR, *slot_request(rec))
+        else:
+            argv = remote_argv(rec, "session", HEAD_BYTES, FLUSH_EVERY_S, plotfile.RSYNC_PARTIAL_DIR,
+                               *slot_request(rec))
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.probe = self._answer("probe")
 
@@ -510,9 +547,30 @@ def follow_grant(rec, rec_path, probe):
     records.write_json_atomic(rec_path, rec)
 
 
+def keep_replot(rec, rec_path, probe):
+    """What the storage host's replot did for this copy goes into the record (and the log) before the
+    copy starts: replot (this grant's outcome) and replot_deleted (every attempt's deletions, by name)."""
+    if not replots(rec):
+        return
+    outcome = probe.get("replot")
+    rec["replot"] = outcome
+    deleted = list(rec.get("replot_deleted") or [])
+    for name in (outcome or {}).get("deleted") or []:
+        log("replot: deleted %s/%s for %s" % (outcome.get("dir"), name, rec["plot_name"]))
+        deleted.append({"dir": outcome.get("dir"), "name": name})
+    for where, why in (outcome or {}).get("refused") or []:
+        log("replot: nothing deleted in %s: %s" % (where, why))
+    if (outcome or {}).get("error"):
+        log("replot: %s" % outcome["error"])
+    rec["replot_deleted"] = deleted
+    if rec_path:
+        records.write_json_atomic(rec_path, rec)
+
+
 def run_remote(rec, rec_path=None):
     session = RemoteSession(rec)
     try:
+        keep_replot(rec, rec_path, session.probe)
         if rec_path:
             follow_grant(rec, rec_path, session.probe)
         rec[FRESH_KEY] = nothing_left_before(rec, session.probe)

@@ -22,7 +22,8 @@ ACT = {"starting", "moving", "draining", "stopping", "launch", "detach", "transf
 GATHER_ENTRIES = {"hoststate", "transfer"}
 SHARED = {"plotfile", "transfer_facts"}  # names and formats, no state: policy may use them
 POLICY_STDLIB = {"__future__", "re", "os", "time", "math", "collections", "itertools", "functools", "heapq"}
-WORKER_FILES = {"transfer_worker", "plotfile", "records", "transfer_facts", "process_groups", "storage_agent"}
+WORKER_FILES = {"transfer_worker", "plotfile", "records", "transfer_facts", "process_groups", "storage_agent",
+                "replot"}  # replot.py: shipped with the storage agent for replot sessions
 # What pure code must not call: I/O and the clock (os.path's string functions are fine).
 IMPURE_CALLS = {("os", "stat"), ("os", "listdir"), ("os", "scandir"), ("os", "statvfs"), ("os", "open"),
                 ("os", "rename"), ("os", "unlink"), ("os", "kill"), ("time", "time"), ("time", "sleep")}
