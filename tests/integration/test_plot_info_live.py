@@ -102,7 +102,7 @@ def test_plot_info_live(tmp_path):
         assert dead["tmp_bytes"] > 0 and all(str(tmp_b) in f and b["id"] in f for f in dead["tmp_files"])
         assert dead["tmp_files"] and all(os.path.exists(f) for f in dead["tmp_files"])
 
-        assert proc_a.wait(timeout=120) == 0, open(log_a).read()[-2000:]
+        assert proc_a.wait(timeout=600) == 0, open(log_a).read()[-2000:]
         rc, result = run_module("plot_info", args)
         assert rc == 0 and _mine(result, tmp_path) == []
         done = [h for h in result["history"] if h["id"] == a["id"]][0]
