@@ -24,6 +24,7 @@ import sys
 import time
 
 from ansible_collections.plotfleet.chia.plugins.module_utils import (
+    custom_plotter,
     moving,
     process_groups,
     processes,
@@ -86,17 +87,22 @@ def source_dirs(drain):
 def plots_coming(drain):
     """A live plotter writes into one of the source dirs (its dst, tmp or tmp2 dir)."""
     wanted = set(os.path.realpath(d) for d in source_dirs(drain))
-    for _proc, info in processes.plotter_processes(processes.list_processes([])):
+    for _proc, info in live_plotters(drain, processes.list_processes([])):
         dirs = (info.get("dst_dir"), info.get("tmp_dir"), info.get("tmp2_dir"))
         if any(d and os.path.realpath(d) in wanted for d in dirs):
             return True
     return False
 
 
-def busy_dirs(procs):
+def live_plotters(drain, procs):
+    """[(proc, info)] of live plotters, custom ones too (the templates plot_start kept, as plot_info)."""
+    return processes.plotter_processes(procs, custom=custom_plotter.load_templates(drain["state_dir"]))
+
+
+def busy_dirs(drain, procs):
     """Temp dirs of live madMAx / Gigahorse processes: their own copy thread moves plots out of them."""
     found = set()
-    for _proc, info in processes.plotter_processes(procs):
+    for _proc, info in live_plotters(drain, procs):
         if info.get("plotter") in transfer.SELF_COPYING_PLOTTERS:
             found.update(os.path.realpath(d) for d in (info.get("tmp_dir"), info.get("tmp2_dir")) if d)
     return found
@@ -110,7 +116,7 @@ def take_next(drain, now):
     with records.host_lock(state_dir):
         procs = processes.list_processes(warnings)
         transfers = transfer.load_transfers(state_dir, procs, warnings, now)
-        candidates, _why = transfer.find_candidates(source_dirs(drain), busy_dirs(procs), set(), now)
+        candidates, _why = transfer.find_candidates(source_dirs(drain), busy_dirs(drain, procs), set(), now)
         if not candidates:
             return None
         dests = transfer.measure_destinations([dict(d) for d in drain.get("destinations") or []],

@@ -57,3 +57,23 @@ def test_while_a_plotter_writes_into_the_source_dir_the_worker_keeps_looking(tmp
     slept = []
     assert draining.wait_for_next(drain_for(tmp_path, src), clock=clock, sleep=slept.append) is None
     assert slept and set(slept) == {draining.POLL_S}, "polls every POLL_S, then gives up after IDLE_EXIT_S"
+
+
+def test_a_custom_plotter_of_a_kept_template_writing_into_the_source_dir_keeps_the_worker_looking(tmp_path):
+    """Custom plotters are recognised from the templates plot_start kept in state_dir, as in plot_info."""
+    from ansible_collections.plotfleet.chia.plugins.module_utils import custom_plotter
+    src = tmp_path / "src"
+    src.mkdir()
+    exe = tmp_path / "myplot"
+    exe.symlink_to(sys.executable)
+    proc = subprocess.Popen([str(exe), "-c", "import time; time.sleep(60)", "-k", "28", "-d", str(src)])
+    try:
+        assert not draining.plots_coming(drain_for(tmp_path, src)), "without the template it is nobody's plotter"
+        custom_plotter.save_template(str(tmp_path / "state"), {
+            "kind": "custom", "k": 28, "binary": str(exe), "custom": {
+                "name": "myplot", "argv": ["{binary}", "-c", "{python}", "-k", "{k}", "-d", "{dst_dir}"],
+                "process": {"name": "myplot", "argv_pattern": "time.sleep"}}})
+        assert draining.plots_coming(drain_for(tmp_path, src))
+    finally:
+        proc.kill()
+        proc.wait()
