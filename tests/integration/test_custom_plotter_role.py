@@ -26,17 +26,19 @@ def test_a_custom_template_plots_through_the_role_and_its_plot_is_moved(tmp_path
 
     proc = run_playbook(REPO / "reconcile.yml", inventory=inventory)
     assert proc.returncode == 0, proc.stdout[-4000:]
-    assert recap(proc.stdout)["changed"] == 1 and status_doc(tmp_path)["summary"]["started"] == 1
+    first = status_doc(tmp_path)["summary"]
+    # A k18 plot may finish within this pass on an idle machine: then this pass moves it too.
+    assert first["started"] == 1 and recap(proc.stdout)["changed"] == 1 + first["moved"], proc.stdout[-4000:]
     log = next((root / "logs").glob("*.log"))
     assert log.read_text().startswith("plotfleet-custom: {")
     assert (state / "plotters" / "chiapos-template.json").is_file()
 
-    assert wait_for(lambda: plots(root / "dst"), timeout=180), log.read_text()[-2000:]
+    assert wait_for(lambda: plots(root / "dst") or plots(root / "storage"), timeout=180), log.read_text()[-2000:]
     (state / "pause").touch()   # only move from now on
     proc = run_playbook(REPO / "reconcile.yml", inventory=inventory)
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert len(plots(root / "storage")) == 1 and plots(root / "dst") == []
     doc = status_doc(tmp_path)
-    assert doc["summary"]["moved"] == 1
+    assert first["moved"] + doc["summary"]["moved"] == 1
     (recent,) = [e for e in doc["hosts"][0]["recent"] if e.get("log") == str(log)]
     assert recent["state"] == "finished" and recent["plotter"] == "custom" and recent["k"] == 18
