@@ -22,22 +22,13 @@ from plotfleet_testlib import REPO  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not (lib.plotmove_lib.Sshd.available() and lib.plotmove_lib.can_mount()),
                                 reason="needs root (tmpfs), /usr/sbin/sshd and rsync")
-UTILS = REPO / "plugins" / "module_utils"
 PAGE = 4096
 RSYNC_DIR = plotfile.RSYNC_PARTIAL_DIR
 
 
 def program():
-    """The storage agent's text with replot.py's defined first, as the module `replot`."""
-    return ("import sys, types\n"
-            "def _load(name, text):\n"
-            "    module = types.ModuleType(name)\n"
-            "    sys.modules[name] = module\n"
-            "    exec(compile(text, name + '.py', 'exec'), module.__dict__)\n"
-            "    return module\n"
-            "_load('replot', %r)\n"
-            "sys.exit(_load('storage_agent', %r).main(sys.argv[1:]))\n") % (
-        (UTILS / "replot.py").read_text(), (UTILS / "storage_agent.py").read_text())
+    """The program the transfer worker ships for replot ops: the agent with replot.py defined first."""
+    return transfer_worker.replot_agent_source()
 
 
 class Agent:
