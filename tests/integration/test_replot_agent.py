@@ -17,8 +17,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import replot_lib as lib  # noqa: E402
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import plotfile, replot, transfer_worker  # noqa: E402
 import plotfleet_testlib  # noqa: E402,F401  (puts collections/ on sys.path)
+from ansible_collections.plotfleet.chia.plugins.module_utils import plotfile, replot, transfer_worker  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not (lib.plotmove_lib.Sshd.available() and lib.plotmove_lib.can_mount()),
                                 reason="needs root (tmpfs), /usr/sbin/sshd and rsync")
