@@ -14,6 +14,7 @@ import json
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.plotfleet.chia.plugins.module_utils import replot as replot_policy
 from ansible_collections.plotfleet.chia.plugins.plugin_utils import fleet_setup as setup
 from ansible_collections.plotfleet.chia.plugins.plugin_utils import fleet_status as status_doc
 from ansible_collections.plotfleet.chia.plugins.plugin_utils import fleet_table as table
@@ -84,6 +85,11 @@ def storage_offer(state, dirs, address, user=None, port=None, must_be_mount=Fals
         })
         _add_replot(offer[-1], state, replot)
     return offer
+
+
+def replot_enabled_anywhere(config):
+    """A storage host's plotfleet_replot turns replot on in some dir (the host's or one dir's enabled)."""
+    return replot_policy.enabled_anywhere(config)
 
 
 def _add_replot(item, state, replot):
@@ -181,6 +187,7 @@ class FilterModule(object):
             "pass_summary": pass_summary,
             "progress_bar": progress_bar,
             "storage_offer": storage_offer,
+            "replot_enabled_anywhere": replot_enabled_anywhere,
             "move_destinations": move_destinations,
             "dir_problems": dir_problems,
             "setup_dirs": setup_dirs,

@@ -13,6 +13,7 @@ compressed "PLOT" and PoS2 "PoS2" headers); only the memo's LENGTH is read (128 
 
 Steps (docs/replot.md):
   policy_for(config, dir)        the effective policy of one storage dir (None: replot is off there)
+  enabled_anywhere(config)       whether some dir may have replot on (the controller's gate)
   plan(dir, policy, arrival, shortfall, journal)
                                  what would go for one arrival: a pure choice among scan(dir)
   delete(plan, journal)          re-check each chosen file, journal "deleting", unlink, "deleted"
@@ -145,6 +146,16 @@ def policy_for(config, directory):
         if os.path.realpath(path) == real:
             policy.update((k, v) for k, v in _given(override).items() if k in DEFAULTS)
     return policy if policy["enabled"] else None
+
+
+def enabled_anywhere(config):
+    """Whether replot may be on in some storage dir: the host's enabled, or one dir's own enabled: true
+    (a host off with one dir on is on there). Decided without the storage host's file system (the
+    controller asks this before it gathers); policy_for decides per dir on the storage host."""
+    if not isinstance(config, dict) or policy_problems(config):
+        return False
+    overrides = [o for o in (config.get("dirs") or {}).values() if isinstance(o, dict)]
+    return config.get("enabled") is True or any(o.get("enabled") is True for o in overrides)
 
 
 # ---------------------------------------------------------------- plot files of a dir
