@@ -718,3 +718,93 @@ def listing(chosen_plan):
         return ["%s: nothing deleted for %s: %s" % (chosen_plan["dir"], chosen_plan["for"], chosen_plan["refused"])]
     return ["%s: would delete %s (%d bytes, plot id %s): %s" % (
         chosen_plan["dir"], p["name"], p["size"], p["plot_id"], p["why"]) for p in chosen_plan["delete"]]
+
+
+# ---------------------------------------------------------------- status (plot_info, read-only)
+
+STATUS_WINDOW_S = 24 * HOUR_S   # deletions and arrivals counted over the last day
+STATUS_RECENT = 10              # journal outcomes listed per dir in the status (newest first)
+STATUS_UNFINISHED = 10          # interrupted deletions listed per dir
+OUTCOMES = ("deleted", "failed", "kept")
+SHOWN_KEYS = ("event", "name", "size", "plot_id", "why", "for", "at", "t", "error", "found_after")
+
+
+def journal_by_dir(journal):
+    """{real dir: [entries, oldest first]}: the whole journal read once, for the status of every dir."""
+    by_dir = {}
+    for entry in read_journal(journal):
+        if isinstance(entry, dict):
+            by_dir.setdefault(entry.get("dir"), []).append(entry)
+    return by_dir
+
+
+def dir_status(directory, policy, entries, now=None, window=STATUS_WINDOW_S, recent=STATUS_RECENT):
+    """What the status shows of one dir where replot is on; reads, never writes (not even the journal).
+
+    entries: this dir's journal entries (journal_by_dir). Returns "old" (plots the policy would
+    replace) and "new" (of an arrival format, not old), each {"count", "bytes"}; "percent" new of old +
+    new by bytes; "arrived" (new plots whose inode changed - the rename that lands a copy - in the last
+    `window` s) and "deleted" (journal) over that window; "arrival_rate_bps"; "eta_s" = old bytes /
+    arrival rate (a full dir: each arrival replaces its size of old plots), 0 once no old plot is left,
+    null without arrivals; "deleted_total" (the whole journal); "recent": the last `recent` outcomes
+    (deleted, failed, kept), newest first, only the keys of SHOWN_KEYS; "unfinished": "deleting"
+    entries without an outcome, each with "found": "gone" or "present" (the storage agent writes the
+    outcome at its next session)."""
+    now = time.time() if now is None else now
+    plots, _skipped = scan(directory)
+    anything = {"format": None, "k": None, "compression": None}   # as in progress(): no kind is the arrival's
+    old = [p for p in plots if not_replaceable(p, policy, anything) is None]
+    old_names = set(p["name"] for p in old)
+    new = [p for p in plots if p["format"] in policy["arrivals"] and p["name"] not in old_names]
+    arrived = [p for p in new if now - _changed_at(directory, p["name"]) < window]
+    deleted = [e for e in entries if e.get("event") == "deleted"]
+    out = {"dir": directory, "old": _count(old), "new": _count(new), "percent": None,
+           "arrived": _count(arrived), "deleted": _sizes([e for e in deleted if now - float(e.get("t") or 0) < window]),
+           "deleted_total": _sizes(deleted), "window_s": window, "paused": bool(policy["paused"]),
+           "keep_min": policy["keep_min"], "arrival_rate_bps": round(float(_count(arrived)["bytes"]) / window, 3),
+           "eta_s": None}
+    total = out["old"]["bytes"] + out["new"]["bytes"]
+    if total:
+        out["percent"] = round(100.0 * out["new"]["bytes"] / total, 1)
+    out["eta_s"] = eta_seconds(out["old"]["bytes"], out["arrival_rate_bps"])
+    outcomes = [e for e in entries if e.get("event") in OUTCOMES]
+    out["recent"] = [_shown(e) for e in reversed(outcomes[-recent:])] if recent > 0 else []
+    out.update(unfinished_in(directory, entries))
+    return out
+
+
+def eta_seconds(old_bytes, rate_bps):
+    """Seconds until the old bytes are replaced at this arrival rate: 0 when none are left, None without arrivals."""
+    if not old_bytes:
+        return 0
+    return int(old_bytes / rate_bps) if rate_bps else None
+
+
+def unfinished_in(directory, entries, limit=STATUS_UNFINISHED):
+    """{"unfinished_count", "unfinished": [...]} of one dir's entries, as unfinished() decides, each
+    explained without writing: "found" "gone" (that inode is no longer there) or "present"."""
+    done = set((e.get("name"), e.get("ino")) for e in entries if e.get("event") in OUTCOMES)
+    left = [e for e in entries if e.get("event") == "deleting" and (e.get("name"), e.get("ino")) not in done]
+    shown = []
+    for entry in left[-limit:] if limit > 0 else []:
+        present = _same_file(os.path.join(directory, str(entry.get("name"))), entry)
+        shown.append(dict(_shown(entry), found="present" if present else "gone"))
+    return {"unfinished_count": len(left), "unfinished": shown}
+
+
+def _changed_at(directory, name):
+    """The inode change time of a plot (a copy lands by a rename, which sets it), 0 if it is gone."""
+    try:
+        return os.lstat(os.path.join(directory, name)).st_ctime
+    except OSError:
+        return 0
+
+
+def _sizes(entries):
+    return {"count": len(entries), "bytes": sum(int(e.get("size") or 0) for e in entries)}
+
+
+def _shown(entry):
+    """A journal entry as the status shows it: only these keys (a journal line never holds the memo,
+    and nothing else that is not listed gets out either)."""
+    return dict((key, entry.get(key)) for key in SHOWN_KEYS if key in entry)
