@@ -67,6 +67,8 @@ options:
         reconcile role passes it when replot is enabled (docs/replot.md). For every storage dir where replot is
         on, RV(replot_room) says what replot could free there for one arrival now (read-only, nothing deleted).
         Unset (the default) - no replot_room.
+      - For the same dirs RV(replot_status) gives the replot progress and the journal's recent entries, for the
+        status (docs/reporting.md). Both read the dirs and the journal, never write them.
     type: dict
 extends_documentation_fragment:
   - plotfleet.chia.host
@@ -106,6 +108,57 @@ replot_room:
   returned: when O(replot) is set
   type: dict
   sample: {"/mnt/d1": {"bytes": 217675065344, "plots": 2}}
+replot_status:
+  description:
+    - Per storage dir where replot is on (O(replot)) - the replot progress and the journal's recent entries
+      (C(replot.dir_status), docs/replot.md). Read-only (the journal is read once per call, never written); what is
+      listed is bounded (10 outcomes, 10 interrupted deletions per dir). Never the plot's memo.
+  returned: when O(replot) is set
+  type: dict
+  sample: {"/mnt/d1": {"old": {"count": 40, "bytes": 4353501306880}, "new": {"count": 10, "bytes": 1088375326720},
+           "percent": 20.0, "arrived": {"count": 3, "bytes": 326512598016}, "deleted": {"count": 3,
+           "bytes": 326512598016}, "arrival_rate_bps": 3779081.0, "eta_s": 1152000, "deleted_total": {"count": 30,
+           "bytes": 3265125980160}, "recent": [], "unfinished": [], "unfinished_count": 0}}
+  contains:
+    dir: {description: The storage dir as configured., type: str, returned: always}
+    old: {description: "Plots the policy would replace - C({count, bytes}).", type: dict, returned: always}
+    new: {description: "Plots of an arrival format (C(arrivals)) that are not old - C({count, bytes}).", type: dict,
+          returned: always}
+    percent: {description: "New bytes of old + new bytes, in % (one decimal); null without such plots.",
+              type: float, returned: always}
+    arrived: {description: "New plots that landed in the last C(window_s) seconds (their inode change time - the
+              rename that lands a copy) - C({count, bytes}).", type: dict, returned: always}
+    deleted: {description: "Deletions in the journal in the last C(window_s) seconds - C({count, bytes}).",
+              type: dict, returned: always}
+    deleted_total: {description: "Every deletion the journal holds for the dir - C({count, bytes}).", type: dict,
+                    returned: always}
+    window_s: {description: The window of C(arrived) and C(deleted) (86400)., type: int, returned: always}
+    arrival_rate_bps: {description: "C(arrived) bytes / C(window_s).", type: float, returned: always}
+    eta_s:
+      description:
+        - "Seconds until the old plots are replaced at the arrival rate - old bytes / C(arrival_rate_bps) (a full
+          dir - each arrival replaces its size of old plots); 0 once no old plot is left; null without arrivals."
+      type: int
+      returned: always
+    paused: {description: Deleting is paused for the dir (plans are still made)., type: bool, returned: always}
+    keep_min: {description: Replaceable plots that always stay in the dir., type: int, returned: always}
+    recent:
+      description:
+        - "The journal's last outcomes for the dir, newest first - C(event) (C(deleted), C(failed), C(kept)),
+          C(name), C(size), C(plot_id), C(why), C(for) (the incoming plot), C(at) (ISO 8601 UTC), C(t) (epoch),
+          C(error) for a failure, C(found_after) for an outcome written after an interruption."
+      type: list
+      elements: dict
+      returned: always
+    unfinished:
+      description:
+        - "Deletions the journal started without an outcome (a killed storage agent), the last 10 - the journal
+          keys and C(found) - C(gone) (that file, same inode, is no longer there) or C(present). The storage
+          agent writes their outcome at its next session."
+      type: list
+      elements: dict
+      returned: always
+    unfinished_count: {description: How many such deletions there are., type: int, returned: always}
 jobs:
   description:
     - Plots of live plotter processes (one process may show two - madMAx copies one plot while it makes the
@@ -286,6 +339,20 @@ def replot_room(config):
     return out
 
 
+def replot_status(config, now=None):
+    """{dir: replot.dir_status(...)} for the storage dirs where replot is on; the journal is read once."""
+    out, by_dir = {}, None
+    for directory in (config or {}).get("storage_dirs") or []:
+        policy = replot.policy_for(config, directory)
+        if policy is None or not os.path.isdir(directory):
+            continue
+        if by_dir is None:
+            by_dir = replot.journal_by_dir(replot.journal_of(config))
+        entries = by_dir.get(os.path.realpath(directory), [])
+        out[directory] = replot.dir_status(directory, policy, entries, now)
+    return out
+
+
 def _write_metrics(params, state, warnings):
     """The Prometheus textfile; a failure to write it is a warning, never a failed gather."""
     try:
@@ -304,10 +371,11 @@ def main():
         module.fail_json(msg="stall_after_s must be > 0, got %d" % module.params["stall_after_s"])
     state = hoststate.gather(module.params)
     warnings = state.pop("warnings")
+    if module.params["replot"] is not None:   # before the metrics, which show the replot progress
+        state["replot_room"] = replot_room(module.params["replot"])
+        state["replot_status"] = replot_status(module.params["replot"])
     if module.params["metrics_path"]:
         _write_metrics(module.params, state, warnings)
-    if module.params["replot"] is not None:
-        state["replot_room"] = replot_room(module.params["replot"])
     for warning in warnings:
         module.warn(warning)
     # Ansible strips a result's `warnings` key (it only displays it): the list is returned as host_warnings.
