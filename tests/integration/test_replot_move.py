@@ -41,7 +41,7 @@ def destinations(tmp_path, sshd, disk, config, min_free):
     its offer, then the plotter's destinations."""
     args = {"log_dir": str(tmp_path / "storage-logs"), "state_dir": str(tmp_path / "storage-state"),
             "dst_dirs": [str(disk)]}
-    if config.get("enabled"):
+    if replot.enabled_anywhere(config):   # as roles/reconcile/tasks/gather.yml decides
         args["replot"] = config
     rc, state = run_module("plot_info", args)
     assert rc == 0, state
