@@ -6,8 +6,10 @@ A Ledger watches every data dir of the fleet during a test (a thread rescans eve
   - any `.plot` file that is not a complete plot, the moment it is seen anywhere.
 assert_invariants() then checks: 0 plots lost, 0 duplicated, 0 partial `.plot` files at any destination,
 no file deleted outside temp patterns, sentinel files untouched.
+PoS2 `.plot2` plots (the `pos2` kind) are plots too: read_any_header() reads either format.
 """
 
+import hashlib
 import os
 import re
 import struct
@@ -15,6 +17,8 @@ import threading
 import uuid
 
 MAGIC = b"Proof of Space Plot"
+POS2_MAGIC = b"PoS2"
+PLOT_SUFFIXES = (".plot", ".plot2")
 POINTERS = 10  # P1..P7, C1, C2, C3: all zero until the plot is complete
 SENTINEL_PREFIX = "pf-sentinel-"
 # Names that plotfleet or the plotters may delete: plotter temp files, rsync/transfer temp names.
@@ -47,11 +51,40 @@ def read_plot_header(path):
         return None
     pointers = struct.unpack(">%dQ" % POINTERS, raw) if len(raw) == 8 * POINTERS else (0,)
     complete = all(pointers) and size > max(pointers)
-    return {"id": plot_id, "k": k, "complete": bool(complete), "size": size}
+    return {"id": plot_id, "k": k, "complete": bool(complete), "size": size, "format": "v1"}
+
+
+def read_plot2_header(path):
+    """{'id', 'k', 'strength', 'complete', 'size', 'format': 'pos2'} from a PoS2 (chia_rs) header, or None.
+    Layout: "PoS2", version, 32-byte plot group id, k, strength, group size, ?, meta group, 8-byte LE
+    offset (0 until written); the plot id is sha256(group id + plot index 0 (2 bytes BE) + meta group)."""
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            head = handle.read(4 + 1 + 32 + 5 + 8)
+    except OSError:
+        return None
+    if len(head) < 50 or head[:4] != POS2_MAGIC:
+        return None
+    group_id, k, strength, meta_group = head[5:37], head[37], head[38], head[41]
+    (offset,) = struct.unpack("<Q", head[42:50])
+    plot_id = hashlib.sha256(group_id + struct.pack(">HB", 0, meta_group)).hexdigest()
+    return {"id": plot_id, "k": k, "strength": strength, "complete": 0 < offset < size, "size": size,
+            "format": "pos2"}
+
+
+def is_plot_file(filename):
+    """A finished plot's name: `.plot` (v1) or `.plot2` (PoS2)."""
+    return filename.endswith(PLOT_SUFFIXES)
+
+
+def read_any_header(path):
+    """read_plot2_header for a `.plot2`, read_plot_header for anything else."""
+    return read_plot2_header(path) if path.endswith(".plot2") else read_plot_header(path)
 
 
 def name_id(filename):
-    match = re.search(r"([0-9a-f]{64})\.plot$", filename)
+    match = re.search(r"([0-9a-f]{64})\.plot2?$", filename)
     return match.group(1) if match else None
 
 
@@ -110,8 +143,8 @@ def plot_locations(fleet):
     where = {}
     for path in destination_dirs(fleet):
         for entry in list_files(path):
-            if entry.name.endswith(".plot"):
-                header = read_plot_header(entry.path)
+            if is_plot_file(entry.name):
+                header = read_any_header(entry.path)
                 key = header["id"] if header else (name_id(entry.name) or entry.path)
                 where.setdefault(key, []).append(entry.path)
     return where
@@ -123,7 +156,7 @@ def storage_leftovers(fleet):
     for top in storage_dirs(fleet):
         for path, _dirs, files in os.walk(top):
             found += [os.path.join(path, f) for f in files
-                      if path != top or not (f.endswith(".plot") or f.startswith(SENTINEL_PREFIX))]
+                      if path != top or not (is_plot_file(f) or f.startswith(SENTINEL_PREFIX))]
     return found
 
 
@@ -200,11 +233,11 @@ class Ledger:
 
     def _see(self, entry, is_source, is_destination):
         """Record one file; returns the plot id when it is a complete plot at a destination."""
-        header = read_plot_header(entry.path) if entry.name.endswith(".plot") else None
+        header = read_any_header(entry.path) if is_plot_file(entry.name) else None
         with self._lock:
             if entry.path not in self.seen_files or (header and not self.seen_files[entry.path]):
                 self.seen_files[entry.path] = header["id"] if header else None
-            if not entry.name.endswith(".plot") or not is_destination:
+            if not is_plot_file(entry.name) or not is_destination:
                 return None
             if header is None or not header["complete"]:
                 if os.path.exists(entry.path):
@@ -233,7 +266,7 @@ class Ledger:
                     problems.append("plot duplicated: %s at %s" % (plot_id, where[plot_id]))
             for plot_id, paths in where.items():
                 for path in paths:
-                    header = read_plot_header(path)
+                    header = read_any_header(path)
                     if not header or not header["complete"]:
                         problems.append("partial .plot at destination: %s" % path)
                     elif header["id"] != name_id(os.path.basename(path)):

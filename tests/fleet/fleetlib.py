@@ -47,6 +47,8 @@ SMALL_STORAGE_SOURCE = "pf-small" + SUFFIX  # the tmpfs's name in /proc/mounts (
 # One fleet of each index at a time on the machine (fleet 0: the lock the developers take by hand too).
 LOCK_PATH = "/tmp/plotfleet-fleet%s.lock" % SUFFIX
 # Plot settings for the whole suite: k18 plots take about 1.5 s of CPU.
+# The drivers plot_start installs on a plotter (their argv names them): chiapos (v1) and pos2 (PoS2 .plot2).
+PLOT_DRIVERS = ("plotfleet-chiapos", "plotfleet-pos2")
 PLOT_SETTINGS = {"k": 18, "stripe": 2000, "buckets": 32, "threads": 1, "buffer_mib": 100}
 
 
@@ -414,11 +416,12 @@ class Fleet:
         return proc, child, ns_local_pid(child)
 
     def plot_pids(self, name):
-        """Plot processes of a host: the ones whose argv reference the host's dirs (as a reboot would kill)."""
+        """Plot processes of a host: the ones whose argv reference the host's dirs (as a reboot would kill):
+        plotfleet's chiapos and pos2 drivers."""
         host = self.hosts[name]
         marker = str(host.root) + "/"
         return [pid for pid in self.busy_pids(name) if any(marker in arg for arg in cmdline(pid))
-                and "plotfleet-chiapos" in " ".join(cmdline(pid))]
+                and any(driver in " ".join(cmdline(pid)) for driver in PLOT_DRIVERS)]
 
     # ---------------------------------------------------------------- inventory
     def host_vars(self, name, overrides=None):
@@ -518,6 +521,13 @@ def rules_vars(**rules):
 
 def cleanup_vars(on):
     return {CLEANUP_VAR: bool(on)}
+
+
+def pos2_vars(k=18, plots_per_job=1, strength=2):
+    """Inventory variables that make a plotter plot PoS2 (.plot2) with the `pos2` kind (chia_rs in the
+    plotter Python, the same one that has chiapos)."""
+    return {"plotfleet_plotter": "pos2", "plotfleet_k": k, "plotfleet_plots_per_job": plots_per_job,
+            "plotfleet_strength": strength}
 
 
 def plotter_vars(fleet, host):

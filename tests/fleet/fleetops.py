@@ -7,7 +7,7 @@ import sys
 import time
 
 import pytest
-from fleetcheck import finished_ids, plot_logs, read_plot_header, storage_dirs
+from fleetcheck import finished_ids, is_plot_file, plot_logs, read_any_header, storage_dirs
 from fleetlib import cmdline
 
 from plotfleet_testlib import REPO, VENV_BIN, ansible_env, kill_tree, run_module, run_playbook
@@ -93,24 +93,25 @@ def transfers_running(fleet, names=None):
 
 
 def plots_in_dst(fleet, names=None):
-    """Complete .plot files still sitting in the plotters' dst dirs."""
+    """Complete .plot (and PoS2 .plot2) files still sitting in the plotters' dst dirs."""
     found = []
     for host in fleet.plotters:
         if names and host.name not in names:
             continue
         for path in host.dst_dirs:
             for entry in os.scandir(path):
-                if entry.name.endswith(".plot"):
+                if is_plot_file(entry.name):
                     found.append(entry.path)
     return found
 
 
 def plots_at_storage(fleet):
+    """{path: header} of the plots at storage, .plot and .plot2 (header["format"]: v1 or pos2)."""
     found = {}
     for path in storage_dirs(fleet):
         for entry in os.scandir(path):
-            if entry.name.endswith(".plot"):
-                header = read_plot_header(entry.path)
+            if is_plot_file(entry.name):
+                header = read_any_header(entry.path)
                 found[entry.path] = header
     return found
 
