@@ -125,6 +125,51 @@ def dir_families(state):
     return families + [plots, plot_bytes]
 
 
+REPLOT_GAUGES = (
+    ("plotfleet_replot_old_plots", "Plots the replot policy would replace in the storage dir.", "old", "count"),
+    ("plotfleet_replot_old_bytes", "Bytes of those old plots.", "old", "bytes"),
+    ("plotfleet_replot_new_plots", "Plots of an arrival format in the storage dir (not old).", "new", "count"),
+    ("plotfleet_replot_new_bytes", "Bytes of those new plots.", "new", "bytes"),
+    ("plotfleet_replot_arrived_plots", "New plots that landed in the dir in the last 24 h.", "arrived", "count"),
+    ("plotfleet_replot_arrived_bytes", "Bytes of the new plots that landed in the last 24 h.", "arrived", "bytes"),
+)
+REPLOT_COUNTERS = (
+    ("plotfleet_replot_deleted", "Old plots replot deleted in the dir (the storage host's journal).", "count"),
+    ("plotfleet_replot_deleted_bytes", "Bytes of old plots replot deleted in the dir (the journal).", "bytes"),
+)
+
+
+def replot_families(state):
+    """Per storage dir where replot is on (plot_info's replot_status); nothing at all with replot off."""
+    found = state.get("replot_status")
+    if not isinstance(found, dict) or not found:
+        return []
+    rows = sorted((path, row) for path, row in found.items() if isinstance(row, dict))
+    families = []
+    for name, help_text, part, field in REPLOT_GAUGES:
+        family = Family(name, "gauge", help_text)
+        for path, row in rows:
+            family.add((row.get(part) or {}).get(field), (("path", path),))
+        families.append(family)
+    ratio = Family("plotfleet_replot_progress_ratio", "gauge", "New bytes of old + new bytes (0 to 1).")
+    eta = Family("plotfleet_replot_eta_seconds", "gauge",
+                 "Seconds until the old plots are replaced at the last 24 h's arrival rate (absent without arrivals).")
+    unfinished = Family("plotfleet_replot_unfinished_deletions", "gauge",
+                        "Deletions the journal started without an outcome (a killed storage agent).")
+    for path, row in rows:
+        labels = (("path", path),)
+        ratio.add(None if row.get("percent") is None else round(float(row["percent"]) / 100.0, 4), labels)
+        eta.add(row.get("eta_s"), labels)
+        unfinished.add(row.get("unfinished_count"), labels)
+    families += [ratio, eta, unfinished]
+    for name, help_text, field in REPLOT_COUNTERS:
+        family = Family(name, "counter", help_text)
+        for path, row in rows:
+            family.add((row.get("deleted_total") or {}).get(field), (("path", path),))
+        families.append(family)
+    return families
+
+
 def _empty_counters():
     return {"version": COUNTERS_VERSION, "finished": {}, "moved_bytes": 0, "moved_plots": 0,
             "seen_finished": {}, "seen_moved": {}, "newest": 0}
@@ -197,8 +242,8 @@ def pass_families(state, now, warnings):
 
 def render(state, counters, now, warnings=()):
     """The whole textfile (ends with a newline)."""
-    families = (job_families(state) + transfer_families(state) + dir_families(state) + counter_families(counters)
-                + pass_families(state, now, warnings))
+    families = (job_families(state) + transfer_families(state) + dir_families(state) + replot_families(state)
+                + counter_families(counters) + pass_families(state, now, warnings))
     return "\n".join(line for family in families for line in family.lines()) + "\n"
 
 

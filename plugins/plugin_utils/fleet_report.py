@@ -22,7 +22,7 @@ REPORT_VERSION = 1
 TIMELINE_WINDOW_S = 2 * 86400   # jobs that ended longer ago are left out of the timeline
 TIMELINE_MAX_PER_HOST = 200
 DIR_KEYS = ("path", "role", "exists", "error", "free_bytes", "total_bytes", "temp_bytes", "plots_v1",
-            "plot_bytes_v1", "plots_v2", "plot_bytes_v2", "incoming", "mount_point")
+            "plot_bytes_v1", "plots_v2", "plot_bytes_v2", "incoming", "mount_point", "replot")
 
 
 def dir_row(row):
@@ -106,7 +106,8 @@ def host_row(entry, state):
                              for t in entry.get("transfers") or [])])
     return {"name": entry["name"], "roles": entry.get("roles") or [], "ok": entry.get("ok"),
             "error": entry.get("error"), "load": entry.get("load") or {}, "warnings": entry.get("warnings") or [],
-            "dirs": dirs, "plots": status_doc.plot_formats(dirs), "jobs": entry.get("jobs") or [],
+            "dirs": dirs, "plots": status_doc.plot_formats(dirs), "replot": entry.get("replot"),
+            "jobs": entry.get("jobs") or [],
             "transfer_queue": queue,
             "transfers_running": sum(1 for t in entry.get("transfers") or [] if t.get("state") == "running"),
             "start_reasons": (entry.get("start") or {}).get("reasons") or []}

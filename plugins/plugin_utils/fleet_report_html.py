@@ -5,7 +5,7 @@
 
 Rendered with ansible-core's own Jinja2 (autoescaped); charts are inline SVG from fleet_svg; no
 script, no external file, no network. The element ids (summary, running, timeline, per-day, phases,
-transfers, disks, hosts-failed) are stable: tests and users' scrapers find the sections by them.
+transfers, disks, replot, hosts-failed) are stable: tests and users' scrapers find the sections by them.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,6 +17,7 @@ import time
 from jinja2 import Environment
 from markupsafe import Markup
 
+from ansible_collections.plotfleet.chia.plugins.plugin_utils import fleet_replot
 from ansible_collections.plotfleet.chia.plugins.plugin_utils import fleet_svg as svg
 from ansible_collections.plotfleet.chia.plugins.plugin_utils.fleet_table import duration, size
 
@@ -59,6 +60,15 @@ def _charts(report):
     }
 
 
+def _replot_context(report):
+    """The replot section's rows (empty with replot off: the section is left out)."""
+    hosts = report.get("hosts") or []
+    return {"replot_dirs": fleet_replot.replot_dirs(hosts), "replot_recent": fleet_replot.recent(hosts),
+            "replot_unfinished": fleet_replot.unfinished(hosts),
+            "replot_bar": lambda r: Markup(svg.replot_bar(r)),
+            "eta": lambda s: "done" if s == 0 else duration(s)}
+
+
 def render(report, json_name="report.json"):
     env = Environment(autoescape=True)
     with io.open(TEMPLATE_PATH, encoding="utf-8") as handle:
@@ -68,5 +78,6 @@ def render(report, json_name="report.json"):
                    local=lambda ts: time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)),
                    dur=duration, size=_tib, pct=_pct, frac=_fraction,
                    rate=lambda v: "-" if v is None else "%.1f" % v,
-                   progress=lambda f: Markup(svg.progress(f)), disk=lambda d: Markup(svg.disk_bar(d)))
+                   progress=lambda f: Markup(svg.progress(f)), disk=lambda d: Markup(svg.disk_bar(d)),
+                   **_replot_context(report))
     return template.render(context)

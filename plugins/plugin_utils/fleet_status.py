@@ -14,6 +14,8 @@ import time
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.plotfleet.chia.plugins.plugin_utils import fleet_replot
+
 __metaclass__ = type
 
 STATUS_VERSION = 1
@@ -219,7 +221,7 @@ def host_entry(name, host_vars, plotters, storage, check_mode=False, now=None, m
         + _started_rows(name, start["started"], time.time() if now is None else now),
         "recent": [job_row(name, job) for job in _as_list(_get(usable, "history"))[:RECENT]],
         "history_counts": _count_states(_as_list(_get(usable, "history"))),
-        "dirs": _dir_rows(usable, _roles_of(host_vars)),
+        "dirs": fleet_replot.attach(_dir_rows(usable, _roles_of(host_vars)), usable),
         "transfers": [dict(t, host_from=name) for t in _transfers(usable, host_vars) if isinstance(t, dict)],
         "load": _get(usable, "load", {}),
         "warnings": _host_warnings(usable),
@@ -298,6 +300,9 @@ def build_status(hostvars, hosts, plotters=None, storage=None, check_mode=False,
         "failures": len(failures),
     }
     summary.update(plot_formats([row for entry in entries for row in entry["dirs"]]))
+    for entry in entries:
+        entry["replot"] = fleet_replot.totals(entry["dirs"])
+    summary["replot"] = fleet_replot.totals([row for entry in entries for row in entry["dirs"]])
     return {
         "version": STATUS_VERSION,
         "generated": now,

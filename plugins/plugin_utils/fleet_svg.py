@@ -178,3 +178,21 @@ def progress(fraction, width=160, height=12):
     body = [_rect(0, 0, width, height, "#e8e8e8", "%.0f%%" % (100 * fraction)),
             _rect(0, 0, width * fraction, height, "#4e79a7", "%.0f%%" % (100 * fraction))]
     return _svg("progress", width, height, body, "progress %.0f%%" % (100 * fraction))
+
+
+REPLOT_PARTS = (("new", "#59a14f", "new plots"), ("old", "#4e79a7", "old plots (replaceable)"))
+
+
+def replot_bar(replot, width=240, height=14):
+    """One dir's (or the fleet's) replot: new plots, then the old ones the policy would replace, by bytes."""
+    total = float(sum(int((replot.get(key) or {}).get("bytes") or 0) for key, _, _ in REPLOT_PARTS))
+    if total <= 0:
+        return _svg("replot", width, height, [_text(2, 11, "no old or new plots")], "replot")
+    body, x, shares = [], 0.0, {}
+    for key, colour, label in REPLOT_PARTS:
+        part = replot.get(key) or {}
+        shares[key] = int(part.get("bytes") or 0) / total
+        body.append(_rect(x, 0, width * shares[key], height, colour, "%s: %d (%d bytes, %.1f%%)" % (
+            label, int(part.get("count") or 0), int(part.get("bytes") or 0), 100 * shares[key])))
+        x += width * shares[key]
+    return _svg("replot", width, height, body, "replot %.1f%%" % (100 * shares["new"]))

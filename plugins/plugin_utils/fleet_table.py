@@ -373,6 +373,7 @@ def host_block(entry, width=100, ascii=False, now=None):
     dir_path_width = _dir_path_width(entry.get("dirs", []), width)
     for item in entry.get("dirs", []):
         lines += _dir_line(item, width, ascii, dir_path_width)
+        lines += replot_dir_lines(item.get("replot"), width, ascii)
     for item in entry.get("transfers", []):
         if item.get("state") in ("running", "interrupted", "failed"):
             lines += _transfer_line(item, width, ascii)
@@ -442,11 +443,61 @@ def plots_line(summary, width=100):
     return textwrap.wrap(text, width=width, subsequent_indent="  ")
 
 
+def tib(num):
+    """Plot bytes of a farm: TiB from a quarter TiB on, else the nearest binary unit."""
+    num = num or 0
+    return "%.2f TiB" % (num / 2.0 ** 40) if num >= 2 ** 38 else size(num)
+
+
+def replot_text(replot, ascii=False):
+    """`old 40 (4.00 TiB), new 10 (1.00 TiB), ####...... 20.0%, ETA 13d08h`: the old plots the policy
+    would replace, the new ones, the share replotted (bytes) and the ETA from the arrival rate."""
+    old, new, pct = replot.get("old") or {}, replot.get("new") or {}, replot.get("percent")
+    eta = replot.get("eta_s")
+    eta_text = "done" if eta == 0 else ("ETA %s" % duration(eta) if eta is not None else "no ETA (no arrivals in 24 h)")
+    return "old %d (%s), new %d (%s), %s %s, %s" % (
+        old.get("count") or 0, tib(old.get("bytes")), new.get("count") or 0, tib(new.get("bytes")),
+        bar(None if pct is None else pct / 100.0, BAR_WIDTH, ascii), "-" if pct is None else "%.1f%%" % pct, eta_text)
+
+
+def _last_day(replot):
+    arrived, deleted = replot.get("arrived") or {}, replot.get("deleted") or {}
+    return "24 h: %d arrived (%s), %d deleted (%s)" % (arrived.get("count") or 0, tib(arrived.get("bytes")),
+                                                      deleted.get("count") or 0, tib(deleted.get("bytes")))
+
+
+def replot_dir_lines(replot, width=100, ascii=False):
+    """Under a storage dir's disk line: its replot progress, the last day, and each interrupted deletion."""
+    if not isinstance(replot, dict):
+        return []
+    paused = "; deleting paused" if replot.get("paused") else ""
+    text = "%s; %s%s" % (replot_text(replot, ascii), _last_day(replot), paused)
+    lines = _wrap("replot", text, width)
+    for entry in replot.get("unfinished") or []:
+        found = "file gone" if entry.get("found") == "gone" else "file still there"
+        lines += _wrap("replot", "interrupted deletion of %s (%s, for %s): %s; the storage agent records it "
+                       "at its next session" % (entry.get("name"), entry.get("at"), entry.get("for"), found), width)
+    return lines
+
+
+def replot_fleet_lines(summary, width=100, ascii=False):
+    """The fleet's replot line (sums over every dir with replot; ETA from the fleet's arrival rate)."""
+    replot = summary.get("replot")
+    if not isinstance(replot, dict):
+        return []
+    text = "replot %s; %d dir%s; %s" % (replot_text(replot, ascii), replot.get("dirs") or 0,
+                                        "" if replot.get("dirs") == 1 else "s", _last_day(replot))
+    if replot.get("unfinished_count"):
+        text += "; %d interrupted deletions" % replot["unfinished_count"]
+    return textwrap.wrap(text, width=width, subsequent_indent="  ")
+
+
 def render(status, width=100, ascii=False):
     """The whole status screen as one string."""
     width = max(int(width), MIN_WIDTH)
     lines = title_line(status, width)
     lines += plots_line(status.get("summary") or {}, width)
+    lines += replot_fleet_lines(status.get("summary") or {}, width, ascii)
     lines += header_lines(width)
     jobs = status.get("jobs") or []
     for job in jobs:
