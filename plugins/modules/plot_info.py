@@ -111,8 +111,10 @@ replot_room:
 replot_status:
   description:
     - Per storage dir where replot is on (O(replot)) - the replot progress and the journal's recent entries
-      (C(replot.dir_status), docs/replot.md). Read-only (the journal is read once per call, never written); what is
-      listed is bounded (10 outcomes, 10 interrupted deletions per dir). Never the plot's memo.
+      (docs/replot.md). Read-only for the dirs and the journal; a summary of the journal is cached in
+      C(<state_dir>/cache/replot-journal.json), so each call reads only the lines appended since the last one (not a
+      change, written in check mode too). What is listed is bounded (10 outcomes, 10 interrupted deletions per
+      dir). Never the plot's memo.
   returned: when O(replot) is set
   type: dict
   sample: {"/mnt/d1": {"old": {"count": 40, "bytes": 4353501306880}, "new": {"count": 10, "bytes": 1088375326720},
@@ -327,6 +329,7 @@ import os  # noqa: E402
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.plotfleet.chia.plugins.module_utils import hoststate, metrics, options, replot  # noqa: E402
+from ansible_collections.plotfleet.chia.plugins.module_utils import replot_status as replot_state  # noqa: E402
 
 
 def replot_room(config):
@@ -339,17 +342,18 @@ def replot_room(config):
     return out
 
 
-def replot_status(config, now=None):
-    """{dir: replot.dir_status(...)} for the storage dirs where replot is on; the journal is read once."""
-    out, by_dir = {}, None
+def replot_status(config, state_dir=None, now=None):
+    """{dir: replot_state.dir_status(...)} for the storage dirs where replot is on. The journal is read once,
+    and with a state_dir only what was appended since the last call (its summary is cached there)."""
+    out, summaries = {}, None
+    cache = os.path.join(state_dir, replot_state.CACHE_NAME) if state_dir else None
     for directory in (config or {}).get("storage_dirs") or []:
         policy = replot.policy_for(config, directory)
         if policy is None or not os.path.isdir(directory):
             continue
-        if by_dir is None:
-            by_dir = replot.journal_by_dir(replot.journal_of(config))
-        entries = by_dir.get(os.path.realpath(directory), [])
-        out[directory] = replot.dir_status(directory, policy, entries, now)
+        if summaries is None:
+            summaries = replot_state.journal_summary(replot.journal_of(config), cache, now)
+        out[directory] = replot_state.dir_status(directory, policy, summaries.get(os.path.realpath(directory)), now)
     return out
 
 
@@ -373,7 +377,7 @@ def main():
     warnings = state.pop("warnings")
     if module.params["replot"] is not None:   # before the metrics, which show the replot progress
         state["replot_room"] = replot_room(module.params["replot"])
-        state["replot_status"] = replot_status(module.params["replot"])
+        state["replot_status"] = replot_status(module.params["replot"], module.params["state_dir"])
     if module.params["metrics_path"]:
         _write_metrics(module.params, state, warnings)
     for warning in warnings:

@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 from collections.abc import Mapping
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import replot
+from ansible_collections.plotfleet.chia.plugins.module_utils import replot_status
 
 __metaclass__ = type
 
@@ -55,7 +55,7 @@ def totals(rows):
     out["paused_dirs"] = sum(1 for r in shown if r.get("paused"))
     plot_bytes = out["old"]["bytes"] + out["new"]["bytes"]
     out["percent"] = round(100.0 * out["new"]["bytes"] / plot_bytes, 1) if plot_bytes else None
-    out["eta_s"] = replot.eta_seconds(out["old"]["bytes"], out["arrival_rate_bps"])   # the summed arrival rate
+    out["eta_s"] = replot_status.eta_seconds(out["old"]["bytes"], out["arrival_rate_bps"])   # the summed arrival rate
     return out
 
 

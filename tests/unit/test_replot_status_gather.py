@@ -10,7 +10,7 @@ import time
 
 import replot_lib as lib
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import replot
+from ansible_collections.plotfleet.chia.plugins.module_utils import replot, replot_status
 from ansible_collections.plotfleet.chia.plugins.modules import plot_info
 
 DAY = 86400
@@ -102,7 +102,7 @@ def test_only_dirs_with_replot_on_and_bounded_lists(tmp_path):
     conf = config(tmp_path, on, off, dirs={str(off): {"enabled": False}})
     status = plot_info.replot_status(conf)
     assert list(status) == [str(on)]
-    assert len(status[str(on)]["recent"]) == replot.STATUS_RECENT
+    assert len(status[str(on)]["recent"]) == replot_status.RECENT
     assert status[str(on)]["recent"][0]["name"] == "plot-k18-%064x.plot" % 29   # newest first
     assert status[str(on)]["deleted_total"]["count"] == 30
     assert plot_info.replot_status(dict(conf, enabled=False)) == {}
@@ -111,9 +111,10 @@ def test_only_dirs_with_replot_on_and_bounded_lists(tmp_path):
 def test_no_arrival_in_the_window_gives_no_eta_and_nothing_old_left_is_done(tmp_path):
     directory, v1, _v2 = storage_dir(tmp_path, "d1")
     later = time.time() + 2 * DAY      # the v2 plot landed more than a day before that
-    row = replot.dir_status(str(directory), replot.policy_for(config(tmp_path, directory), str(directory)), [], later)
+    policy = replot.policy_for(config(tmp_path, directory), str(directory))
+    row = replot_status.dir_status(str(directory), policy, None, later)
     assert row["arrived"] == {"count": 0, "bytes": 0} and row["eta_s"] is None and row["old"]["count"] == 2
     for path in v1:
         path.unlink()
-    row = replot.dir_status(str(directory), replot.policy_for(config(tmp_path, directory), str(directory)), [])
+    row = replot_status.dir_status(str(directory), policy, None)
     assert row["old"] == {"count": 0, "bytes": 0} and row["eta_s"] == 0 and row["percent"] == 100.0

@@ -54,7 +54,7 @@ def fleet_state(tmp_path_factory):
         "9" * 64), "size": 77, "plot_id": "9" * 64, "for": "plot-k18-%s.plot2" % ("e" * 64), "ino": 99}, now=NOW - 60)
     conf = {"enabled": True, "storage_dirs": [d1, d2], "journal": journal}
     state = {"jobs": [], "history": [], "transfers": [], "load": {}, "dirs": [dir_row(d1), dir_row(d2)],
-             "replot_status": plot_info.replot_status(conf, NOW)}
+             "replot_status": plot_info.replot_status(conf, None, NOW)}
     plotter = {"jobs": [], "history": [], "transfers": [], "load": {}, "dirs": [dict(dir_row("/mnt/dst"))]}
     hostvars = {"storage1": {"plotfleet_host_state": state, "plotfleet_storage_dirs": [d1, d2]},
                 "plotter1": {"plotfleet_host_state": plotter, "plotfleet_dst_dirs": ["/mnt/dst"]}}
