@@ -112,7 +112,7 @@ class GigahorseParser(model.LogParser):
             plot[field] = self.ctx.get(field)
         if m and m.group(3):
             y, mo, d, hh, mi, ss = (int(x) for x in m.groups()[2:])
-            plot["started_ts"] = float(time.mktime((y, mo, d, hh, mi, ss, 0, 0, -1)))
+            plot["started_ts"] = model.local_epoch(y, mo, d, hh, mi, ss)
 
     def _plot_name(self, name):
         plot = self.current

@@ -205,8 +205,72 @@ def parse_date(text):
     if not m:
         return None
     mon, day, hh, mm, ss, year = m.groups()
+    return local_epoch(int(year), _MONTHS[mon], int(day), int(hh), int(mm), int(ss))
+
+
+# (year, month, day, hour) -> seconds to add to the naive UTC epoch: time.mktime costs a few system calls
+# (glibc checks /etc/localtime on each call: ~2-20 us on a loaded machine, most of a chiapos date line's cost).
+_UTC_OFFSETS = {}
+
+
+def _days_from_civil(year, month, day):
+    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm, integers only)."""
+    year -= month <= 2
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+
+
+def local_epoch(year, month, day, hh, mm, ss):
+    """float(time.mktime((year, month, day, hh, mm, ss, 0, 0, -1))), or None where mktime fails.
+
+    mktime twice per hour (the second before it, the second after it): when both give the same UTC
+    offset, no DST change falls inside that hour, and every time in it is the naive epoch plus that
+    offset. Values mktime would normalise (31 April, hour 24, second 60...), and the hours at a DST
+    change (skipped, repeated or next to one: mktime's own guess decides those), go to mktime itself.
+    """
+    if not (0 <= hh <= 23 and 0 <= mm <= 59 and 0 <= ss <= 59 and 1 <= day <= _month_days(year, month)):
+        return _mktime(year, month, day, hh, mm, ss)
+    key = (year, month, day, hh)
+    offset = _UTC_OFFSETS.get(key)
+    if offset is None:
+        hour = (_days_from_civil(year, month, day) * 24 + hh) * 3600
+        before, after = _mktime_naive(hour - 1), _mktime_naive(hour + 3600)
+        if before is not None and after is not None and before - (hour - 1) == after - (hour + 3600):
+            offset = before - (hour - 1)
+        else:
+            offset = False   # a DST change (or a year mktime refuses) next to or inside this hour
+        if len(_UTC_OFFSETS) > 4096:
+            _UTC_OFFSETS.clear()
+        _UTC_OFFSETS[key] = offset
+    if offset is False:
+        return _mktime(year, month, day, hh, mm, ss)
+    return (_days_from_civil(year, month, day) * 24 + hh) * 3600.0 + mm * 60 + ss + offset
+
+
+def _month_days(year, month):
+    """Days in that month (0 for a month outside 1..12)."""
+    if month == 2:
+        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
+    if 1 <= month <= 12:
+        return 30 if month in (4, 6, 9, 11) else 31
+    return 0
+
+
+def _mktime_naive(seconds):
+    """mktime of the wall-clock time `seconds` after 1970-01-01 00:00 (the fields written out: mktime
+    normalising a -1 second would start from its own guess at a repeated hour)."""
     try:
-        return float(time.mktime((int(year), _MONTHS[mon], int(day), int(hh), int(mm), int(ss), 0, 0, -1)))
+        fields = time.gmtime(seconds)
+    except (OverflowError, ValueError, OSError):
+        return None
+    return _mktime(*fields[:6])
+
+
+def _mktime(year, month, day, hh, mm, ss):
+    try:
+        return float(time.mktime((year, month, day, hh, mm, ss, 0, 0, -1)))
     except (OverflowError, ValueError):
         return None
 
@@ -217,10 +281,7 @@ def plot_name_info(text):
     if not m:
         return None
     k, y, mo, d, hh, mi, pid = m.groups()
-    try:
-        ts = float(time.mktime((int(y), int(mo), int(d), int(hh), int(mi), 0, 0, 0, -1)))
-    except (OverflowError, ValueError):
-        ts = None
+    ts = local_epoch(int(y), int(mo), int(d), int(hh), int(mi), 0)
     return int(k), ts, pid
 
 
