@@ -20,7 +20,6 @@ Waiting lines (`All destinations are busy or full`, `Reached maximum number of p
 from __future__ import absolute_import, division, print_function
 
 import re
-import time
 
 from ansible_collections.plotfleet.chia.plugins.module_utils.logs import model
 
