@@ -55,9 +55,11 @@ def journal_of(tmp_path, directory, gone_name, present):
 
 
 def fingerprint(tmp_path):
-    """Every file under tmp_path with its size and content hash (the gather must change none)."""
+    """Every file under tmp_path but plot_info's state dir, with its content hash (the gather changes none)."""
     found = {}
     for root, _dirs, files in os.walk(str(tmp_path)):
+        if root.startswith(str(tmp_path / "state")):
+            continue
         for name in files:
             path = os.path.join(root, name)
             with open(path, "rb") as handle:
@@ -69,8 +71,10 @@ def test_replot_status_counts_old_and_new_plots_and_explains_the_journal(tmp_pat
     directory, v1, v2 = storage_dir(tmp_path, "d1")
     journal_of(tmp_path, directory, "plot-k18-2019-04-01-00-00-%s.plot" % ("e" * 64), v1[0])
     before = fingerprint(tmp_path)
-    status = plot_info.replot_status(config(tmp_path, directory))
+    status = plot_info.replot_status(config(tmp_path, directory), str(tmp_path / "state"))
     assert fingerprint(tmp_path) == before    # read-only: no file, no journal line written
+    assert os.listdir(str(tmp_path / "state" / "cache")) == ["replot-journal.json"]   # only its summary
+    assert plot_info.replot_status(config(tmp_path, directory), str(tmp_path / "state")) == status   # from the cache
     row = status[str(directory)]
     old_bytes = sum(p.stat().st_size for p in v1[:2])      # the 2022 one is protected
     assert row["old"] == {"count": 2, "bytes": old_bytes}
