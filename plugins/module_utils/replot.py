@@ -639,7 +639,8 @@ def make_room(places, config, arrival):
     dir lacks for it beside the copies running there; <= 0: room enough). Returns (dir or None,
     outcome): the first dir with room as it is (nothing deleted, outcome None), else the first where
     the policy makes the room (deleted now; outcome {"for", "dir", "deleted", "freed_bytes", "error",
-    "refused"}), else None with each dir's refusal. The caller holds the storage host's lock and
+    "refused", "room"}), else None with each dir's refusal ("refused": [[dir, why]], "room": {dir: bytes
+    replot could free there now, room()}). The caller holds the storage host's lock and
     reserves the arrival's bytes in the granted dir before it lets go, so no other sender frees or
     takes the same room."""
     for directory, short in places:
@@ -650,9 +651,13 @@ def make_room(places, config, arrival):
     if any(policy_for(config, directory) for directory, _short in places):
         explain_unfinished(journal, [d for d, _short in places])   # a killed agent's deletion, first
     for directory, short in places:
-        chosen = plan(directory, policy_for(config, directory), arrival, short, journal)
+        policy = policy_for(config, directory)
+        chosen = plan(directory, policy, arrival, short, journal)
         if chosen["refused"] or not chosen["delete"]:
             outcome["refused"].append([directory, chosen["refused"]])
+            # what replot could free there now: a sender that then finds the dir full holds it only
+            # until the storage host offers more than this (transfer.measure_destinations)
+            outcome.setdefault("room", {})[directory] = room(directory, policy, journal)["bytes"]
             continue
         result = delete(chosen, journal)
         outcome.update(dir=directory, deleted=result["deleted"], freed_bytes=result["freed_bytes"],

@@ -258,7 +258,8 @@ def measure_destinations(destinations, marks, now=None, hold_s=FULL_HOLD_S):
         if entry["problem"] is None and dest.get("must_be_mount") and entry["mounted"] is False:
             entry["problem"] = "not a mount point"
         mark = marks.get(entry["key"])
-        if entry["problem"] is None and mark and now - mark.get("since", 0) < hold_s:
+        if entry["problem"] is None and mark and now - mark.get("since", 0) < hold_s and not _replot_room_since(
+                mark, dest):
             entry["problem"] = _held(mark, now)
         result.append(entry)
     return result
@@ -271,6 +272,14 @@ def _measure_local(entry):
         entry.update(dev=st.st_dev, mounted=os.path.ismount(entry["path"]), free_bytes=fs.f_bavail * fs.f_frsize)
     except OSError as exc:
         entry["problem"] = "unavailable (%s)" % exc.strerror
+
+
+def _replot_room_since(mark, dest):
+    """A dir held full whose storage host now offers more replot room than when it was found full (held
+    before replot was on there, while paused or at a limit): the hold is over, the offer is newer."""
+    kind = mark.get("failure") or legacy_failure(mark.get("reason"), "full")
+    offered = (dest.get("replot") or {}).get("room_bytes") if isinstance(dest.get("replot"), dict) else None
+    return kind == "full" and int(offered or 0) > int(mark.get("replot_room_bytes") or 0)
 
 
 def _held(mark, now):

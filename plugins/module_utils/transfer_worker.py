@@ -140,14 +140,27 @@ def log(msg):
 
 # ---- destination "full" marks (shared with transfer.py through <state_dir>/destinations.json)
 
-def mark_full(state_dir, key, reason, now=None, kind="full"):
-    """Hold a destination (full, not mounted or missing: kind) for the next passes."""
+def mark_full(state_dir, key, reason, now=None, kind="full", replot_room_bytes=None):
+    """Hold a destination (full, not mounted or missing: kind) for the next passes. replot_room_bytes:
+    at a dir where the storage host replots, what replot could free there when it was found full (the
+    hold ends early once the storage host offers more: transfer.measure_destinations)."""
     with records.host_lock(state_dir, name="destinations.lock"):
         path = os.path.join(state_dir, FULL_STATE)
         data = records.read_json(path) or {}
         full = data.setdefault("full", {})
         full[key] = {"since": now or time.time(), "reason": reason, "failure": kind}
+        if replot_room_bytes is not None:
+            full[key]["replot_room_bytes"] = int(replot_room_bytes)
         records.write_json_atomic(path, data)
+
+
+def replot_room_when_held(rec):
+    """What the storage host said replot could free at this copy's dir when its session found no room
+    to make there (0: none, e.g. paused or at a limit); None when the copy did not ask to replot."""
+    if not replots(rec):
+        return None
+    rooms = (rec.get("replot") or {}).get("room") or {}
+    return int(rooms.get(rec["destination"]) or 0)
 
 
 def clear_marks(state_dir):
@@ -817,7 +830,7 @@ def run(rec_path):
     except TransferError as exc:
         if exc.kind in HELD_FAILURES:
             mark_full(rec["state_dir"], destination_key(rec.get("host"), rec["destination"]), exc.reason,
-                      kind=exc.kind)
+                      kind=exc.kind, replot_room_bytes=replot_room_when_held(rec) if exc.full else None)
         finish(rec_path, rec, "failed", exc.reason, exc.kind, exc.conflict)
         return 1
     except Exception as exc:  # anything unexpected still ends the record, never leaves it "running"
