@@ -7,7 +7,8 @@ One row per job (host, id prefix - `*` marks an adopted job, `new:<launch id>` a
 is not known yet -, plotter, k, pid, tmp -> dst, phase:step, bar + %, elapsed, ETA, its temp files'
 size, state: plotting, copying, suspended, STALLED!, FAILED!), then one block per host: disks,
 transfers, what this pass did and why nothing started, the jobs that ended badly or were stopped
-(id, when, why), history counts. Every line fits in `width` columns; long reasons wrap, long paths
+(id, when, why), history counts. Where a storage host replots: a replot line under each such dir's
+disk line and a fleet replot line under the title. Every line fits in `width` columns; long reasons wrap, long paths
 keep their tail. The tmp -> dst column takes the width the other columns leave; when that is too
 little for useful paths (below 122 columns) the paths go on a line of their own under the
 row, where they get the whole width. Disk and transfer lines widen with `width` as well.
