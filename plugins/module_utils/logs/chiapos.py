@@ -187,17 +187,17 @@ class ChiaposParser(model.LogParser):
         parse = self._selected
         for match in _SELECT_RE.finditer(text):
             start = match.start()
+            kind = match.lastgroup
             if start > done:   # a gap: mostly no line of it matters (checked here, without a call)
                 while marks and marks[-1] < done:
                     marks.pop()
                 if marks and marks[-1] < start:
                     self._gap(text, done, start, marks)
-                else:
+                elif kind != "second_pass" and (kind != "first_pass" or not self._pass_dominates()):
                     last = text.rfind(_BUCKET, done, start)
                     if last >= 0:
                         self._bucket_run(text, done, start, last)
             done = match.end()
-            kind = match.lastgroup
             if kind == "line":
                 parse(match.group(kind))
                 continue
@@ -227,6 +227,18 @@ class ChiaposParser(model.LogParser):
                     self.set_sub(plot, 1.0)
         if len(text) > done:
             self._gap(text, done, len(text), marks)
+
+    def _pass_dominates(self):
+        """Whether a `\tFirst computation pass` line sets at least what a bucket run before it could.
+
+        Phase 3 prints part of a sort's buckets before each computation pass line (~half of all bucket
+        lines, never up to the last bucket): the pass line's set_sub (0.5 for the first, 1.0 for the
+        second) is at least what any bucket line before it sets (0.5 * pass + 0.5 * (N + 1) / buckets,
+        pass 0 before the first), in the same step of the same plot, with nothing between them; so the
+        run is skipped unread (set_sub keeps the maximum; its other effects happen in the pass line's call).
+        """
+        plot = self.plots[-1] if self.plots else None
+        return plot is not None and plot["phase"] == 3 and not self.ctx.get("pass")
 
     def _gap(self, text, start, end, marks):
         """The lines of text[start:end] (each after a "\n"), none of them selected."""

@@ -187,3 +187,28 @@ def test_chiapos_fast_lines_move_the_step(line, step):
     block = model.parser_for("chiapos")
     block.feed_text("\n".join(_k18_until("Computing table 2") + [line]))
     assert block.plots[-1]["step"] == step
+
+
+def _bucket_lines(numbers):
+    return ["\tBucket %d uniform sort. Ram: 0.6GiB, u_sort min: 0.1GiB, qs min: 0.1GiB." % n for n in numbers]
+
+
+# A bucket run right before a computation pass line is skipped only where that line sets at least as much.
+PASS_CASES = {
+    "phase 3, before the first pass": ("Compressing tables 1 and 2", [], "\tFirst computation pass time: 1 s"),
+    "phase 3, before the second pass": ("Compressing tables 1 and 2", [], "\tSecond computation pass time: 1 s"),
+    "phase 3, a second first pass (pass 1)": ("Compressing tables 1 and 2", ["\tFirst computation pass time: 1 s"],
+                                              "\tFirst computation pass time: 1 s"),
+    "phase 1, a stray first pass line": ("Computing table 2", [], "\tFirst computation pass time: 1 s"),
+    "phase 2, a stray second pass line": ("Backpropagating on table 7", [], "\tSecond computation pass time: 1 s"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PASS_CASES))
+@pytest.mark.parametrize("numbers", [(0, 1, 2, 3), (0, 1, 14, 2), (15,), (0, 0, 1, 2, 1, 3), (0, 1, 30, 2), (31,)])  # of 32
+def test_bucket_run_before_a_computation_pass_line(case, numbers):
+    marker, before, pass_line = PASS_CASES[case]
+    lines = _k18_until(marker) + before + _bucket_lines(numbers) + [pass_line] + _bucket_lines((0, 1))
+    block = model.parser_for("chiapos")
+    block.feed_text("\n".join(lines))
+    assert _state(block) == _state(_line_by_line("chiapos", lines))
