@@ -67,7 +67,8 @@ def storage_offer(state, dirs, address, user=None, port=None, must_be_mount=Fals
     """What one storage host offers: its storage dirs with the free space, mount state and any problem
     plot_info saw this pass (a dir with a problem is offered with it: only that dir is ruled out).
     replot: the host's plotfleet_replot with storage_dirs; a dir plot_info found replot on for
-    (replot_room) is offered with {"room_bytes", "room_plots", "policy"} under "replot"."""
+    (replot_room) is offered with {"room_bytes", "room_plots", "arrivals" (the plot formats that may make
+    room there), "policy"} under "replot"."""
     free = {}
     for entry in (state or {}).get("dirs", []) if isinstance(state, dict) else []:
         if isinstance(entry, dict) and entry.get("path"):
@@ -98,7 +99,7 @@ def _add_replot(item, state, replot):
     room = (rooms or {}).get(item["path"]) if isinstance(rooms, dict) and isinstance(replot, dict) else None
     if isinstance(room, dict):
         item["replot"] = {"room_bytes": int(room.get("bytes") or 0), "room_plots": int(room.get("plots") or 0),
-                          "policy": _plain(replot)}
+                          "arrivals": replot_policy.arrivals_for(replot, item["path"]), "policy": _plain(replot)}
 
 
 def _mounted(entry):

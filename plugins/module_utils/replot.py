@@ -140,12 +140,27 @@ def policy_for(config, directory):
     real = os.path.realpath(directory)
     if real not in [os.path.realpath(d) for d in config.get("storage_dirs") or []]:
         return None
+    policy = _merged(config, real, os.path.realpath)
+    return policy if policy["enabled"] else None
+
+
+def _merged(config, directory, same_path):
+    """The defaults, then the host's settings, then those of the dir (config["dirs"] keys compared
+    through same_path)."""
     policy = dict(DEFAULTS)
     policy.update((k, v) for k, v in _given(config).items() if k in DEFAULTS)
     for path, override in (config.get("dirs") or {}).items():
-        if os.path.realpath(path) == real:
+        if same_path(path) == same_path(directory):
             policy.update((k, v) for k, v in _given(override).items() if k in DEFAULTS)
-    return policy if policy["enabled"] else None
+    return policy
+
+
+def arrivals_for(config, directory):
+    """The arrival formats that may make room in one storage dir, for the controller's offer (the dir
+    keys compared as written: the controller cannot see the storage host's symlinks)."""
+    if not isinstance(config, dict) or policy_problems(config):
+        return []
+    return list(_merged(config, directory, os.path.normpath)["arrivals"])
 
 
 def enabled_anywhere(config):

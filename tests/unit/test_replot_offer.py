@@ -44,7 +44,7 @@ def test_the_offer_and_the_remote_destinations_carry_room_and_policy_only_with_r
     conf = config(tmp_path, full)
     state = dict(state_of(full), replot_room=plot_info.replot_room(conf))
     (item,) = fleet.storage_offer(state, [str(full)], "10.0.0.5", replot=conf)
-    assert item["replot"] == {"room_bytes": sum(sizes), "room_plots": 2, "policy": conf}
+    assert item["replot"] == {"room_bytes": sum(sizes), "room_plots": 2, "arrivals": ["v2"], "policy": conf}
     hv = {"nas": {"plotfleet_storage_offer": [item]}}
     (dest,) = fleet.move_destinations(hv, ["nas"], "p1", "/k")
     assert dest["replot"]["room_bytes"] == sum(sizes) and dest["replot"]["policy"] == conf
@@ -63,9 +63,9 @@ def destination(path, free, replot=None):
     return out
 
 
-def candidate(size):
+def candidate(size, suffix=".plot2"):
     pid = "ab" * 32
-    return {"path": "/src/plot-k18-%s.plot2" % pid, "name": "plot-k18-%s.plot2" % pid, "dir": "/src",
+    return {"path": "/src/plot-k18-%s%s" % (pid, suffix), "name": "plot-k18-%s%s" % (pid, suffix), "dir": "/src",
             "size": size, "dev": 1, "mtime": 1.0, "plot_id": pid, "k": 18}
 
 
@@ -78,3 +78,19 @@ def test_the_move_policy_counts_replot_room_as_free_space():
     assert [a["destination"]["path"] for a in out["actions"]] == ["/full"]
     out = move.plan([candidate(size)], [destination("/full", 1000, {"room_bytes": size // 2, "policy": {}})], [])
     assert out["actions"] == [] and "replot could free" in out["reasons"][0]
+
+
+def test_the_room_counts_only_for_plots_of_a_format_that_may_make_room_in_that_dir(tmp_path):
+    full, sizes = storage_dir(tmp_path, "full", 2)
+    v1_arrivals, _ = storage_dir(tmp_path, "v1_arrivals", 2)
+    conf = config(tmp_path, full, v1_arrivals, dirs={str(v1_arrivals): {"arrivals": ["v1"], "formats": ["v1"]}})
+    state = dict(state_of(full, v1_arrivals), replot_room=plot_info.replot_room(conf))
+    offer = fleet.storage_offer(state, [str(full), str(v1_arrivals)], "10.0.0.5", replot=conf)
+    assert [item["replot"]["arrivals"] for item in offer] == [["v2"], ["v1"]]
+    size = min(sizes)
+    to_full = destination(str(full), 1000, offer[0]["replot"])
+    out = move.plan([candidate(size, ".plot")], [to_full], [])   # a v1 plot would be refused there
+    assert out["actions"] == [] and "has no room" in out["reasons"][0] and "replot" not in out["reasons"][0]
+    out = move.plan([candidate(size, ".plot")], [to_full, destination(str(v1_arrivals), 1000, offer[1]["replot"])], [])
+    assert [a["destination"]["path"] for a in out["actions"]] == [str(v1_arrivals)]
+    assert [a["destination"]["path"] for a in move.plan([candidate(size)], [to_full], [])["actions"]] == [str(full)]

@@ -107,7 +107,7 @@ def _choose(cand, destinations, rec, reserved, per_dest, per_source, max_per_des
             return [dest], notes  # a rename needs no room and no transfer slot
         free = dest.get("free_bytes")
         incoming = int(dest.get("incoming_bytes") or 0)  # what other plotters are still sending there
-        replot_room = replot_room_bytes(dest)  # old plots the storage host would delete for one arrival
+        replot_room = replot_room_bytes(dest, cand)  # old plots the storage host would delete for this plot
         room = None if free is None else (free + replot_room - reserved.get(dest["key"], 0) - incoming
                                           - int(dest.get("min_free_bytes") or 0))
         if room is not None and room < cand["size"]:
@@ -132,11 +132,23 @@ def _choose(cand, destinations, rec, reserved, per_dest, per_source, max_per_des
     return [dest for dest, _room in sorted(usable, key=rank)], notes
 
 
-def replot_room_bytes(dest):
+def replot_room_bytes(dest, cand=None):
     """What replot could free at this destination for one arrival (its storage host's plot_info): a full
-    dir of replaceable old plots is not full. 0 without replot there."""
+    dir of replaceable old plots is not full. 0 without replot there, and 0 for a plot of a format that
+    may not make room there (its "arrivals": the storage host would refuse it, and the copy would fail
+    "full" and hold the dir for the plots that may)."""
     replot = dest.get("replot")
-    return max(0, int(replot.get("room_bytes") or 0)) if isinstance(replot, dict) else 0
+    if not isinstance(replot, dict):
+        return 0
+    arrivals = replot.get("arrivals")
+    if cand is not None and arrivals is not None and plot_format(cand["name"]) not in arrivals:
+        return 0
+    return max(0, int(replot.get("room_bytes") or 0))
+
+
+def plot_format(name):
+    """v2 for a .plot2 (PoS2), v1 for a .plot: the formats a replot policy names."""
+    return "v2" if name.endswith(".plot2") else "v1"
 
 
 # AES-GCM first (cheapest with AES in hardware on both ends), then what OpenSSH offers by default,
