@@ -205,8 +205,9 @@ PASS_CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(PASS_CASES))
-@pytest.mark.parametrize("numbers", [(0, 1, 2, 3), (0, 1, 14, 2), (15,), (0, 0, 1, 2, 1, 3), (0, 1, 30, 2), (31,)])  # of 32
+@pytest.mark.parametrize("numbers", [(0, 1, 2, 3), (0, 1, 14, 2), (15,), (0, 0, 1, 2, 1, 3), (0, 1, 30, 2), (31,)])
 def test_bucket_run_before_a_computation_pass_line(case, numbers):
+    """numbers: of the fixture's 32 buckets."""
     marker, before, pass_line = PASS_CASES[case]
     lines = _k18_until(marker) + before + _bucket_lines(numbers) + [pass_line] + _bucket_lines((0, 1))
     block = model.parser_for("chiapos")
