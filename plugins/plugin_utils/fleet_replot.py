@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Controller side: replot in the status document (issue 13, docs/replot.md "Status").
 
-A storage host's plot_info returns `replot_status` ({dir: replot.dir_status(...)}) for the dirs where
+A storage host's plot_info returns `replot_status` ({dir: replot_status.dir_status(...)}) for the dirs where
 replot is on. Here each such dir row of the status document gets it as `replot`, and a host, the fleet
 (and the report) get the sums: old and new plots, percent replotted, the last day's deletions and
 arrivals, and an ETA from the summed arrival rate. Without replot nothing is added (`replot`: null).
