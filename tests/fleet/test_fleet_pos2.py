@@ -8,12 +8,18 @@ and per fleet. A mixed fleet (one plotter v1 chiapos, one v2 pos2) reports v1 an
 import json
 import os
 import re
+import shutil
+import subprocess
 import time
 
+import fleetcheck
 import fleetops
 import pytest
 from fleetcheck import plot_logs
 from fleetlib import pos2_vars, rules_vars
+
+from ansible_collections.plotfleet.chia.plugins.module_utils import pos2_driver
+from plotfleet_testlib import PLOTTER_PYTHON
 
 pytestmark = pytest.mark.fleet
 
@@ -188,3 +194,30 @@ def test_mixed_fleet_reports_v1_and_v2_plots_apart(fleet, ledger):
     assert abs(summary["v2_share"] - share) < 1e-3, summary
     assert re.search(r"storage %s [^─]* 1 v1 \+ 1 v2 plots" % fleet.storage.storage_dirs[0], table), table
     assert re.search(r"plots 1 v1 \([^)]*\) \+ 1 v2 \([^)]*\), replot %.1f%%" % (100 * share), table), table
+
+
+def test_ledger_catches_broken_invariants_of_plot2_files(fleet, ledger):
+    """The invariants hold .plot2 files to the same rules as .plot: a partial copy at storage, a duplicate,
+    a source deleted without a complete copy at storage are each reported."""
+    plotter, storage_dir = fleet.hosts["pf-plot1"], fleet.storage.storage_dirs[0]
+    driver = pos2_driver.install_driver(plotter.state_dir)
+    with open(os.path.join(plotter.log_dir, "pos2-by-hand.log"), "w") as log:
+        subprocess.run([PLOTTER_PYTHON, driver, "-k", "18", "-t", plotter.tmp_dirs[0], "-d", plotter.dst_dirs[0]],
+                       stdout=log, stderr=subprocess.STDOUT, check=True, timeout=120)
+    (source,) = fleetops.plots_in_dst(fleet)
+    plot_id = fleetcheck.name_id(os.path.basename(source))
+    fleetops.wait_for(lambda: plot_id in ledger.source_sizes, 10, "the ledger to see the .plot2")
+    assert plot_id in fleetcheck.finished_ids(fleet) and not ledger.check()[0]
+
+    copy = os.path.join(storage_dir, os.path.basename(source))
+    shutil.copyfile(source, copy)                              # the same plot twice
+    assert any("duplicated" in p for p in ledger.check()[0])
+    with open(source, "rb") as src, open(copy, "wb") as dst:
+        dst.write(src.read(2000))                              # ... now a partial copy at storage
+    assert not fleetcheck.read_any_header(copy)["complete"]
+    os.unlink(source)                                          # ... and the source deleted
+    time.sleep(0.3)
+    problems = "\n".join(ledger.check()[0])
+    for expected in ("partial .plot seen: %s" % copy, "deleted while no complete copy",
+                     "partial .plot at destination: %s" % copy):
+        assert expected in problems, problems
