@@ -51,12 +51,13 @@ _RETRIED = ("Only wrote", "Only read", "Could not open", "Could not copy")
 # The most frequent selected lines (progress within a phase) come first, as named groups: _scan dispatches
 # on `lastgroup` with the number already read, as _line would (a number followed by anything else than a
 # space, a tab or the end of the line falls through to the generic alternative, `line`).
-_NUMBER_END = r"(?P<%s>[0-9]+)(?![^ \t\n])[^\n]*"
+# Newer chiapos follows each of the table lines with `Progress update: x`: one match reads both (p1..p3).
+_NUMBER_END = r"(?P<n%d>[0-9]+)(?![^ \t\n])[^\n]*(?:\nProgress update: (?P<p%d>[^\n]*))?"
 _SELECT_RE = re.compile(
     r"\n(?!\tB)(?:"
-    r"(?P<computing>Computing table " + _NUMBER_END % "n1" + ")"
-    r"|(?P<backprop>Backpropagating on table " + _NUMBER_END % "n2" + ")"
-    r"|(?P<compressing>Compressing tables " + _NUMBER_END % "n3" + ")"
+    r"(?P<computing>Computing table " + _NUMBER_END % (1, 1) + ")"
+    r"|(?P<backprop>Backpropagating on table " + _NUMBER_END % (2, 2) + ")"
+    r"|(?P<compressing>Compressing tables " + _NUMBER_END % (3, 3) + ")"
     r"|(?P<first_pass>\tFirst computation pass[^\n]*)|(?P<second_pass>\tSecond computation pass[^\n]*)"
     r"|Progress update: (?P<progress>[^\n]*)"
     r"|(?P<line>(?:" + model.TS_START + r"|Starting |ID:|Plot size is: |Buffer size is: |Using |Final Directory is: "
@@ -204,27 +205,34 @@ class ChiaposParser(model.LogParser):
             plot = self.plots[-1] if self.plots else None
             if plot is not None:   # what _line does with these lines, without its dispatch
                 if kind == "computing":
-                    n = int(match.group("n1"))
+                    n, progress = match.group("n1", "p1")
+                    n = int(n)
                     if n:
                         self.set_step(plot, 1, min(n, 7))
                 elif kind == "backprop":
-                    n = int(match.group("n2"))
+                    n, progress = match.group("n2", "p2")
+                    n = int(n)
                     if n:
                         self.set_step(plot, 2, min(max(8 - n, 1), 6))
                 elif kind == "compressing":
-                    n = int(match.group("n3"))
+                    n, progress = match.group("n3", "p3")
+                    n = int(n)
                     if n:
                         self.ctx["pass"] = 0
                         self.set_step(plot, 3, min(n, 6))
                 elif kind == "progress":
-                    value = _float(match.group(kind).strip())
+                    progress = match.group(kind)
+                else:
+                    progress = None
+                    if kind == "first_pass":
+                        self.ctx["pass"] = 1
+                        self.set_sub(plot, 0.5)
+                    else:   # second_pass
+                        self.set_sub(plot, 1.0)
+                if progress is not None:
+                    value = _float(progress.strip())
                     if value is not None and 0 <= value <= 1:
                         self.bump(plot, value)
-                elif kind == "first_pass":
-                    self.ctx["pass"] = 1
-                    self.set_sub(plot, 0.5)
-                else:   # second_pass
-                    self.set_sub(plot, 1.0)
         if len(text) > done:
             self._gap(text, done, len(text), marks)
 

@@ -213,3 +213,19 @@ def test_bucket_run_before_a_computation_pass_line(case, numbers):
     block = model.parser_for("chiapos")
     block.feed_text("\n".join(lines))
     assert _state(block) == _state(_line_by_line("chiapos", lines))
+
+
+@pytest.mark.parametrize("step_line", ["Computing table 3", "Backpropagating on table 6", "Compressing tables 2 and 3",
+                                       "Computing table 0", "Computing table 3x"])
+@pytest.mark.parametrize("progress", ["Progress update: 0.30", "Progress update: 0.99", "Progress update: 1.5",
+                                      "Progress update: x", "Progress update:0.4",
+                                      "2026-11-28T20:21:09 Progress update: 0.6",
+                                      "\x1b[1mProgress update: 0.6\x1b[0m", "Progress update: 0.7\r"])
+def test_chiapos_table_line_then_progress_update(step_line, progress):
+    """The scanner reads a table line and the `Progress update` right after it as one match."""
+    for head in (_k18_until("Computing table 2"), _k18_until("Backpropagating on table 7"),
+                 _k18_until("Compressing tables 1 and 2")):
+        lines = head + [step_line, progress, "\tBucket 5 uniform sort."]
+        block = model.parser_for("chiapos")
+        block.feed_text("\n".join(lines))
+        assert _state(block) == _state(_line_by_line("chiapos", lines)), (step_line, progress)
