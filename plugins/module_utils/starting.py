@@ -14,7 +14,7 @@ import subprocess
 import time
 import uuid
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import launch, records
+from ansible_collections.plotfleet.chia.plugins.module_utils import chiapos_driver, launch, pos2_driver, records
 from ansible_collections.plotfleet.chia.plugins.module_utils.policy import start as policy
 
 __metaclass__ = type
@@ -22,6 +22,12 @@ __metaclass__ = type
 # Plotter kinds run by a driver script of ours, and the module the plotter's Python must import.
 DRIVER_MODULE = {"chiapos": "chiapos", "pos2": "chia_rs"}
 COUNTER_RECORD = "start-policy"  # <state_dir>/cache/start-policy.json: round-robin counter
+DRIVERS = {"chiapos": chiapos_driver, "pos2": pos2_driver}
+
+
+def install_driver(state_dir, kind):
+    """The driver script of a driver-run plotter kind, installed in state_dir/bin."""
+    return DRIVERS[kind].install_driver(state_dir)
 
 
 class StartError(Exception):
@@ -57,7 +63,10 @@ def _check_dir(option, path, errors):
 
 
 def validate(params):
-    """All problems with the options, each naming its option. Returns (errors, binary path)."""
+    """All problems with the options, each naming its option. Returns (errors, binary path).
+
+    The plotter's Python is found here but its import (driver kinds) is tried by run() only before a
+    real start: running it costs ~0.2 s, every pass, also when nothing may start."""
     plotter, errors = params["plotter"], []
     errors.extend(policy.validate_rules(params.get("rules") or {}))
     errors.extend(launch.validate_plotter(plotter))
@@ -73,18 +82,24 @@ def validate(params):
         errors.append("max_starts must be >= 1, got %s" % params["max_starts"])
     binary = None
     if plotter.get("kind") in DRIVER_MODULE:
-        module = DRIVER_MODULE[plotter["kind"]]
         binary = launch.resolve_executable(plotter.get("python") or "python3")
         if binary is None:
             errors.append("plotter.python: %s not found or not executable" % (plotter.get("python") or "python3"))
-        elif not errors and not _can_import(binary, module):
-            errors.append("plotter.python: %s cannot import %s (pip install %s)" % (binary, module, module))
     elif plotter.get("kind") in launch.DEFAULT_BINARY:
         name = plotter.get("binary") or launch.DEFAULT_BINARY[plotter["kind"]]
         binary = launch.resolve_executable(name)
         if binary is None:
             errors.append("plotter.binary: %s not found or not executable" % name)
     return errors, binary
+
+
+def import_problems(params):
+    """The plotter's Python cannot import the module its driver needs (driver kinds only)."""
+    kind, python = params["plotter"].get("kind"), params.get("_binary")
+    if kind not in DRIVER_MODULE or not python or _can_import(python, DRIVER_MODULE[kind]):
+        return []
+    module = DRIVER_MODULE[kind]
+    return ["plotter.python: %s cannot import %s (pip install %s)" % (python, module, module)]
 
 
 def _can_import(python, module):
@@ -106,7 +121,12 @@ def write_counter(state_dir, value):
 
 def decide(params, gather, now):
     """Gather the host state and run the policy (call it under the host lock)."""
-    state = gather(params, now=now)
+    return decide_on(params, gather(params, now=now), now)
+
+
+def decide_on(params, state, now):
+    """The policy on a gathered host state (a copy gets the pause file and the start counter)."""
+    state = dict(state)
     pause_file = params.get("pause_file") or os.path.join(params["state_dir"], "pause")
     state["pause_file"] = pause_file
     state["pause_file_exists"] = os.path.exists(pause_file)
@@ -182,7 +202,12 @@ def run(params, check_mode, gather, install_driver, now=None):
         warnings.extend(state.get("warnings") or [])
         result = {"changed": False, "started": started, "would_start": decision["start"],
                   "reasons": decision["reasons"], "decision": decision, "warnings": warnings}
-        if check_mode or not decision["start"]:
+        if not decision["start"]:
+            return result
+        problems = import_problems(params)  # only before a start: it runs the plotter's Python
+        if problems:
+            raise StartError("; ".join(problems), errors=problems, changed=False)
+        if check_mode:
             return result
         binary = params["_binary"]
         # the kinds run by a plotfleet driver script in the plotter's Python (chiapos, chia_rs)

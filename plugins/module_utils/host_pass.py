@@ -1,0 +1,182 @@
+# -*- coding: utf-8 -*-
+# Copyright: plotfleet developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The steps of plot_pass: a plotter's whole pass in one module call (issue 15).
+
+gather the host state once (hoststate, what plot_info returns) -> delete the temp files of dead jobs
+(stopping, as plot_stop ended+cleanup) -> decide starts and start them (starting, as plot_start) ->
+decide moves and start or adopt workers (moving, as plot_move). Each step that acts does it as its
+own module does, under the host lock and on a state gathered under that lock; a step that finds
+nothing to do on the pass's gather returns at once (no lock, no second gather, no probe of the
+plotter's Python). The host is gathered again only after a step changed it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import sys
+import time
+
+from ansible_collections.plotfleet.chia.plugins.module_utils import (
+    hoststate,
+    metrics,
+    moving,
+    options,
+    processes,
+    starting,
+    stopping,
+)
+
+__metaclass__ = type
+
+ENDED_STATES = ("dead", "failed", "stopped")
+
+
+class PassError(Exception):
+    """A step refused its options or failed; carries the result keys for fail_json."""
+
+    def __init__(self, msg, **result):
+        Exception.__init__(self, msg)
+        self.msg = msg
+        self.result = result
+
+
+def run(params, check_mode, warnings):
+    """The pass: gather once -> clean up -> start -> move. Returns the module result; a failed step's
+    PassError carries the gathered state (host_state), so the status still shows the host's jobs."""
+    state = gather(params, warnings)
+    try:
+        problems = dir_problems(state, params["dir_variables"])
+        if problems:
+            raise PassError("; ".join(problems), changed=False)
+        cleanup = take_warnings(clean_dead_tmp(params, state, check_mode), warnings)
+        start = take_warnings(start_plots(params, state, check_mode), warnings)
+        # A step that changed the host (deleted files, launched a plot): the move decides on the new state.
+        after = gather_again(params) if changed(cleanup, start) and not check_mode else state
+        move = move_plots(params, after, check_mode, warnings)
+    except PassError as exc:
+        exc.result.setdefault("host_state", state)
+        raise
+    reasons = list(start.get("reasons") or []) + list(move.get("reasons") or [])
+    return {"changed": changed(cleanup, start, move), "reasons": reasons, "host_state": state,
+            "cleanup": cleanup, "start": start, "move": move}
+
+
+def option_problems(params):
+    """plot_info's and plot_move's checks of their options (before anything runs)."""
+    problems = []
+    if params["history_limit"] < 0:
+        problems.append("history_limit must be >= 0, got %d" % params["history_limit"])
+    if params["stall_after_s"] is not None and params["stall_after_s"] <= 0:
+        problems.append("stall_after_s must be > 0, got %d" % params["stall_after_s"])
+    return problems + (options.move_problems(params) if params["move_enabled"] else [])
+
+
+def take_warnings(result, warnings):
+    """A step's warnings, once each (a step that gathers again repeats the host's)."""
+    for warning in result.pop("warnings", None) or []:
+        if warning not in warnings:
+            warnings.append(warning)
+    return result
+
+
+def skipped(reason):
+    """What a step that does not run this pass leaves (the shape of a skipped task's result)."""
+    return {"changed": False, "skipped": True, "skip_reason": reason}
+
+
+def gather(params, warnings):
+    """plot_info's gather (its dst dirs plus a storage host's own storage dirs) and metrics file."""
+    state = hoststate.gather(dict(params, dst_dirs=list(params["dst_dirs"]) + list(params["storage_dirs"])))
+    host_warnings = state["host_warnings"] = state.pop("warnings")
+    if params.get("metrics_path"):
+        try:
+            metrics.write(params["metrics_path"], state, params["state_dir"], host_warnings)
+        except (OSError, ValueError) as exc:  # a warning, never a failed pass (as in plot_info)
+            host_warnings.append("metrics_path %s: not written: %s" % (params["metrics_path"], exc))
+    warnings.extend(host_warnings)
+    return state
+
+
+def gather_again(params):
+    """The state after a step changed the host (for the next step only: no metrics, no warnings again)."""
+    return hoststate.gather(params)
+
+
+def dir_problems(state, dir_variables):
+    """Configured dirs the gather found missing or unusable, each message naming its setting (the
+    messages of the reconcile role's dir_problems filter)."""
+    by_path = dict(((entry.get("path") or "").rstrip("/") or "/", entry) for entry in state.get("dirs") or []
+                   if isinstance(entry, dict) and entry.get("path"))
+    problems = []
+    for variable in sorted(dir_variables or {}):
+        for path in dir_variables[variable] or []:
+            entry = by_path.get(str(path).rstrip("/") or "/")
+            if entry is None:
+                said = [w for w in state.get("host_warnings") or [] if str(path) in w]
+                problems.extend("%s: %s" % (variable, said[0]) for _ in said[:1])
+            elif entry.get("exists") is False or entry.get("error"):
+                problems.append("%s: %s: %s" % (variable, path, entry.get("error") or "does not exist"))
+    return problems
+
+
+def dead_temp_files(state):
+    """Temp files that dead, failed or stopped jobs left (the reconcile role's old `when`)."""
+    return [path for entry in state.get("history") or [] if entry.get("state") in ENDED_STATES
+            for path in entry.get("tmp_files") or []]
+
+
+def clean_dead_tmp(params, state, check_mode):
+    """plot_stop ended=true cleanup=true, when the pass's gather shows a dead job's temp files."""
+    if not params["cleanup_dead_tmp"]:
+        return skipped("cleanup_dead_tmp is false")
+    if not dead_temp_files(state):
+        return skipped("no dead job left temp files")
+    stop_params = dict(params, plot_id=None, all=False, ended=True, action="terminate", timeout=30,
+                       graceful_timeout=0, kill=False, cleanup=True)
+    try:
+        return stopping.run(stop_params, check_mode, hoststate.gather)
+    except stopping.StopError as exc:
+        raise PassError(str(exc), changed=False) from None
+
+
+def start_plots(params, state, check_mode, now=None):
+    """plot_start on the pass's state: when its policy starts nothing, that is the answer; otherwise
+    plot_start's own run (host lock, gather again, decide, probe the plotter, launch)."""
+    if not params["start_enabled"]:
+        return skipped("start_enabled is false")
+    if params["start_problems"]:  # the caller's own checks, named as its user wrote them
+        raise PassError("; ".join(params["start_problems"]), errors=params["start_problems"], changed=False)
+    errors, binary = starting.validate(params)
+    if errors:
+        raise PassError("; ".join(errors), errors=errors, changed=False)
+    params["_binary"] = binary
+    _, decision = starting.decide_on(params, state, now or time.time())
+    if not decision["start"]:
+        return {"changed": False, "started": [], "would_start": [], "reasons": decision["reasons"],
+                "decision": decision, "warnings": []}
+    try:
+        return starting.run(params, check_mode, hoststate.gather, starting.install_driver)
+    except starting.StartError as exc:
+        raise PassError(exc.msg, **exc.result) from None
+
+
+def move_plots(params, state, check_mode, warnings):
+    """plot_move on the given state (plot_move too gathers before its lock and decides under it)."""
+    if not params["move_enabled"]:
+        return skipped("move_enabled is false")
+    if not params["destinations"]:
+        return skipped("no destinations")
+    move_params = dict(params, python=params["python"] or sys.executable)
+    try:
+        procs = processes.list_processes()
+    except Exception as exc:  # the process table only refines liveness checks (as in plot_move)
+        warnings.append("process table unavailable (%s); checking pids directly" % exc)
+        procs = None
+    try:
+        return moving.run_pass(move_params, state, procs, check_mode, warnings)
+    except (IOError, OSError) as exc:
+        raise PassError("plot_move failed: %s" % exc, warnings_list=warnings) from None
+
+
+def changed(*results):
+    return any(result.get("changed") for result in results)

@@ -1,0 +1,188 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: plotfleet developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: plot_pass
+short_description: One reconcile pass on a plotter in one call - gather, clean up, start, move
+description:
+  - What the reconcile role runs on each plotter, in one module call instead of one per step (issue 15 - each
+    call costs seconds of interpreter, AnsiballZ and SSH round trip, the steps themselves milliseconds).
+  - Gathers the host state once, as M(plotfleet.chia.plot_info) does (RV(host_state)), and then, each step as
+    its own module does it - deletes the temp files of dead jobs (M(plotfleet.chia.plot_stop) with
+    C(ended=true cleanup=true), only when the gather shows some; RV(cleanup)); applies O(rules) and starts what
+    they allow (M(plotfleet.chia.plot_start); RV(start)); moves finished plots to O(destinations)
+    (M(plotfleet.chia.plot_move); RV(move)).
+  - A step that acts takes the host lock in O(state_dir) and decides on a state gathered under it, as its
+    module does, so concurrent passes cannot start two plots for one slot or move a plot twice. A start step
+    whose rules allow nothing on the pass's gather returns that decision at once - no lock, no second gather, and
+    no run of the plotter's Python to check that it can import C(chiapos) or C(chia_rs) (that check runs
+    before a real start only). The host is gathered again only after a step changed it.
+  - Check mode reports what each step's module reports in check mode (C(start.would_start),
+    C(move.would_move), C(cleanup.temp_files)) and changes nothing.
+version_added: "0.2.0"
+author: plotfleet developers (@plotfleet)
+extends_documentation_fragment:
+  - plotfleet.chia.host
+  - plotfleet.chia.rules
+  - plotfleet.chia.start
+  - plotfleet.chia.move
+options:
+  metrics_path:
+    description:
+      - Prometheus textfile written from the pass's gather, as
+        O(plotfleet.chia.plot_info#module:metrics_path) of M(plotfleet.chia.plot_info) does. Unset - none.
+    type: path
+  storage_dirs:
+    description:
+      - Storage dirs of a plotter that is also a storage host; gathered with the others (reported in
+        C(host_state.dirs)) but never a destination of its own starts.
+    type: list
+    elements: path
+    default: []
+  cleanup_dead_tmp:
+    description: Delete the temp files that dead, failed or stopped jobs left (see RV(cleanup)).
+    type: bool
+    default: true
+  start_enabled:
+    description: Start plots as O(rules) allow. V(false) - the start step is skipped (C(start.skipped)).
+    type: bool
+    default: true
+  move_enabled:
+    description:
+      - Move finished plots to O(destinations). V(false), or no destinations - the move step is skipped
+        (C(move.skipped)).
+    type: bool
+    default: true
+  start_problems:
+    description:
+      - Problems the caller found with the start settings (the reconcile role - its plotfleet_* variables, named as
+        the user wrote them, as plot_start would refuse them). With one, the start step fails with them, joined by
+        C(; ), after the gather and the cleanup (RV(host_state) is still returned).
+    type: list
+    elements: str
+    default: []
+  dir_variables:
+    description:
+      - The configured dirs by the name of the setting that configures them (C({plotfleet_tmp_dirs - [...]})). A dir the
+        gather finds missing or unusable fails the module before any step, the message naming the setting.
+    type: dict
+    default: {}
+notes:
+  - Supports check mode (see above). A second run with nothing to do reports C(changed=false).
+  - The storage hosts' free space comes in O(destinations), from their own M(plotfleet.chia.plot_info) earlier in
+    the pass.
+seealso:
+  - module: plotfleet.chia.plot_info
+  - module: plotfleet.chia.plot_stop
+  - module: plotfleet.chia.plot_start
+  - module: plotfleet.chia.plot_move
+"""
+
+EXAMPLES = r"""
+- name: One pass on a plotter - clean up, start what the rules allow, move finished plots
+  plotfleet.chia.plot_pass:
+    log_dir: /var/log/plotfleet
+    state_dir: /var/lib/plotfleet
+    tmp_dirs: [/mnt/nvme1, /mnt/nvme2]
+    dst_dirs: [/mnt/nvme1/done]
+    rules: {max_jobs: 6, max_jobs_per_tmp: 3, stagger_step: "2:1", max_before_step: 1}
+    plotter: {kind: madmax, threads: 16, farmer_public_key: "{{ farmer_key }}", pool_contract_address: "{{ pool }}"}
+    destinations:
+      - {path: /mnt/hdd01/plots, must_be_mount: true}
+      - {path: /srv/plots, host: storage1.example.net, user: plotter, free_bytes: 4000000000000}
+  register: plotfleet_pass_result
+
+- name: What would start and move, and why not
+  plotfleet.chia.plot_pass:
+    log_dir: /var/log/plotfleet
+    state_dir: /var/lib/plotfleet
+    tmp_dirs: [/mnt/nvme1]
+    plotter: {kind: chiapos, python: /opt/venv/bin/python, k: 20, stripe: 2000, buckets: 32}
+    destinations: [{path: /mnt/hdd01/plots}]
+  check_mode: true
+  register: preview
+
+- name: Print the decision
+  ansible.builtin.debug:
+    msg: "{{ preview.start.would_start | length }} to start; {{ preview.move.would_move | length }} to move"
+"""
+
+RETURN = r"""
+reasons:
+  description: Why nothing (more) starts or moves - C(start.reasons), then C(move.reasons).
+  returned: always
+  type: list
+  elements: str
+  sample: ["host: 4 jobs running (limit 4)"]
+host_state:
+  description:
+    - The host state gathered at the start of the pass - the return values of M(plotfleet.chia.plot_info)
+      (C(jobs), C(history), C(dirs), C(transfers), C(load), C(host_warnings), ...).
+  returned: always
+  type: dict
+cleanup:
+  description:
+    - What M(plotfleet.chia.plot_stop) C(ended=true cleanup=true) returns (C(jobs), C(temp_files), C(deleted),
+      C(summary)), or C({skipped - true, skip_reason}) when O(cleanup_dead_tmp) is off or no dead job left
+      temp files.
+  returned: always
+  type: dict
+start:
+  description:
+    - What M(plotfleet.chia.plot_start) returns (C(started), C(would_start), C(reasons), C(decision)), or
+      C({skipped - true, skip_reason}) when O(start_enabled=false).
+  returned: always
+  type: dict
+  sample: {changed: false, started: [], would_start: [], reasons: ["host: 4 jobs running (limit 4)"]}
+move:
+  description:
+    - What M(plotfleet.chia.plot_move) returns (C(moved), C(started), C(completed), C(would_move), C(reasons),
+      C(transfers)), or C({skipped - true, skip_reason}) when O(move_enabled=false) or there are no destinations.
+  returned: always
+  type: dict
+  sample: {changed: false, moved: [], started: [], completed: [], would_move: [], reasons: [], transfers: []}
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+from ansible_collections.plotfleet.chia.plugins.module_utils import host_pass, options  # noqa: E402
+
+
+def argument_spec():
+    return options.host_argument_spec(
+        metrics_path=dict(type="path"),
+        storage_dirs=dict(type="list", elements="path", default=[]),
+        cleanup_dead_tmp=dict(type="bool", default=True),
+        start_enabled=dict(type="bool", default=True),
+        move_enabled=dict(type="bool", default=True),
+        start_problems=dict(type="list", elements="str", default=[]),
+        dir_variables=dict(type="dict", default={}),
+        **dict(options.start_options(), **options.move_options())
+    )
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    params = dict(module.params)
+    problems = host_pass.option_problems(params)
+    if problems:
+        module.fail_json(msg="; ".join(problems), changed=False)
+    options.prepare_plotter(params, keep_template=not module.check_mode)
+    warnings = []
+    try:
+        result = host_pass.run(params, module.check_mode, warnings)
+    except host_pass.PassError as exc:
+        module.fail_json(msg=exc.msg, **exc.result)
+    for warning in warnings:
+        module.warn(warning)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
