@@ -425,23 +425,26 @@ def plan(directory, policy, arrival, shortfall, journal, now=None):
     shortfall: bytes the dir lacks for the arrival (the caller's arithmetic: its size, what the other
     copies still have to write, the bytes kept free, minus the free space); the reserve is added here.
     Returns {"dir", "for", "need_bytes", "delete": [plot...], "freed_bytes", "refused": why or None,
+    "arrival_refused" (the refusal is about this arrival, not the dir: other plots may make room there),
     "replaceable", "skipped"}; "delete" is exactly what delete() would remove."""
     now = time.time() if now is None else now
     out = {"dir": directory, "for": str(arrival.get("name")), "need_bytes": 0, "delete": [],
-           "freed_bytes": 0, "refused": None, "replaceable": 0, "skipped": {}}
+           "freed_bytes": 0, "refused": None, "arrival_refused": False, "replaceable": 0, "skipped": {}}
     if int(shortfall) <= 0:
         return out   # room enough: nothing to delete
     incoming = arrival_fields(arrival)
+    if policy is None:
+        return dict(out, refused="replot is off for this dir")
     refused = _refusal(policy, incoming)
     if refused:
-        return dict(out, refused=refused)
+        return dict(out, refused=refused, arrival_refused=True)
     plots, out["skipped"] = scan(directory)
     candidates = [p for p in plots if not_replaceable(p, policy, incoming) is None]
     out["replaceable"] = len(candidates)
     out["need_bytes"] = need = int(shortfall) + int(policy["reserve_bytes"])
     entries = read_journal(journal, directory)
     if already_made_room_for(entries, incoming["name"]):
-        return dict(out, refused="room was already made once for %s here" % incoming["name"])
+        return dict(out, refused="room was already made once for %s here" % incoming["name"], arrival_refused=True)
     chosen = fewest(candidates, need)
     if chosen is None:
         return dict(out, refused="the replaceable plots (%d) cannot free %d bytes" % (len(candidates), need))
@@ -454,8 +457,7 @@ def plan(directory, policy, arrival, shortfall, journal, now=None):
 
 
 def _refusal(policy, incoming):
-    if policy is None:
-        return "replot is off for this dir"
+    """Why this arrival may make no room under the policy (its name, format or header), or None."""
     if incoming is None:
         return "the arrival has no plot name"
     if incoming["format"] not in policy["arrivals"]:
@@ -655,9 +657,9 @@ def make_room(places, config, arrival):
     outcome): the first dir with room as it is (nothing deleted, outcome None), else the first where
     the policy makes the room (deleted now; outcome {"for", "dir", "deleted", "freed_bytes", "error",
     "refused", "room"}), else None with each dir's refusal ("refused": [[dir, why]], "room": {dir: bytes
-    replot could free there now, room()}). The caller holds the storage host's lock and
-    reserves the arrival's bytes in the granted dir before it lets go, so no other sender frees or
-    takes the same room."""
+    replot could free there now, room()}, "arrival_refused": [the dirs that refused this arrival
+    itself]). The caller holds the storage host's lock and reserves the arrival's bytes in the granted
+    dir before it lets go, so no other sender frees or takes the same room."""
     for directory, short in places:
         if short <= 0:
             return directory, None
@@ -670,6 +672,8 @@ def make_room(places, config, arrival):
         chosen = plan(directory, policy, arrival, short, journal)
         if chosen["refused"] or not chosen["delete"]:
             outcome["refused"].append([directory, chosen["refused"]])
+            if chosen["arrival_refused"]:
+                outcome.setdefault("arrival_refused", []).append(directory)
             # what replot could free there now: a sender that then finds the dir full holds it only
             # until the storage host offers more than this (transfer.measure_destinations)
             outcome.setdefault("room", {})[directory] = room(directory, policy, journal)["bytes"]

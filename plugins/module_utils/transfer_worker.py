@@ -163,6 +163,13 @@ def replot_room_when_held(rec):
     return int(rooms.get(rec["destination"]) or 0)
 
 
+def refused_for_itself(rec):
+    """The storage host's replot refused this plot itself at its dir (its format, its header, room made
+    once for it already), not the dir: a "full" then says nothing about the other plots' room there,
+    so the dir is not held for them."""
+    return replots(rec) and rec["destination"] in ((rec.get("replot") or {}).get("arrival_refused") or [])
+
+
 def clear_marks(state_dir):
     """Forget every held destination ("storage is back, retry now")."""
     path = os.path.join(state_dir, FULL_STATE)
@@ -828,7 +835,7 @@ def run(rec_path):
         if rec.get("delete_source", True):
             delete_source(rec)
     except TransferError as exc:
-        if exc.kind in HELD_FAILURES:
+        if exc.kind in HELD_FAILURES and not (exc.full and refused_for_itself(rec)):
             mark_full(rec["state_dir"], destination_key(rec.get("host"), rec["destination"]), exc.reason,
                       kind=exc.kind, replot_room_bytes=replot_room_when_held(rec) if exc.full else None)
         finish(rec_path, rec, "failed", exc.reason, exc.kind, exc.conflict)

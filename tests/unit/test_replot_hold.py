@@ -62,3 +62,16 @@ def test_a_refusal_says_what_replot_could_free_there_and_the_worker_keeps_it_in_
                               replot_room_bytes=transfer_worker.replot_room_when_held(rec))
     mark = transfer.full_marks(str(tmp_path))["nas:" + str(full)]
     assert mark["replot_room_bytes"] == sizes[0] and mark["failure"] == "full"
+
+
+def test_a_refusal_of_the_arrival_itself_is_no_reason_to_hold_the_dir(tmp_path):
+    full = storage(tmp_path)
+    conf = {"enabled": True, "storage_dirs": [str(full)], "journal": str(tmp_path / "j.jsonl")}
+    v1_arrival = lib.arrival(lib.og_plots(3)[2])   # v1 arrivals do not replace plots by default
+    granted, outcome = replot.make_room([(str(full), 10 ** 6)], conf, v1_arrival)
+    assert granted is None and outcome["arrival_refused"] == [str(full)], outcome
+    rec = {"host": "nas", "destination": str(full), "slot_cap": 1, "replot_policy": conf, "replot": outcome}
+    assert transfer_worker.refused_for_itself(rec)
+    v2_arrival = lib.arrival(lib.v2_plots(1)[0])
+    _granted, paused = replot.make_room([(str(full), 10 ** 6)], dict(conf, paused=True), v2_arrival)
+    assert "arrival_refused" not in paused and not transfer_worker.refused_for_itself(dict(rec, replot=paused))
