@@ -1,20 +1,23 @@
 """Plot finishes -> next start on that slot, with the real loop at interval T (issue 15).
 
 Usage: .venv/bin/python bench/bench_finish_to_start.py [--intervals 20,60] [--plots 8] [--k 18]
-       [--worktree] [--json FILE] [--keep]
+       [--fleet] [--worktree] [--json FILE] [--keep]
 Target: every (next start - finish) <= T + one pass (the median pass of the same run).
 
 Setup per T: bin/plotfleet-loop --interval T runs reconcile.yml over localhost (connection local, the
 system Python) with its own dirs under /tmp/plotfleet-bench-f2s-*: one tmp dir (the slot), one dst dir,
 one storage dir (plot_move runs as in any pass), real chiapos k18 plots. max_jobs_per_tmp 1 makes each
 finish free the only slot (max_jobs stays high: it counts every plotter on the machine, and other
-people's plots may run here). By default the code run is a snapshot of the committed HEAD (git archive),
-so edits in progress in the checkout do not leak into a run; --worktree runs the checkout as it is.
+people's plots may run here). --fleet: the same over the SSH fleet of tests/fleet (one plotter with
+max_jobs 1 in its own PID namespace + one storage host; bench/finish_to_start_fleet.py). By default the
+code run is a snapshot of the committed HEAD (git archive), so edits in progress in the checkout do
+not leak into a run; --worktree runs the checkout as it is.
 
 Scaling: a real plot takes minutes to hours, so it finishes at a random moment of the loop's cycle; a
 k18 plot takes seconds and would always finish at the same moment after the pass that started it. So
-the bench holds each plot (SIGSTOP once its `ID:` line is out, SIGCONT after a uniform random 0..T s):
-finish times then fall uniformly over the cycle, as they do for real plots.
+the bench holds each plot (SIGSTOP once its `ID:` line is out, SIGCONT after 0..T s, drawn stratified:
+one hold in each 1/n of T, shuffled): finish times then fall evenly over the cycle, as they do for real
+plots.
 
 Measured per plot (clock: time.time(); the kernel's timestamps converted to it):
   finish      the plot file's ctime in dst: the rename of the final file (the moment the plot exists;
@@ -32,6 +35,7 @@ what the mean delay implies for real plot durations.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -47,6 +51,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
 VENV_BIN = REPO / ".venv" / "bin"
 CALLBACKS = REPO / "bench" / "pass_timing" / "callback_plugins"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -100,8 +105,8 @@ def code_root(work, worktree):
     root.mkdir()
     archive = subprocess.run(["git", "-C", str(REPO), "archive", "HEAD"], stdout=subprocess.PIPE, check=True)
     subprocess.run(["tar", "-x", "-C", str(root)], input=archive.stdout, check=True)
-    head = subprocess.run(["git", "-C", str(REPO), "log", "-1", "--format=%h %cI %s"], stdout=subprocess.PIPE,
-                          universal_newlines=True, check=True).stdout.strip()
+    head = subprocess.run(["git", "-C", str(REPO), "log", "-1", "--format=%h %cI %<(60,trunc)%s"],
+                          stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout.strip()
     return root, head
 
 
@@ -118,17 +123,24 @@ def host_vars(work, k):
             "plotfleet_status_table_file": str(work / "status.txt")}
 
 
-def prepare(work, k):
-    for name in ("tmp", "dst", "storage", "logs", "state", "timing", "loop"):
+def localhost_slot(work, k):
+    """The slot on this machine: {state, dst, inventory, host_pid} (pids are this machine's)."""
+    for name in ("tmp", "dst", "storage", "logs", "state"):
         (work / name).mkdir()
     inventory = work / "inventory.yml"
     inventory.write_text(json.dumps({"all": {"hosts": {"localhost": host_vars(work, k)}, "children": {
         "plotters": {"hosts": {"localhost": {}}}, "storage": {"hosts": {"localhost": {}}}}}}))
+    return {"state": work / "state", "dst": work / "dst", "inventory": inventory, "host_pid": lambda pid: pid}
+
+
+def write_wrapper(work):
+    for name in ("timing", "loop"):
+        (work / name).mkdir()
     wrapper = work / "ansible-playbook"
     wrapper.write_text(WRAPPER % {"log": work / "passes.log", "timing": work / "timing",
                                   "playbook": VENV_BIN / "ansible-playbook"})
     wrapper.chmod(0o755)
-    return inventory, wrapper
+    return wrapper
 
 
 def start_loop(work, code, interval, inventory, wrapper):
@@ -145,9 +157,9 @@ def start_loop(work, code, interval, inventory, wrapper):
 class Watch(threading.Thread):
     """Every 50 ms: new launch records (process start read at once), holds, process exits, new plots."""
 
-    def __init__(self, work, interval, seed):
+    def __init__(self, slot, interval, seed, plots):
         super(Watch, self).__init__(daemon=True)
-        self.work, self.interval, self.rng = work, interval, random.Random(seed)
+        self.slot, self.interval, self.holds = slot, interval, stratified_holds(interval, plots, seed)
         self.jobs, self.plots, self.done = {}, {}, threading.Event()
         self.lock = threading.Lock()
 
@@ -161,15 +173,16 @@ class Watch(threading.Thread):
         self.release_all()
 
     def scan_records(self):
-        for path in (self.work / "state" / "jobs").glob("*.json"):
+        for path in (self.slot["state"] / "jobs").glob("*.json"):
             if path.stem in self.jobs:
                 continue
             try:
                 record = json.loads(path.read_text())
             except (OSError, ValueError):
                 continue  # written atomically; a rename in flight is retried next poll
-            stat = proc_stat(record["pid"]) if record.get("pid") else None
-            self.jobs[path.stem] = {"launch_id": path.stem, "pid": record.get("pid"), "log": record.get("log"),
+            pid = self.slot["host_pid"](record["pid"]) if record.get("pid") else None
+            stat = proc_stat(pid) if pid else None
+            self.jobs[path.stem] = {"launch_id": path.stem, "pid": pid, "log": record.get("log"),
                                     "record_started": record.get("started"), "record_proc_start": record.get(
                                         "proc_start"), "seen": time.time(),
                                     "proc_start": stat[1] if stat else None, "exit": None, "hold": None}
@@ -191,13 +204,14 @@ class Watch(threading.Thread):
             if not ID_LINE.search(read_text(job["log"])) and now - job["seen"] < 3.0:
                 return
             signal_pid(job["pid"], signal.SIGSTOP)
-            job["hold"] = {"from": now, "until": now + self.rng.uniform(0, self.interval), "released": None}
+            hold_s = self.holds[sum(1 for j in self.jobs.values() if j["hold"]) % len(self.holds)]
+            job["hold"] = {"from": now, "until": now + hold_s, "released": None}
         elif job["hold"]["released"] is None and now >= job["hold"]["until"]:
             signal_pid(job["pid"], signal.SIGCONT)
             job["hold"]["released"] = now
 
     def scan_plots(self):
-        for path in (self.work / "dst").glob("*.plot"):
+        for path in (self.slot["dst"]).glob("*.plot"):
             if path.name not in self.plots:
                 try:
                     self.plots[path.name] = path.stat().st_ctime
@@ -219,6 +233,15 @@ class Watch(threading.Thread):
             return [job["pid"] for job in self.jobs.values() if job["exit"] is None and job["pid"]]
 
 
+def stratified_holds(interval, count, seed):
+    """`count` hold times in 0..T, one in each of `count` equal strata, shuffled: with few plots the
+    finishes still cover the whole cycle (plain uniform draws of 8 can bunch up)."""
+    rng = random.Random(seed)
+    holds = [interval * (i + rng.random()) / count for i in range(count)]
+    rng.shuffle(holds)
+    return holds
+
+
 def read_text(path):
     try:
         with open(path, errors="replace") as handle:
@@ -228,21 +251,21 @@ def read_text(path):
 
 
 # ---------------------------------------------------------------- one run at interval T
-def run_interval(interval, args):
+def run_interval(interval, args, make_slot):
     work = Path(tempfile.mkdtemp(prefix="plotfleet-bench-f2s-T%g-" % interval))
     try:
         code, head = code_root(work, args.worktree)
-        inventory, wrapper = prepare(work, args.k)
+        slot, wrapper = make_slot(work, args.k), write_wrapper(work)
         uptime_before = load_average()
-        watch = Watch(work, interval, args.seed)
+        watch = Watch(slot, interval, args.seed, args.plots + 1)
         watch.start()
-        loop = start_loop(work, code, interval, inventory, wrapper)
+        loop = start_loop(work, code, interval, slot["inventory"], wrapper)
         began = time.time()
         loads = []
         try:
             wait_for_starts(watch, loop, args.plots + 1, began + args.timeout, loads)
         finally:
-            stop_loop(work, loop)
+            stop_loop(slot, loop)
             finish_jobs(watch)
         result = analyse(work, watch, interval)
         result.update(code=head, load_before=uptime_before, load_during=loads, load_after=load_average(),
@@ -274,9 +297,9 @@ def wait_for_starts(watch, loop, wanted, deadline, loads):
         time.sleep(0.5)
 
 
-def stop_loop(work, loop):
+def stop_loop(slot, loop):
     """No more starts (the pause file, as a drain), then SIGTERM: the loop ends after its pass."""
-    (work / "state" / "pause").touch()
+    (slot["state"] / "pause").touch()
     if loop.poll() is None:
         loop.send_signal(signal.SIGTERM)
     try:
@@ -435,19 +458,19 @@ def report(results):
 
 
 def implied_idle(results):
-    """Mean delay as a + b*T (least squares over the Ts run), and the idle share it means for real plots."""
-    points = [(r["interval_s"], r["mean"]) for r in results if r.get("mean") is not None]
-    if len(points) < 2:
+    """Idle share of a slot for real plots. A finish lands anywhere in the loop's cycle C = max(T, pass)
+    and the start follows a fixed lead after a wake, so the delay spreads over 0..C: mean C/2, whatever
+    the lead. The measured mean / C checks that; the table scales it to longer intervals."""
+    ratios = [r["mean"] / max(r["interval_s"], r["pass_median"]) for r in results if r.get("mean") is not None]
+    if not ratios:
         return
-    mean_t = statistics.mean(t for t, _ in points)
-    mean_d = statistics.mean(d for _, d in points)
-    slope = sum((t - mean_t) * (d - mean_d) for t, d in points) / sum((t - mean_t) ** 2 for t, _ in points)
-    base = mean_d - slope * mean_t
-    print("\nMean delay ~ %.1f s + %.2f x T. Idle share of a slot = delay / (plot time + delay):" % (base, slope))
+    ratio = statistics.mean(ratios)
+    print("\nMean delay / cycle: %s (expected ~0.5); idle share = delay / (plot time + delay) at %.2f x T:"
+          % (", ".join("%.2f" % x for x in ratios), ratio))
     print("| loop T | mean delay | GPU k32 (3 min a plot) | madMAx k32 (30 min) | chia k32 (8 h) |")
     print("| --- | --- | --- | --- | --- |")
     for interval in (60, 300, 600):
-        delay = base + slope * interval
+        delay = ratio * interval
         print("| %d s | %.0f s | %s |" % (interval, delay, " | ".join(
             "%.1f %%" % (100 * delay / (plot + delay)) for plot in (180, 1800, 28800))))
 
@@ -459,18 +482,32 @@ def parse_args(argv):
     parser.add_argument("--k", type=int, default=18)
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--timeout", type=float, default=3600.0, help="give up on a T after this many seconds")
+    parser.add_argument("--fleet", action="store_true",
+                        help="over the SSH fleet of tests/fleet (root; takes /tmp/plotfleet-fleet.lock)")
     parser.add_argument("--worktree", action="store_true", help="run the checkout as it is, not a snapshot of HEAD")
     parser.add_argument("--json", help="write every figure (each pair's timestamps) here")
     parser.add_argument("--keep", action="store_true", help="keep the run's dirs under /tmp")
     return parser.parse_args(argv)
 
 
+@contextlib.contextmanager
+def slots(fleet):
+    """make_slot(work, k) for localhost, or for the SSH fleet (built, and torn down after the runs)."""
+    if not fleet:
+        yield localhost_slot
+        return
+    import finish_to_start_fleet
+    with finish_to_start_fleet.fleet_slots() as make_slot:
+        yield make_slot
+
+
 def main(argv):
     args = parse_args(argv)
     results = []
-    for interval in (float(x) for x in args.intervals.split(",")):
-        print("T=%g s: running (%s)" % (interval, load_average()), flush=True)
-        results.append(run_interval(interval, args))
+    with slots(args.fleet) as make_slot:
+        for interval in (float(x) for x in args.intervals.split(",")):
+            print("T=%g s: running (%s)" % (interval, load_average()), flush=True)
+            results.append(run_interval(interval, args, make_slot))
     report(results)
     if args.json:
         with open(args.json, "w") as handle:
