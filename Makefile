@@ -31,12 +31,14 @@ $(BIN)/.installed: requirements.txt requirements-test.txt
 	$(BIN)/python -m pip install -q -r requirements-test.txt
 	touch $@
 
-# The demo needs only requirements.txt (ansible-core, jmespath, PyPI chiapos); `make venv` adds the test tools.
+# The demo needs requirements.txt (ansible-core, jmespath) and the real plotters pinned in
+# requirements-test.txt (PyPI chiapos, chia_rs); `make venv` adds the test tools.
+DEMO_PLOTTERS = $(shell grep -oE '^(chiapos|chia_rs)==[^ ]+' requirements-test.txt)
 demo-venv: $(BIN)/.demo-installed
 
-$(BIN)/.demo-installed: requirements.txt
+$(BIN)/.demo-installed: requirements.txt requirements-test.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q -r requirements.txt $(DEMO_PLOTTERS)
 	touch $@
 
 chia-venv: $(CHIA_VENV)/bin/.installed
