@@ -95,14 +95,15 @@ def _bucket_number(text, at):
     return _int_or_none(text[at + 9:end])
 
 
-def _mark_lines(text):
-    """Where the _GAP_MARKS occur in text, last first (a log has a few, in chia's preamble and summary)."""
+def _mark_lines(text, start, end):
+    """Where the _GAP_MARKS occur in text[start:end], last first (a log has a few, in chia's preamble and
+    summary)."""
     found = []
     for mark in _GAP_MARKS:
-        at = text.find(mark)
+        at = text.find(mark, start, end)
         while at >= 0:
             found.append(at)
-            at = text.find(mark, at + len(mark))
+            at = text.find(mark, at + len(mark), end)
     return sorted(found, reverse=True)
 
 
@@ -182,22 +183,22 @@ class ChiaposParser(model.LogParser):
         elif "Starting plot " in line or "Creating " in line:
             self._python_line(plot, line)
 
-    def _scan(self, text):
-        marks = _mark_lines(text)
-        done = 0
+    def _scan(self, text, start, end):
+        marks = _mark_lines(text, start, end)
+        done = start
         parse = self._selected
-        for match in _SELECT_RE.finditer(text):
-            start = match.start()
+        for match in _SELECT_RE.finditer(text, start, end):
+            at = match.start()
             kind = match.lastgroup
-            if start > done:   # a gap: mostly no line of it matters (checked here, without a call)
+            if at > done:   # a gap: mostly no line of it matters (checked here, without a call)
                 while marks and marks[-1] < done:
                     marks.pop()
-                if marks and marks[-1] < start:
-                    self._gap(text, done, start, marks)
+                if marks and marks[-1] < at:
+                    self._gap(text, done, at, marks)
                 elif kind != "second_pass" and (kind != "first_pass" or not self._pass_dominates()):
-                    last = text.rfind(_BUCKET, done, start)
+                    last = text.rfind(_BUCKET, done, at)
                     if last >= 0:
-                        self._bucket_run(text, done, start, last)
+                        self._bucket_run(text, done, at, last)
             done = match.end()
             if kind == "line":
                 parse(match.group(kind))
@@ -233,8 +234,8 @@ class ChiaposParser(model.LogParser):
                     value = _float(progress.strip())
                     if value is not None and 0 <= value <= 1:
                         self.bump(plot, value)
-        if len(text) > done:
-            self._gap(text, done, len(text), marks)
+        if end > done:
+            self._gap(text, done, end, marks)
 
     def _pass_dominates(self):
         """Whether a `\tFirst computation pass` line sets at least what a bucket run before it could.

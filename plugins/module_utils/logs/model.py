@@ -183,6 +183,58 @@ def clean_block(text):
     return "\n" + text
 
 
+_DIRT = ("\r", "\x1b", "\x00")   # what clean_block removes: overdraws, ANSI codes, NULs
+
+
+def block_pieces(text):
+    """clean_block(text) as (string, start, end) pieces, in order, each from a "\n" to the end of a line.
+
+    Without copying the block: the first line (no "\n" before it) and the few lines that hold an
+    overdraw, an ANSI code or a NUL (chia's coloured logging lines, a progress bar) are cleaned into
+    small strings of their own; the rest is the block itself, between those. Scanning the pieces in
+    order is scanning clean_block(text) (a parser resumes a block where the previous one ended).
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    first = text.find("\n")
+    if first < 0:
+        first = len(text)
+    small = clean_block(text[:first])
+    pieces = [(small, 0, len(small))]
+    done = first   # the "\n" before the next line not yet in a piece
+    for start, end in _dirty_lines(text, first):
+        if start > done:
+            pieces.append((text, done, start))
+        small = clean_block(text[start + 1:end])
+        pieces.append((small, 0, len(small)))
+        done = end
+    if done < len(text):
+        pieces.append((text, done, len(text)))
+    return pieces
+
+
+def _dirty_lines(text, first):
+    """(the "\n" before, the end of) each run of lines after text[first] holding a _DIRT character."""
+    spans = []
+    for char in _DIRT:
+        at = text.find(char, first)
+        while at >= 0:
+            start = text.rfind("\n", first, at)
+            end = text.find("\n", at)
+            if end < 0:
+                end = len(text)
+            spans.append((start, end))
+            at = text.find(char, end)
+    spans.sort()
+    merged = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
 def last_nonblank_line(text):
     """The last line of text (split at "\n") that is not all whitespace, as it is; None if none."""
     for size in (4096, len(text)):
@@ -362,15 +414,17 @@ class LogParser(object):
 
     def feed_text(self, text):
         """Feed a block of complete lines (joined by "\n"); the same result as feed() of each line."""
-        self._scan(clean_block(text))
+        for piece, start, end in block_pieces(text):
+            self._scan(piece, start, end)
 
     # Lines that may change anything (a regex over the cleaned block: group 1 = one line); the
     # others are skipped without a Python call. None: every non-empty line.
     SELECT = None
 
-    def _scan(self, text):
+    def _scan(self, text, start, end):
+        """The lines of text[start:end] (each after a "\n", as clean_block gives them)."""
         parse = self._line
-        for match in (self.SELECT or _ANY_LINE_RE).finditer(text):
+        for match in (self.SELECT or _ANY_LINE_RE).finditer(text, start, end):
             line = match.group(1)
             c = line[0]
             if c.isdigit() or (c.isupper() and line[3:4] == " "):   # a timestamp prefix (clean_line's last step)?
