@@ -1,30 +1,19 @@
 """Real PoS2 plots (chia_rs through plotfleet's pos2 driver) on localhost, followed by plot_info.
 
-The driver is launched exactly as plot_start builds and detaches it (launch.build_argv + launch.detach),
-then plot_info, through real Ansible, tracks the job while it plots, shows each plot finished with its
-`.plot2` file and counts the files as v2 plots of the dst dir.
+plot_start (through real Ansible) launches the driver; plot_info tracks the job while it plots, shows each
+plot finished with its `.plot2` file and counts the files as v2 plots of the dst dir.
 """
 
 import os
 import re
 import subprocess
-import time
 
 from startstop_lib import alive, host  # noqa: F401  (host is a fixture)
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import launch, pos2_driver
 from plotfleet_testlib import PLOTTER_PYTHON, run_module, wait_for
 
-POS2_K22 = {"kind": "pos2", "python": PLOTTER_PYTHON, "k": 22, "count": 3, "strength": 2}  # ~6 s a plot here
+POS2_K22 = {"kind": "pos2", "python": PLOTTER_PYTHON, "k": 22, "count": 2, "strength": 2}  # ~3 s a plot idle
 POS2_K18 = {"kind": "pos2", "python": PLOTTER_PYTHON, "k": 18}
-
-
-def launch_driver(host, plotter):  # noqa: F811
-    driver = pos2_driver.install_driver(host.state)
-    argv = launch.build_argv(plotter, PLOTTER_PYTHON, host.tmp, host.tmp, host.dst, driver=driver)
-    log = launch.log_path(host.logs, "pos2test", time.time())
-    spawned = launch.detach(argv, log)
-    return spawned["pid"], log
 
 
 def read(path):
@@ -39,7 +28,10 @@ def info(host):  # noqa: F811
 
 
 def test_plot_info_tracks_a_live_pos2_job_then_its_finished_plot2_files(host):  # noqa: F811
-    pid, log = launch_driver(host, POS2_K22)
+    rc, started = host.start(POS2_K22)
+    assert rc == 0 and started["changed"], started
+    (record,) = host.records()
+    pid, log = record["pid"], record["log"]
     try:
         assert wait_for(lambda: "Writing " in read(log) or not alive(pid), timeout=120), read(log)
         assert alive(pid), read(log)
@@ -49,21 +41,21 @@ def test_plot_info_tracks_a_live_pos2_job_then_its_finished_plot2_files(host):  
         (job,) = [j for j in live["jobs"] if j.get("pid") == pid]
         assert job["plotter"] == "pos2" and job["k"] == 22 and job["state"] in ("plotting", "copying")
         assert job["id"] in ids and job["tmp_dir"] == host.tmp and job["dst_dir"] == host.dst
-        assert job["adopted"] is True and job["log"] == log
+        assert job["adopted"] is False and job["log"] == log and job["launch_id"] == record["launch_id"]
 
         assert wait_for(lambda: not alive(pid), timeout=300), "the driver did not finish"
     finally:
         if alive(pid):
             os.kill(pid, 9)
     text = read(log)
-    assert "Plot 3/3 done" in text, text
-    done = re.findall(r"^Plot \d/3 done in [0-9.]+ seconds: (.*\.plot2)$", text, re.M)
+    assert "Plot 2/2 done" in text, text
+    done = re.findall(r"^Plot \d/2 done in [0-9.]+ seconds: (.*\.plot2)$", text, re.M)
     result = info(host)
     mine = [p for p in result["history"] if p.get("log") == log]
     assert sorted(p["plot_file"] for p in mine) == sorted(done) and all(p["state"] == "finished" for p in mine)
     assert all(p["plotter"] == "pos2" and os.path.isfile(p["plot_file"]) for p in mine)
     (dst,) = [d for d in result["dirs"] if d["path"] == host.dst]
-    assert dst["plots_v2"] == 3 and dst["plot_bytes_v2"] == sum(os.path.getsize(p) for p in done)
+    assert dst["plots_v2"] == 2 and dst["plot_bytes_v2"] == sum(os.path.getsize(p) for p in done)
     assert dst["plots_v1"] == dst["plot_count"] == 0 and dst["temp_bytes"] == 0
     assert os.listdir(host.tmp) == []
 
