@@ -5,7 +5,7 @@ Method
   plotman 0.5.3 has a parser for: chiapos (`chia plots create`, chiapos), madMAx, BladeBit.
 - plotman: `plotman.plotters.<kind>.Plotter().update(chunk=<whole log bytes>)`, plotman's own
   incremental entry point (what `plotman status` runs on each log).
-- plotfleet: what logcache does with each chunk of a log: decode, `parser.feed_text(text)`,
+- plotfleet: what logcache does with each chunk of a log: decode (from a memoryview), `parser.feed_text(text)`,
   `model.last_nonblank_line(text)` (the tail), on a fresh parser (a cold parse of the whole log).
 - One process (the bench venv's Python, which is the system Python), both parsers interleaved per log
   and round in alternating order, after a warm-up round; each figure is the median over the rounds
@@ -75,8 +75,11 @@ def fixture_logs(model):
 
 def plotfleet_parse(model, plotter, data):
     """A cold parse of one whole log, as logcache runs it on a chunk."""
-    text = data[:data.rfind(b"\n")].decode("utf-8", "replace")
     parser = model.parser_for(plotter)
+    if not hasattr(model, "block_pieces"):   # code before block pieces: its logcache sliced, then decoded
+        text = data[:data.rfind(b"\n")].decode("utf-8", "replace")
+    else:
+        text = str(memoryview(data)[:data.rfind(b"\n")], "utf-8", "replace")
     if not hasattr(parser, "feed_text"):   # code from before block parsing (--collections): its logcache loop
         tails = []
         for line in text.split("\n"):

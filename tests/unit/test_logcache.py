@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.plotfleet.chia.plugins.module_utils import eta, logcache
+from ansible_collections.plotfleet.chia.plugins.module_utils.logs import model
 
 LOGS = Path(__file__).resolve().parents[1] / "fixtures" / "logs"
 FIXTURES = ("chiapos-k18-rename.log", "chiapos-k18-two-plots.log", "chiapos-k20-killed-phase1.log")
@@ -238,3 +239,15 @@ def test_unreadable_cache_dir_gives_a_warning(d, tmp_path):
     assert any("cannot write parser cache" in w for w in cache.warnings_seen)
     (d.state / "cache").unlink()
     shutil.rmtree(str(d.state / "cache"), ignore_errors=True)
+
+
+def test_invalid_utf8_in_a_log_is_read_as_replacement_characters(tmp_path):
+    """logcache decodes each block from a view of the bytes read, with errors="replace" (as feed() of
+    each decoded line): a bad byte in the ID line shows as U+FFFD in the plot id."""
+    data = (LOGS / FIXTURES[0]).read_bytes().replace(RENAME_ID.encode(), b"69\xff\xfe" + RENAME_ID[4:].encode())
+    path = tmp_path / "bad.log"
+    path.write_bytes(data)
+    plots = logcache.LogCache(str(tmp_path)).refresh(str(path), os.stat(str(path))).plots
+    expected = model.parse_lines(data.decode("utf-8", "replace").splitlines(), "chiapos")
+    assert plots == expected
+    assert plots[0]["id"] == "69\ufffd\ufffd" + RENAME_ID[4:]
