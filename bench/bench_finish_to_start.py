@@ -340,16 +340,24 @@ def read_passes(work):
 
 
 def task_marks(events):
-    """Per pass: playbook start, and first host_start / last host_end of each module task that ran."""
-    marks = {"playbook_start": next((e["t"] for e in events if e["kind"] == "playbook_start"), None), "tasks": {}}
+    """Per pass: playbook start, and each plotfleet module task that ran: {action, start, end}."""
+    tasks = {}
     for event in events:
-        if event["kind"] in ("host_start", "host_end") and event.get("action", "").startswith("plotfleet.chia."):
-            if event["kind"] == "host_end" and event.get("status") == "skipped":
-                continue
-            task = marks["tasks"].setdefault(event["action"].split(".")[-1], {})
-            key = "start" if event["kind"] == "host_start" else "end"
-            task.setdefault(key, event["t"]) if key == "start" else task.__setitem__(key, event["t"])
-    return marks
+        if event["kind"] not in ("host_start", "host_end") or not event.get("action", "").startswith("plotfleet."):
+            continue
+        task = tasks.setdefault(event["uuid"], {"action": event["action"].split(".")[-1], "start": None, "end": None,
+                                                "ran": False})
+        if event["kind"] == "host_start":
+            task["start"] = task["start"] or event["t"]
+        elif event.get("status") != "skipped":
+            task.update(end=event["t"], ran=True)
+    return {"playbook_start": next((e["t"] for e in events if e["kind"] == "playbook_start"), None),
+            "tasks": [t for t in tasks.values() if t["ran"]]}
+
+
+def starting_task(marks, start):
+    """The module task during which the process started (plot_start, or plot_pass since issue 15)."""
+    return next((t for t in marks["tasks"] if t["start"] <= start <= t["end"]), None)
 
 
 def plot_finish(watch, job):
@@ -372,17 +380,19 @@ def pair(prev, nxt, passes, watch):
     if finish is None or start is None:
         return None
     starter = containing_pass(passes, start)
-    marks = task_marks(starter["events"]) if starter else {"playbook_start": None, "tasks": {}}
+    marks = task_marks(starter["events"]) if starter else {"playbook_start": None, "tasks": []}
+    task = starting_task(marks, start) or {"action": None, "start": None}
     freed = prev["exit"] or finish
-    missed = [p for p in passes if p is not starter and p["begin"] < start
-              and task_marks(p["events"])["tasks"].get("plot_start", {}).get("start", 0) > freed]
+    # A pass that ran the starting module only after the slot was free, and did not start: a miss.
+    missed = [p for p in passes if p is not starter and p["begin"] < start and any(
+        t["action"] == task["action"] and t["start"] > freed for t in task_marks(p["events"])["tasks"])]
     return {"finish": finish, "exit": prev["exit"], "next_start": start, "delay": start - finish,
             "exit_after_rename": (prev["exit"] - finish) if prev["exit"] else None,
             "finish_during_pass": containing_pass(passes, finish) is not None,
             "wait_part": max(0.0, starter["begin"] - finish) if starter else None,
             "in_pass_part": (start - max(finish, starter["begin"])) if starter else None,
             "wake_to_playbook": rel(marks["playbook_start"], starter),
-            "wake_to_plot_start_task": rel(marks["tasks"].get("plot_start", {}).get("start"), starter),
+            "starting_task": task["action"], "wake_to_starting_task": rel(task["start"], starter),
             "wake_to_decision": rel(nxt["record_started"], starter),
             "wake_to_process": rel(start, starter), "missed_passes": len(missed),
             "hold_s": (prev["hold"]["released"] - prev["hold"]["from"]) if prev["hold"] else None}
@@ -438,7 +448,7 @@ def report(results):
             100 * (r["idle_fraction"] or 0)))
     print("\nWhere the time goes (medians over the pairs; wake = the loop forks the pass):")
     print("| T | finish in a pass / in the wait | wait part (finish -> wake) | in-pass part (-> process) | "
-          "wake -> playbook start | wake -> plot_start task | wake -> decision (lock) | "
+          "wake -> playbook start | wake -> starting module task | wake -> decision (lock) | "
           "wake -> process start | exit after rename | passes that missed a free slot |")
     print("| --- " * 10 + "|")
     for r in results:
@@ -447,7 +457,7 @@ def report(results):
         print("| %g s | %d / %d | %.1f s | %.1f s | %.1f s | %.1f s | %.1f s | %.1f s | %.2f s | %d |" % (
             r["interval_s"], during, len(p) - during, median_of(p, "wait_part"), median_of(p, "in_pass_part"),
             median_of(p, "wake_to_playbook"),
-            median_of(p, "wake_to_plot_start_task"), median_of(p, "wake_to_decision"),
+            median_of(p, "wake_to_starting_task"), median_of(p, "wake_to_decision"),
             median_of(p, "wake_to_process"), median_of(p, "exit_after_rename"),
             sum(x["missed_passes"] for x in p)))
     implied_idle(results)
@@ -501,8 +511,17 @@ def slots(fleet):
         yield make_slot
 
 
+def stop_on_sigterm():
+    """SIGTERM (and SIGINT, which a shell's `cmd &` ignores) end the run through its cleanup."""
+    def stop(signum, _frame):
+        raise KeyboardInterrupt("signal %d" % signum)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
+
+
 def main(argv):
     args = parse_args(argv)
+    stop_on_sigterm()
     results = []
     with slots(args.fleet) as make_slot:
         for interval in (float(x) for x in args.intervals.split(",")):
