@@ -7,6 +7,7 @@ import glob
 import json
 import os
 import random
+import re
 
 import pytest
 from logs_testlib import OWN_FIXTURES, fixture_logs, fixture_path, read_lines
@@ -229,3 +230,18 @@ def test_chiapos_table_line_then_progress_update(step_line, progress):
         block = model.parser_for("chiapos")
         block.feed_text("\n".join(lines))
         assert _state(block) == _state(_line_by_line("chiapos", lines)), (step_line, progress)
+
+
+def test_chiapos_selector_takes_exactly_the_listed_line_starts():
+    """_alternatives (the generic alternative grouped by first character) accepts the lines a plain
+    alternation of _LINE_STARTS accepts: every fixture line, and every prefix of each start (+ "x")."""
+    plain = re.compile(r"\n(?:\d|%s)" % "|".join(re.escape(w) for w in chiapos._LINE_STARTS))
+    grouped = re.compile(r"\n(?:\d|%s)" % chiapos._alternatives(chiapos._LINE_STARTS))
+    lines = set()
+    for _name, path in fixture_logs():
+        lines.update(read_lines(path))
+    for word in chiapos._LINE_STARTS:
+        lines.update(word[:k] + tail for k in range(len(word) + 1) for tail in ("", "x", " 1"))
+    for line in lines:
+        assert bool(plain.match("\n" + line)) == bool(grouped.match("\n" + line)), repr(line)
+    assert sum(1 for line in lines if grouped.match("\n" + line)) > 100
