@@ -7,8 +7,9 @@ fleetlib with more plotters). Takes the fleet lock (/tmp/plotfleet-fleet.lock) f
 Fleet: max(sizes) plotters (pf-plot1..N) + 1 storage host, every host its own netns, PID namespace and
 sshd; the checkout's ansible.cfg (pipelining) with its ssh_args (ControlPersist=60s), control sockets
 in the fleet's own dir. "Nothing to do": the plotters are paused (the pause file, as a drain) with
-empty dirs, so every plotter still runs plot_info, plot_start and plot_move and nothing starts or moves;
-each pass must report changed=0 on every host or the bench fails.
+empty dirs, so every plotter still runs its pass (plot_pass: gather, start and move decisions; before
+issue 15's change plot_info, plot_start and plot_move) and nothing starts or moves; each pass must
+report changed=0 on every host or the bench fails.
 Method: one warm-up pair per N, then `--rounds` rounds; in each round every N runs reconcile.yml and
 the ping playbook (`ansible.builtin.ping` over plotters:storage) back to back over the same inventory,
 which goes first alternating per round and per N, the N order reversed every other round. Figures are
