@@ -1,8 +1,8 @@
 """PoS2 over the SSH fleet (issue 12): real `.plot2` plots made by the `pos2` kind (chia_rs in the plotter
-Python, through plotfleet's driver) started by reconcile passes over real SSH, tracked by plot_info while
+Python, through plotfleet's driver) started by a reconcile pass over real SSH, tracked by plot_info while
 they plot, finished, moved to the storage host and verified there (header `PoS2`, chia_rs.Prover opens
-it, its byte count, the mover's record), and the status JSON and table count them as v2 plots per dir
-and per fleet. A mixed fleet (one plotter v1 chiapos, one v2 pos2) reports v1 and v2 apart.
+it, its byte count, the mover's record). The other plotter plots v1 (chiapos) in the same passes, and the
+status JSON and table count v1 and v2 plots and bytes apart, per dir and for the fleet.
 """
 
 import json
@@ -25,25 +25,23 @@ pytestmark = pytest.mark.fleet
 
 chia_rs = pytest.importorskip("chia_rs", reason="PoS2 needs chia_rs in the plotter Python")
 
-# pf-plot1's job makes two k22 plots (~3 s each on an idle core, 12.5 MB): alive long enough for a
-# plot_info over SSH right after its start, on a fast machine too. pf-plot2 makes one k18 (~0.3 s).
+# pf-plot1's pos2 job makes two k22 plots (~3 s each on an idle core, 12.5 MB): alive long enough for a
+# plot_info over SSH right after its start, on a fast machine too. pf-plot2 makes one chiapos k18 (v1).
 TRACKED = "pf-plot1"
 TRACKED_K, TRACKED_COUNT = 22, 2
 
 
-def pos2_overrides(fleet, tracked):
-    """One job per plotter, pos2 everywhere; `tracked` makes the longer two-plot job."""
-    overrides = {}
-    for host in fleet.plotters:
-        plots = pos2_vars(k=TRACKED_K, plots_per_job=TRACKED_COUNT) if host.name == tracked else pos2_vars(k=18)
-        overrides[host.name] = dict(rules_vars(max_jobs=1, max_starts=1), **plots)
+def mixed_overrides(fleet):
+    """One job per plotter: TRACKED on pos2 (the longer two-plot job), the other on chiapos k18 (v1)."""
+    overrides = dict((h.name, rules_vars(max_jobs=1, max_starts=1)) for h in fleet.plotters)
+    overrides[TRACKED].update(pos2_vars(k=TRACKED_K, plots_per_job=TRACKED_COUNT))
     return overrides
 
 
 def tracked_job(fleet, name):
-    """The live pos2 job plot_info (over SSH) reports on `name`, once it shows a step from the log."""
+    """The live pos2 job plot_info (over SSH) reports on `name`, once its log shows it writing a plot."""
     for job in fleetops.plot_info(fleet, name)["jobs"]:
-        if job.get("plotter") == "pos2" and job.get("state") == "plotting" and job.get("id") and job.get("step"):
+        if job.get("plotter") == "pos2" and job.get("state") == "plotting" and job.get("id") and job.get("phase"):
             return job
     return None
 
@@ -123,77 +121,52 @@ def storage_row(document, fleet):
     return row
 
 
-def test_pos2_plots_are_tracked_moved_and_verified_at_storage(fleet, ledger):
-    fleet.write_inventory(overrides=pos2_overrides(fleet, TRACKED))
+def test_pos2_plots_are_tracked_moved_verified_and_counted_apart_from_v1(fleet, ledger):
+    """pf-plot1 plots PoS2 (pos2, two k22 plots in one job), pf-plot2 v1 (chiapos k18), in the same passes."""
+    fleet.write_inventory(overrides=mixed_overrides(fleet))
+    v1_host = [h for h in fleet.plotters if h.name != TRACKED][0]
     began = time.time()
     first = fleetops.spawn_pass(fleet, log_path=fleet.root / "pos2-pass1.out")
     try:
         job, samples = watch_while_plotting(fleet, TRACKED)
     finally:
         assert first.wait(timeout=180) == 0, (fleet.root / "pos2-pass1.out").read_text()[-6000:]
-    # Tracked while plotting: its id, k, dirs and a step/phase/progress from the pos2 log.
+    # Tracked while plotting: its id, k, dirs and its step (1:1, from the `Writing` line) from the pos2 log.
     assert job, "no plot_info saw the pos2 job plotting: %s" % samples
     host = fleet.hosts[TRACKED]
-    assert job["k"] == TRACKED_K and job["phase"] in (1, 5) and job["step"] in ("1:1", "5:0"), job
+    assert job["k"] == TRACKED_K and job["count"] == TRACKED_COUNT and (job["phase"], job["step"]) == (1, "1:1"), job
     assert 0 <= job["progress"] < 1 and job["tmp_dir"] in host.tmp_dirs and job["dst_dir"] == host.dst_dirs[0], job
-    ids, _ = pos2_logs_done(fleet, TRACKED)
-    assert job["id"] in ids
+    assert job["id"] in pos2_logs_done(fleet, TRACKED)[0]
 
     fleetops.wait_plots_done(fleet, timeout=180)
     fleetops.settle(fleet, timeout=120)
-    expected = {}
-    for plotter in fleet.plotters:
-        ids, files = pos2_logs_done(fleet, plotter.name)
-        want = TRACKED_COUNT if plotter.name == TRACKED else 1
-        assert len(ids) == len(files) == want, (plotter.name, ids, files)
-        assert all(os.path.basename(f) == "plot-k%d-%s.plot2" % (TRACKED_K if plotter.name == TRACKED else 18, i)
-                   for i, f in zip(ids, files))
-        expected.update((i, plotter.name) for i in ids)
-    at_storage = check_at_storage(fleet, ledger, expected)
-    assert not fleetops.plots_in_dst(fleet)
-    ledger.assert_invariants(min_finished=len(expected))
-
-    document, table = status_document(fleet)
-    row = storage_row(document, fleet)
-    v2_bytes = sum(h["size"] for _, h in at_storage.values())
-    assert (row["plots_v2"], row["plot_bytes_v2"], row["plot_count"]) == (len(expected), v2_bytes, 0), row
-    summary = document["summary"]
-    assert (summary["plots_v1"], summary["plots_v2"], summary["plot_bytes_v2"]) == (0, len(expected), v2_bytes)
-    assert summary["v2_share"] == 1.0
-    assert re.search(r"storage %s [^─]* %d v2 plots" % (fleet.storage.storage_dirs[0], len(expected)), table), table
-    assert re.search(r"plots 0 v1 \([^)]*\) \+ %d v2 \([^)]*\), replot 100\.0%%" % len(expected), table), table
-    print("pos2 fleet: %d .plot2 at storage (%d bytes) in %.0fs; the job seen at step %s after %.1fs, %d plot_info"
-          " sample(s)" % (len(expected), v2_bytes, time.time() - began, job["step"], job["elapsed_s"], len(samples)))
-
-
-def test_mixed_fleet_reports_v1_and_v2_plots_apart(fleet, ledger):
-    """pf-plot1 plots v1 (chiapos k18), pf-plot2 v2 (pos2 k18): storage and the fleet count each format."""
-    v1_host, v2_host = fleet.plotters
-    overrides = {v1_host.name: rules_vars(max_jobs=1, max_starts=1),
-                 v2_host.name: dict(rules_vars(max_jobs=1, max_starts=1), **pos2_vars(k=18))}
-    fleet.write_inventory(overrides=overrides)
-    fleetops.start_plots(fleet)
-    fleetops.wait_plots_done(fleet)
-    fleetops.settle(fleet)
-    headers = list(fleetops.plots_at_storage(fleet).values())
-    v1 = [h for h in headers if h["format"] == "v1"]
-    v2 = [h for h in headers if h["format"] == "pos2"]
-    assert len(v1) == 1 and len(v2) == 1 and all(h["complete"] for h in headers), headers
+    ids, files = pos2_logs_done(fleet, TRACKED)
+    assert len(ids) == len(files) == TRACKED_COUNT, (ids, files)
+    assert [os.path.basename(f) for f in files] == ["plot-k%d-%s.plot2" % (TRACKED_K, i) for i in ids]
+    at_storage = check_at_storage(fleet, ledger, ids)
+    v1 = [h for h in fleetops.plots_at_storage(fleet).values() if h["format"] == "v1"]
     v1_ids = [i for ids, _ in plot_logs(v1_host).values() for i in ids]
-    assert v1[0]["id"] in v1_ids and v2[0]["id"] in pos2_logs_done(fleet, v2_host.name)[0]
-    ledger.assert_invariants(min_finished=2)
+    assert len(v1) == 1 and v1[0]["complete"] and v1[0]["id"] in v1_ids, (v1, v1_ids)
+    assert not fleetops.plots_in_dst(fleet)
+    ledger.assert_invariants(min_finished=TRACKED_COUNT + 1)
 
+    # status.yml: the storage dir and the fleet count v1 and v2 plots and bytes apart.
     document, table = status_document(fleet)
     row = storage_row(document, fleet)
-    assert (row["plots_v1"], row["plot_bytes_v1"]) == (1, v1[0]["size"]), row
-    assert (row["plots_v2"], row["plot_bytes_v2"]) == (1, v2[0]["size"]), row
+    v1_bytes, v2_bytes = v1[0]["size"], sum(h["size"] for _, h in at_storage.values())
+    assert (row["plots_v1"], row["plot_bytes_v1"], row["plot_count"]) == (1, v1_bytes, 1), row
+    assert (row["plots_v2"], row["plot_bytes_v2"]) == (TRACKED_COUNT, v2_bytes), row
     summary = document["summary"]
-    assert (summary["plots_v1"], summary["plot_bytes_v1"]) == (1, v1[0]["size"]), summary
-    assert (summary["plots_v2"], summary["plot_bytes_v2"]) == (1, v2[0]["size"]), summary
-    share = float(v2[0]["size"]) / (v1[0]["size"] + v2[0]["size"])
+    assert (summary["plots_v1"], summary["plot_bytes_v1"]) == (1, v1_bytes), summary
+    assert (summary["plots_v2"], summary["plot_bytes_v2"]) == (TRACKED_COUNT, v2_bytes), summary
+    share = float(v2_bytes) / (v1_bytes + v2_bytes)
     assert abs(summary["v2_share"] - share) < 1e-3, summary
-    assert re.search(r"storage %s [^─]* 1 v1 \+ 1 v2 plots" % fleet.storage.storage_dirs[0], table), table
-    assert re.search(r"plots 1 v1 \([^)]*\) \+ 1 v2 \([^)]*\), replot %.1f%%" % (100 * share), table), table
+    storage_dir = fleet.storage.storage_dirs[0]
+    assert re.search(r"storage %s [^─]* 1 v1 \+ %d v2 plots" % (storage_dir, TRACKED_COUNT), table), table
+    assert re.search(r"plots 1 v1 \([^)]*\) \+ %d v2 \([^)]*\), replot %.1f%%" % (TRACKED_COUNT, 100 * share),
+                     table), table
+    print("pos2 fleet: %d .plot2 + 1 .plot at storage in %.0fs; the pos2 job seen at step %s after %.1fs, %d plot_info"
+          " sample(s)" % (TRACKED_COUNT, time.time() - began, job["step"], job["elapsed_s"], len(samples)))
 
 
 def test_ledger_catches_broken_invariants_of_plot2_files(fleet, ledger):
