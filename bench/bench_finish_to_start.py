@@ -257,7 +257,7 @@ def run_interval(interval, args, make_slot):
         code, head = code_root(work, args.worktree)
         slot, wrapper = make_slot(work, args.k), write_wrapper(work)
         uptime_before = load_average()
-        watch = Watch(slot, interval, args.seed, args.plots + 1)
+        watch = Watch(slot, interval, args.seed, args.plots)  # strata for the pairs' holds (the last is spare)
         watch.start()
         loop = start_loop(work, code, interval, slot["inventory"], wrapper)
         began = time.time()
