@@ -355,6 +355,17 @@ def task_marks(events):
             "tasks": [t for t in tasks.values() if t["ran"]]}
 
 
+def task_offsets(events, wake):
+    """Every task of a pass in order: name, action, its first host start and last host end after the wake."""
+    tasks = {}
+    for event in events:
+        if event["kind"] in ("host_start", "host_end"):
+            task = tasks.setdefault(event["uuid"], {"name": event["task"], "action": event["action"],
+                                                    "start": event["t"] - wake, "end": None})
+            task["end"] = event["t"] - wake
+    return sorted(tasks.values(), key=lambda t: t["start"])
+
+
 def starting_task(marks, start):
     """The module task during which the process started (plot_start, or plot_pass since issue 15)."""
     return next((t for t in marks["tasks"] if t["start"] <= start <= t["end"]), None)
@@ -395,6 +406,7 @@ def pair(prev, nxt, passes, watch):
             "starting_task": task["action"], "wake_to_starting_task": rel(task["start"], starter),
             "wake_to_decision": rel(nxt["record_started"], starter),
             "wake_to_process": rel(start, starter), "missed_passes": len(missed),
+            "starter_tasks": task_offsets(starter["events"], starter["begin"]) if starter else [],
             "hold_s": (prev["hold"]["released"] - prev["hold"]["from"]) if prev["hold"] else None}
 
 
@@ -460,11 +472,33 @@ def report(results):
             median_of(p, "wake_to_starting_task"), median_of(p, "wake_to_decision"),
             median_of(p, "wake_to_process"), median_of(p, "exit_after_rename"),
             sum(x["missed_passes"] for x in p)))
+    for r in results:
+        task_profile(r)
     implied_idle(results)
     for r in results:
         print("\nT=%g s raw delays: %s" % (r["interval_s"], ", ".join("%.1f" % d for d in r["delays"])))
         print("T=%g s pass durations: %s" % (r["interval_s"], ", ".join("%.1f" % d for d in r["pass_durations"])))
         print("T=%g s code: %s" % (r["interval_s"], r["code"]))
+
+
+def task_profile(result):
+    """Medians over the passes that started a plot: each task's start after the wake and its length,
+    up to the start (the tasks after it do not delay this plot)."""
+    rows = {}
+    for p in result["pairs"]:
+        for task in p["starter_tasks"]:
+            if task["start"] > p["wake_to_process"]:
+                break
+            rows.setdefault((task["name"], task["action"]), []).append(task)
+    if not rows:
+        return
+    print("\nT=%g s, the passes that started a plot, up to the start (medians, s after the wake):"
+          % result["interval_s"])
+    print("| task | action | starts at | takes |\n| --- | --- | --- | --- |")
+    ordered = sorted(rows.items(), key=lambda item: statistics.median(t["start"] for t in item[1]))
+    for (name, action), tasks in ordered:
+        print("| %s | %s | %.1f | %.1f |" % (name, action, statistics.median(t["start"] for t in tasks),
+                                             statistics.median(t["end"] - t["start"] for t in tasks)))
 
 
 def implied_idle(results):
