@@ -21,7 +21,7 @@ Method
 - --collections DIR: time another checkout's code (e.g. the previous version, which had no feed_text:
   then its logcache loop, feed() per line, is timed).
 
-Usage: python bench/bench_parser.py [--rounds 21] [--venv DIR] [--profile] [--collections DIR]
+Usage: python bench/bench_parser.py [--rounds 21] [--venv DIR] [--profile] [--collections DIR] [--no-collect]
 """
 
 import argparse
@@ -120,10 +120,15 @@ def compare(info, plots):
                 if theirs[key] is not None and theirs[key] != ours[key])
 
 
+COLLECT = True   # --no-collect: False
+
+
 def timed(function, *args):
     """Seconds of one call, with the garbage collector off (as timeit does) and run before, so neither
-    side pays for collecting the other's objects."""
-    gc.collect()
+    side pays for collecting the other's objects. The collection leaves the caches cold (and costs each
+    call ~0.15 ms of start-up here, both sides: see BENCHMARKS.md); --no-collect skips it."""
+    if COLLECT:
+        gc.collect()
     gc.disable()
     try:
         t0 = time.process_time()
@@ -156,7 +161,7 @@ def run(args):
                 "bladebit": plotman.plotters.bladebit}
     logs = fixture_logs(model)
     print("machine: %s" % machine())
-    print("code: %s" % args.collections)
+    print("code: %s%s" % (args.collections, "" if COLLECT else " (no gc.collect before each call)"))
     print("logs: %d (%s)" % (len(logs), ", ".join("%s %d" % (k, sum(1 for x in logs if x[1] == k)) for k in KINDS)))
     if args.profile:
         prof = cProfile.Profile()
@@ -223,6 +228,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=21)
     ap.add_argument("--venv", default=str(VENV), help="venv with plotman 0.5.3 (created if missing)")
     ap.add_argument("--profile", action="store_true", help="cProfile plotfleet's side instead of timing")
+    ap.add_argument("--no-collect", action="store_true", help="no gc.collect() before each timed call")
     ap.add_argument("--collections", default=str(REPO / "collections"), help="collections dir whose code is timed")
     args, _unknown = ap.parse_known_args()
     try:
@@ -230,6 +236,8 @@ def main():
     except ImportError:
         python = ensure_venv(Path(args.venv))
         return subprocess.call([str(python), str(Path(__file__).resolve())] + sys.argv[1:])
+    global COLLECT
+    COLLECT = not args.no_collect
     return run(args)
 
 
