@@ -37,26 +37,27 @@ DEMO_PLOTTERS = $(shell grep -oE '^(chiapos|chia_rs)==[^ ]+' requirements-test.t
 demo-venv: $(BIN)/.demo-installed
 
 $(BIN)/.demo-installed: requirements.txt requirements-test.txt
-	test -x $(BIN)/python || { $(MAKE) -s python-venv && $(PYTHON) -m venv $(VENV); }
+	test -x $(BIN)/python || { $(VENV_TOOL) && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install -q -r requirements.txt $(DEMO_PLOTTERS)
 	touch $@
 
 chia-venv: $(CHIA_VENV)/bin/.installed
 
 $(CHIA_VENV)/bin/.installed:
-	test -x $(CHIA_VENV)/bin/python || { $(MAKE) -s python-venv && $(PYTHON) -m venv $(CHIA_VENV); }
+	test -x $(CHIA_VENV)/bin/python || { $(VENV_TOOL) && $(PYTHON) -m venv $(CHIA_VENV); }
 	$(CHIA_VENV)/bin/python -m pip install -q --upgrade pip
 	$(CHIA_VENV)/bin/python -m pip install -q chia-blockchain==$(CHIA_VERSION)
 	touch $@
 
 # `python3 -m venv` needs ensurepip, which Debian and Ubuntu ship apart, in python3-venv (installed as root).
+# A shell command, not a sub-make: `make -n` must not run it (nor the venv creation beside it).
+APT_INSTALL_VENV = DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null
+VENV_TOOL = { $(PYTHON) -c 'import ensurepip' 2>/dev/null || \
+  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && echo "installing python3-venv" && \
+    { $(APT_INSTALL_VENV) || { apt-get update -q >/dev/null && $(APT_INSTALL_VENV); }; }; }; \
+  $(PYTHON) -c 'import ensurepip' 2>/dev/null || { echo "$(PYTHON) -m venv needs ensurepip: apt-get install python3-venv"; false; }; }
 python-venv:
-	@$(PYTHON) -c 'import ensurepip' 2>/dev/null && exit 0; \
-	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "installing python3-venv"; DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null || \
-	  { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null; }; \
-	fi; \
-	$(PYTHON) -c 'import ensurepip' 2>/dev/null || { echo "$(PYTHON) -m venv needs ensurepip: apt-get install python3-venv"; exit 1; }
+	@$(VENV_TOOL)
 
 sysdeps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
