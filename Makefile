@@ -37,14 +37,14 @@ DEMO_PLOTTERS = $(shell grep -oE '^(chiapos|chia_rs)==[^ ]+' requirements-test.t
 demo-venv: $(BIN)/.demo-installed
 
 $(BIN)/.demo-installed: requirements.txt requirements-test.txt
-	test -x $(BIN)/python || { $(VENV_TOOL) && $(PYTHON) -m venv $(VENV); }
+	@test -x $(BIN)/python || { $(VENV_TOOL) && echo "$(PYTHON) -m venv $(VENV)" && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install -q -r requirements.txt $(DEMO_PLOTTERS)
 	touch $@
 
 chia-venv: $(CHIA_VENV)/bin/.installed
 
 $(CHIA_VENV)/bin/.installed:
-	test -x $(CHIA_VENV)/bin/python || { $(VENV_TOOL) && $(PYTHON) -m venv $(CHIA_VENV); }
+	@test -x $(CHIA_VENV)/bin/python || { $(VENV_TOOL) && echo "$(PYTHON) -m venv $(CHIA_VENV)" && $(PYTHON) -m venv $(CHIA_VENV); }
 	$(CHIA_VENV)/bin/python -m pip install -q --upgrade pip
 	$(CHIA_VENV)/bin/python -m pip install -q chia-blockchain==$(CHIA_VERSION)
 	touch $@
