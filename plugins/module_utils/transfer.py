@@ -245,7 +245,8 @@ def full_marks(state_dir):
 def measure_destinations(destinations, marks, now=None, hold_s=FULL_HOLD_S):
     """Destination dicts (module option) with key, local dev/mount/free measured, and the problem
     that rules each out before any choice: unavailable, not a mount point (a remote dir's mount state
-    comes from its storage host's plot_info this pass), or held by a worker's earlier finding."""
+    comes from its storage host's plot_info this pass), or held by a worker's earlier finding (a dir held
+    full whose storage host now offers more replot room than then is not held: _replot_room_since)."""
     now = now or time.time()
     result = []
     for index, dest in enumerate(destinations):
