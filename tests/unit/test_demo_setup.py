@@ -3,6 +3,7 @@ reads its last pass's PLAY RECAP right (a pass whose recap it cannot read is not
 
 import importlib.machinery
 import importlib.util
+import os
 import re
 import subprocess
 
@@ -23,8 +24,10 @@ demo = load_demo()
 
 
 def demo_venv_pip_lines(tmp_path):
-    """The pip commands `make demo-venv` would run for a venv that does not exist yet."""
-    out = subprocess.run(["make", "-n", "demo-venv", "VENV=%s" % (tmp_path / "venv")], cwd=str(REPO),
+    """The pip commands `make demo-venv` would run for a venv that does not exist yet (a make of its own:
+    not the flags of a `make test` this may run under)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    out = subprocess.run(["make", "-n", "demo-venv", "VENV=%s" % (tmp_path / "venv")], cwd=str(REPO), env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=True)
     assert not (tmp_path / "venv").exists(), "make -n created the venv"
     return [line for line in out.stdout.splitlines() if " -m pip install " in line]
