@@ -16,7 +16,7 @@ PYTEST := $(BIN)/pytest -p no:cacheprovider
 CHIA_VENV ?= .venv-chia
 CHIA_VERSION := 2.7.5
 
-.PHONY: help venv demo-venv chia-venv sysdeps lint sanity unit integration fleet test bench demo demo-v2 demo-clean clean
+.PHONY: help venv python-venv demo-venv chia-venv sysdeps lint sanity unit integration fleet test bench demo demo-v2 demo-clean clean
 
 help:
 	@echo "make demo   - real small plots on localhost, moved to ./demo/storage (DEMO_FORMAT=v2: PoS2 .plot2)"
@@ -26,7 +26,7 @@ help:
 venv: $(BIN)/.installed
 
 $(BIN)/.installed: requirements.txt requirements-test.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/python || { $(VENV_TOOL) && echo "$(PYTHON) -m venv $(VENV)" && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements-test.txt
 	touch $@

@@ -17,7 +17,7 @@ description:
   - An action plugin only - nothing is copied to or run on the task's host, and it never connects to it. The
     status role runs it once per play for the status document, its table and summary, and the HTML report
     and its JSON.
-version_added: "0.2.0"
+version_added: "0.1.0"
 author: plotfleet developers (@plotfleet)
 options:
   files:
