@@ -16,6 +16,7 @@ row, where they get the whole width. Disk and transfer lines widen with `width` 
 
 from __future__ import absolute_import, division, print_function
 
+import re
 import textwrap
 import time
 
@@ -37,6 +38,7 @@ STATE_LABELS = {"stalled": "STALLED!", "failed": "FAILED!", "dead": "DEAD!"}
 ENDED_SHOWN = ("dead", "failed", "stopped")   # history entries listed by id, when and why
 MAX_ENDED_SHOWN = 3
 ADOPTED_MARK = "*"
+PLOT_ID_IN_NAME = re.compile(r"[0-9a-f]{64}")   # v1 and v2 plot names end with the id
 
 
 def bar(progress, width=BAR_WIDTH, ascii=False):
@@ -305,25 +307,48 @@ def _transfer_line(transfer, width, ascii):
     return lines
 
 
-def _where(path):
-    """A plot file's dir (the file name repeats the id shown next to it)."""
+def _dir_of(path, names):
+    """A file's dir when the file is the plot itself (its name is shown once, beside the paths).
+    By name, not by suffix: `.plot`, `.plot2` or a custom plotter's format all read alike."""
     path = str(path)
-    if path.endswith(".plot") and "/" in path:
+    if "/" in path and path.rsplit("/", 1)[1] in names:
         return path.rsplit("/", 1)[0] or "/"
     return path
 
 
+def _plot_names(item, src, dst):
+    """The plot's file name: the item's `plot`, or the name both ends share (a rename's source and final path)."""
+    names = set([str(item["plot"])] if item.get("plot") else [])
+    tails = [str(p).rsplit("/", 1)[-1] for p in (src, dst) if p and "/" in str(p)]
+    if len(tails) == 2 and tails[0] == tails[1]:
+        names.add(tails[0])
+    return names
+
+
+def _name_cell(item):
+    """The id prefix, else (a check-mode move has no id) the plot's file name."""
+    found = [str(item[k])[:8] for k in ("plot_id", "id", "launch_id") if item.get(k)]
+    if found or not item.get("plot"):
+        return found[:1]
+    plot_id = PLOT_ID_IN_NAME.search(str(item["plot"]))
+    return [plot_id.group(0)[:8] if plot_id else str(item["plot"])]
+
+
 def _describe(item, ascii=False, width=100):
     if isinstance(item, dict):
-        parts = [str(item[k])[:8] for k in ("plot_id", "id", "launch_id") if item.get(k)][:1]
+        parts = _name_cell(item)
         src = item.get("tmp_dir") or item.get("source")
         dst = item.get("dst_dir") or item.get("destination")
         if src or dst:
-            parts.append("%s -> %s" % two_paths(_where(src or "?"), _where(dst or "?"),
+            names = _plot_names(item, src, dst)
+            dst_text = _dir_of(dst or "?", names)
+            if dst and item.get("host"):   # a transfer's destination: host:dir
+                dst_text = "%s:%s" % (item["host"], dst_text)
+            parts.append("%s -> %s" % two_paths(_dir_of(src or "?", names), dst_text,
                                                 max(width - ACTION_LINE_FIXED, 72), ascii))
         if item.get("method"):
             parts.append("(%s)" % item["method"])
-        if item.get("host"):
+        if item.get("host") and not dst:
             parts.append("on %s" % item["host"])
         if item.get("pid"):
             parts.append("pid %s" % item["pid"])
