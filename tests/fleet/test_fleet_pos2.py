@@ -106,13 +106,31 @@ def check_at_storage(fleet, ledger, expected_ids):
     return at_storage
 
 
+def memo_leaks(fleet, plots, outputs):
+    """Where the secret key of any of these plots (the memo's last 32 bytes) shows outside a plot file: in
+    any other file of the fleet (logs, records, status files) or in the passes' output, as hex or raw."""
+    secrets = [chia_rs.Prover(path).get_memo()[-32:] for path in plots]
+    found = []
+    for top, _dirs, files in os.walk(str(fleet.root)):
+        for name in files:
+            path = os.path.join(top, name)
+            if fleetcheck.is_plot_file(name) or not os.path.isfile(path):
+                continue
+            with open(path, "rb") as handle:
+                data = handle.read()
+            found += [path for sk in secrets if sk in data or sk.hex().encode() in data]
+    found += ["pass output %d" % i for i, text in enumerate(outputs) for sk in secrets if sk.hex() in text]
+    return found
+
+
 def status_document(fleet):
     """status.yml over the fleet: (JSON document, table text)."""
     fleet.status_json.unlink() if fleet.status_json.exists() else None
     proc = fleetops.run_pass(fleet, playbook=fleetops.STATUS)
     assert proc.returncode == 0, proc.stdout[-6000:]
     # The table wraps long lines: search it as one line.
-    return json.loads(fleet.status_json.read_text()), " ".join((fleet.root / "status.txt").read_text().split())
+    table = " ".join((fleet.root / "status.txt").read_text().split())
+    return json.loads(fleet.status_json.read_text()), table, proc.stdout
 
 
 def storage_row(document, fleet):
@@ -139,7 +157,7 @@ def test_pos2_plots_are_tracked_moved_verified_and_counted_apart_from_v1(fleet, 
     assert job["id"] in pos2_logs_done(fleet, TRACKED)[0]
 
     fleetops.wait_plots_done(fleet, timeout=180)
-    fleetops.settle(fleet, timeout=120)
+    outputs = fleetops.settle(fleet, timeout=120)
     ids, files = pos2_logs_done(fleet, TRACKED)
     assert len(ids) == len(files) == TRACKED_COUNT, (ids, files)
     assert [os.path.basename(f) for f in files] == ["plot-k%d-%s.plot2" % (TRACKED_K, i) for i in ids]
@@ -151,7 +169,7 @@ def test_pos2_plots_are_tracked_moved_verified_and_counted_apart_from_v1(fleet, 
     ledger.assert_invariants(min_finished=TRACKED_COUNT + 1)
 
     # status.yml: the storage dir and the fleet count v1 and v2 plots and bytes apart.
-    document, table = status_document(fleet)
+    document, table, status_output = status_document(fleet)
     row = storage_row(document, fleet)
     v1_bytes, v2_bytes = v1[0]["size"], sum(h["size"] for _, h in at_storage.values())
     assert (row["plots_v1"], row["plot_bytes_v1"], row["plot_count"]) == (1, v1_bytes, 1), row
@@ -165,6 +183,8 @@ def test_pos2_plots_are_tracked_moved_verified_and_counted_apart_from_v1(fleet, 
     assert re.search(r"storage %s [^─]* 1 v1 \+ %d v2 plots" % (storage_dir, TRACKED_COUNT), table), table
     assert re.search(r"plots 1 v1 \([^)]*\) \+ %d v2 \([^)]*\), replot %.1f%%" % (TRACKED_COUNT, 100 * share),
                      table), table
+    # The memo's secret key stays in the plot: no log, record, status file or pass output holds it.
+    assert not memo_leaks(fleet, [path for path, _ in at_storage.values()], outputs + [status_output])
     print("pos2 fleet: %d .plot2 + 1 .plot at storage in %.0fs; the pos2 job seen at step %s after %.1fs, %d plot_info"
           " sample(s)" % (TRACKED_COUNT, time.time() - began, job["step"], job["elapsed_s"], len(samples)))
 
