@@ -21,6 +21,7 @@ ANALYSIS_VERSION = 1
 DAY = 86400.0
 PHASES = ("1", "2", "3", "4")
 ENDED_BADLY = ("failed", "dead", "stopped")
+RATE_MIN_WINDOW_S = 3600.0   # a shorter history gives a count and its window, no per-day rate
 
 
 def stats(values):
@@ -83,23 +84,29 @@ def plot_group(key, entries, now):
         "failed": sum(1 for e in entries if e.get("state") == "failed"),
         "dead": sum(1 for e in entries if e.get("state") == "dead"),
         "stopped": sum(1 for e in entries if e.get("state") == "stopped"),
-        "plots_per_day": plots_per_day(finished),
         "plots_last_24h": sum(1 for e in finished if (_finished_ts(e) or 0) > now - DAY),
         "first_started": min([_started_ts(e) for e in finished if _started_ts(e)] or [None]),
         "last_finished": max([_finished_ts(e) for e in finished if _finished_ts(e)] or [None]),
         "phase_seconds": phases,
+        **throughput(entries, now)
     }
 
 
-def plots_per_day(finished):
-    """Finished plots over the time they cover (first start to last finish), per day; None below 2 plots
-    with both times known (one plot's rate says little). Plots that overlap count in full: this is
-    throughput, not 1 / duration."""
-    starts = [_started_ts(e) for e in finished if _started_ts(e)]
-    ends = [_finished_ts(e) for e in finished if _finished_ts(e)]
-    if len(starts) < 2 or not ends or max(ends) <= min(starts):
-        return None
-    return round(len(finished) * DAY / (max(ends) - min(starts)), 3)
+def throughput(entries, now):
+    """Plots per day without extrapolating a few minutes' history: {plots_per_day, window_s, plots_in_window}.
+
+    The window is what the history covers: from the oldest entry's start (any state) to now, at most
+    24 h. A history covering 24 h gives the plots finished in the last 24 h (that is the rate); a
+    shorter one gives its plots and the window, and a rate (plots x 86400 / window) only from
+    RATE_MIN_WINDOW_S on. Overlapping plots count in full: throughput, not 1 / duration."""
+    finished = [e for e in entries if e.get("state") == "finished"]
+    begins = [t for t in (_started_ts(e) or _finished_ts(e) or e.get("ended") for e in entries) if t]
+    if not finished or not begins:
+        return {"plots_per_day": None, "window_s": None, "plots_in_window": len(finished)}
+    window = min(max(now - min(begins), 0.0), DAY)
+    count = sum(1 for e in finished if (_finished_ts(e) or now) > now - window) if window >= DAY else len(finished)
+    rate = round(count * DAY / window, 3) if window >= RATE_MIN_WINDOW_S else None
+    return {"plots_per_day": rate, "window_s": round(window, 3), "plots_in_window": count}
 
 
 def plot_groups(states, now):
@@ -204,8 +211,7 @@ def analyze(hostvars, hosts, now=None):
         "version": ANALYSIS_VERSION,
         "generated": now,
         "hosts": [name for name, _ in states],
-        "plots": {"finished": sum(g["plots"] for g in groups),
-                  "plots_per_day": _sum_rates(groups), "plots_last_24h": sum(g["plots_last_24h"] for g in groups)},
+        "plots": fleet_plots(states, groups, now),
         "groups": groups,
         "per_day": per_day(states),
         "transfers": transfer_dirs(states),
@@ -213,6 +219,8 @@ def analyze(hostvars, hosts, now=None):
     }
 
 
-def _sum_rates(groups):
-    rates = [g["plots_per_day"] for g in groups if g["plots_per_day"] is not None]
-    return round(sum(rates), 3) if rates else None
+def fleet_plots(states, groups, now):
+    """The fleet's finished plots and its throughput, by the same rule as a group's over every host's history."""
+    plots = {"finished": sum(g["plots"] for g in groups), "plots_last_24h": sum(g["plots_last_24h"] for g in groups)}
+    plots.update(throughput([entry for _, state in states for entry in _items(state, "history")], now))
+    return plots

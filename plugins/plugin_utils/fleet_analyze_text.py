@@ -3,13 +3,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Controller side: the analysis document (fleet_analyze.analyze) as text, like plotman's `analyze`.
 
-One block per (host, tmp dir, plotter, k): plots, plots/day, then a line per phase with
+One block per (host, tmp dir, plotter, k): plots, plots/day with its window (rate_text), then a line per phase with
 mean / median / p90 / n; then one line per storage dir (transfers, time, MB/s, delay from finish
 to storage) and the failures by kind per host.
 """
 
 from __future__ import absolute_import, division, print_function
 
+from ansible_collections.plotfleet.chia.plugins.plugin_utils.fleet_analyze import DAY, RATE_MIN_WINDOW_S
 from ansible_collections.plotfleet.chia.plugins.plugin_utils.fleet_table import duration
 
 __metaclass__ = type
@@ -24,14 +25,23 @@ def _stat_cells(stat, unit=duration):
     return "%10s %10s %10s %5d" % (unit(stat["mean"]), unit(stat["median"]), unit(stat["p90"]), stat["n"])
 
 
-def _rate(value):
-    return "-" if value is None else "%.1f" % value
+def rate_text(found):
+    """Throughput with its window (fleet_analyze.throughput): `2.0/day (last 24 h)`, `18.0/day (3 in 4h00m)`,
+    or under an hour of history only the count, `3 in 14m00s (no rate under 1 h)`."""
+    window, count, rate = found.get("window_s"), found.get("plots_in_window") or 0, found.get("plots_per_day")
+    if window is None:
+        return "-/day (no finished plots)"
+    if window >= DAY:
+        return "%.1f/day (last 24 h)" % rate
+    if rate is not None:
+        return "%.1f/day (%d in %s)" % (rate, count, duration(window))
+    return "%d in %s (no rate under %s)" % (count, duration(window), duration(RATE_MIN_WINDOW_S))
 
 
 def group_lines(group):
-    title = "%s  tmp %s  %s k%s: %d plots, %s/day (%d in 24 h), %d failed, %d dead" % (
+    title = "%s  tmp %s  %s k%s: %d plots, %s, %d failed, %d dead" % (
         group["host"], group["tmp_dir"] or "-", group["plotter"] or "?", group["k"], group["plots"],
-        _rate(group["plots_per_day"]), group["plots_last_24h"], group["failed"], group["dead"])
+        rate_text(group), group["failed"], group["dead"])
     lines = [title, "  %-8s %10s %10s %10s %5s" % ("", "MEAN", "MEDIAN", "P90", "N")]
     for key, label in ROWS:
         lines.append("  %-8s %s" % (label, _stat_cells(group["phase_seconds"].get(key))))
@@ -49,9 +59,8 @@ def transfer_line(row):
 
 def render(analysis):
     plots = analysis.get("plots") or {}
-    lines = ["plotfleet analyze: %d finished plots over %d hosts, %s plots/day, %d in the last 24 h" % (
-        plots.get("finished", 0), len(analysis.get("hosts") or []), _rate(plots.get("plots_per_day")),
-        plots.get("plots_last_24h", 0))]
+    lines = ["plotfleet analyze: %d finished plots over %d hosts, plots %s" % (
+        plots.get("finished", 0), len(analysis.get("hosts") or []), rate_text(plots))]
     for group in analysis.get("groups") or []:
         lines += [""] + group_lines(group)
     if analysis.get("transfers"):

@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from ansible_collections.plotfleet.chia.plugins.plugin_utils import fleet_replot
 from ansible_collections.plotfleet.chia.plugins.plugin_utils import fleet_svg as svg
+from ansible_collections.plotfleet.chia.plugins.plugin_utils.fleet_analyze_text import rate_text
 from ansible_collections.plotfleet.chia.plugins.plugin_utils.fleet_table import duration, size
 
 __metaclass__ = type
@@ -77,7 +78,7 @@ def render(report, json_name="report.json"):
                    running_transfers=[t for t in report["transfers"] if t.get("state") == "running"],
                    local=lambda ts: time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)),
                    dur=duration, size=_tib, pct=_pct, frac=_fraction,
-                   rate=lambda v: "-" if v is None else "%.1f" % v,
+                   rate=rate_text,   # plots/day with its window, as analyze prints it
                    progress=lambda f: Markup(svg.progress(f)), disk=lambda d: Markup(svg.disk_bar(d)),
                    **_replot_context(report))
     return template.render(context)

@@ -74,13 +74,26 @@ def test_phase_statistics_of_finished_plots_only(analysis):
     assert chiapos["phase_seconds"]["copy"]["mean"] == 40
 
 
-def test_plots_per_day_is_throughput_over_the_covered_time(analysis):
-    chiapos = group(analysis, "/mnt/nvme1", "chiapos")
-    first = NOW - 3 * DAY
-    last = NOW - DAY + 100 + 530 + 60
-    assert chiapos["plots_per_day"] == pytest.approx(3 * DAY / (last - first), abs=1e-3)
+def test_plots_per_day_is_the_last_24_h_once_the_history_covers_a_day(analysis):
+    chiapos = group(analysis, "/mnt/nvme1", "chiapos")   # its history goes back 3 days
+    assert (chiapos["plots_per_day"], chiapos["window_s"], chiapos["plots_in_window"]) == (1, DAY, 1)
     assert chiapos["plots_last_24h"] == 1
     assert [(r["day"], r["plots"]) for r in analysis["per_day"]][:1] == [("2025-11-26", 1)]
+    fleet = analysis["plots"]      # the same rule over every host's history: c and f in the last 24 h
+    assert (fleet["plots_per_day"], fleet["window_s"], fleet["plots_in_window"]) == (2, DAY, 2)
+
+
+def test_a_history_of_minutes_gives_a_count_and_its_window_not_a_rate(analysis):
+    madmax = group(analysis, "/mnt/nvme2", "madmax")     # one plot, started 50 min ago
+    assert madmax["plots_per_day"] is None
+    assert (madmax["plots_in_window"], madmax["window_s"]) == (1, 3000)
+
+
+def test_a_history_of_hours_gives_a_rate_over_its_window():
+    history = [plot(c * 64, NOW - 4 * 3600 + i * 1800, [600, 60, 60, 30]) for i, c in enumerate("abc")]
+    found = fleet_analyze.analyze({"p": {"plotfleet_host_state": {"history": history}}}, ["p"], NOW)
+    assert found["plots"]["window_s"] == 4 * 3600
+    assert found["plots"]["plots_per_day"] == pytest.approx(3 * 6)    # 3 plots in 4 h
 
 
 def test_transfers_per_storage_dir(analysis):
@@ -104,7 +117,7 @@ def test_text_table_names_every_group_and_phase(analysis):
     text = fleet_report.analysis_table(analysis)
     assert "plotter1  tmp /mnt/nvme1  chiapos k32: 3 plots" in text
     assert "  phase 1       3m20s      3m20s      4m40s     3" in text
-    assert "madmax k32: 1 plots, -/day" in text     # one plot: no rate
+    assert "madmax k32: 1 plots, 1 in 50m00s (no rate under 1h00m)" in text     # 50 min of history: no rate
     assert "nas1:/srv/plots  2 done" in text and "1 transfer_full" in text and "gone: 1 host_unreachable" in text
 
 

@@ -1,9 +1,17 @@
 """What a farmer reads: move lines of any plot format, rates that say their window, a header and wait
 reasons that agree. Status documents in, table/report lines out."""
 
+import re
 import time
 
-from ansible_collections.plotfleet.chia.plugins.plugin_utils import fleet_status, fleet_table
+from ansible_collections.plotfleet.chia.plugins.plugin_utils import (
+    fleet_analyze,
+    fleet_analyze_text,
+    fleet_report,
+    fleet_report_html,
+    fleet_status,
+    fleet_table,
+)
 
 NOW = time.mktime((2026, 11, 29, 14, 0, 0, 0, 0, -1))
 ID_V1, ID_V2 = "1a" * 32, "2b" * 32
@@ -52,3 +60,42 @@ def test_a_custom_format_rename_shows_its_dirs():
     _status, text = table(move={"moved": [{"plot": name, "plot_id": "3c" * 32, "source": "/a/" + name,
                                            "destination": "/b/" + name, "method": "rename"}], "reasons": []})
     assert move_lines(text) == ["moved 3c3c3c3c /a -> /b (rename)"]
+
+
+def _analysis(history):
+    return fleet_analyze.analyze({"p1": {"plotfleet_host_state": {"history": history, "jobs": [],
+                                                                  "transfers": [], "dirs": []}}}, ["p1"], NOW)
+
+
+def _finished(ident, started, seconds=240):
+    return {"id": ident, "state": "finished", "plotter": "chiapos", "k": 18, "tmp_dir": "/mnt/nvme1",
+            "started_ts": started, "finished_ts": started + seconds, "ended": started + seconds,
+            "phase_seconds": {"1": seconds}, "total_seconds": seconds}
+
+
+def test_minutes_of_history_give_the_count_and_window_everywhere():
+    """3 plots in 14 minutes: no 6821/day extrapolation in analyze's text, the report JSON or the HTML."""
+    history = [_finished(c * 64, NOW - 14 * 60 + i * 120) for i, c in enumerate("abc")]
+    analysis = _analysis(history)
+    assert analysis["plots"]["plots_per_day"] is None
+    assert (analysis["plots"]["plots_in_window"], analysis["plots"]["window_s"]) == (3, 14 * 60)
+    text = fleet_analyze_text.render(analysis)
+    assert "plots 3 in 14m00s (no rate under 1h00m)" in text.splitlines()[0]
+    assert "/day" not in text
+    host = {"plotfleet_host_state": {"history": history, "jobs": [], "transfers": [], "dirs": []}}
+    status = fleet_status.build_status({"p1": host}, ["p1"], ["p1"], [], now=NOW)
+    report = fleet_report.build_report({"p1": host}, status, NOW)
+    assert report["analysis"]["plots"]["plots_per_day"] is None
+    page = fleet_report_html.render(report)
+    cards = re.findall(r'<span class="throughput">(.*?)</span>', page)
+    assert cards == ["plotted <b>3 in 14m00s (no rate under 1h00m)</b>"]
+    assert re.findall(r'<td class="num throughput">(.*?)</td>', page) == ["3 in 14m00s (no rate under 1h00m)"]
+
+
+def test_a_day_of_history_gives_the_plots_of_the_last_24_h():
+    history = [_finished("a" * 64, NOW - 30 * 3600), _finished("b" * 64, NOW - 3 * 3600),
+               _finished("c" * 64, NOW - 2 * 3600)]
+    text = fleet_analyze_text.render(_analysis(history))
+    assert "plots 2.0/day (last 24 h)" in text.splitlines()[0]
+    history = [_finished(c * 64, NOW - 4 * 3600 + i * 3600) for i, c in enumerate("abc")]
+    assert "plots 18.0/day (3 in 4h00m)" in fleet_analyze_text.render(_analysis(history)).splitlines()[0]
