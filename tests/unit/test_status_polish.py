@@ -99,3 +99,33 @@ def test_a_day_of_history_gives_the_plots_of_the_last_24_h():
     assert "plots 2.0/day (last 24 h)" in text.splitlines()[0]
     history = [_finished(c * 64, NOW - 4 * 3600 + i * 3600) for i, c in enumerate("abc")]
     assert "plots 18.0/day (3 in 4h00m)" in fleet_analyze_text.render(_analysis(history)).splitlines()[0]
+
+
+def wait_lines(text):
+    lines = text.splitlines()
+    start = [i for i, line in enumerate(lines) if line.startswith("  wait")]
+    out = []
+    for i in start:   # a wrapped reason continues on indented lines
+        out.append(lines[i].split(None, 1)[1])
+        for line in lines[i + 1:]:
+            if not line.startswith("         "):
+                break
+            out[-1] += " " + line.strip()
+    return out
+
+
+def test_a_job_count_the_start_saw_under_the_lock_is_told_apart_from_the_gather():
+    """The gather saw no job; the start decision, gathering again under the host lock, saw 4."""
+    status, text = table(start={"started": [], "would_start": [], "reasons": ["host: 4 jobs running (limit 4)"]})
+    assert status["summary"]["jobs"] == 0
+    (line,) = wait_lines(text)
+    assert line.startswith("host: 4 jobs running (limit 4) - the start decision's count under the host lock;")
+    assert "the gather above saw 0 (jobs started in between" in line
+
+
+def test_agreeing_counts_need_no_note():
+    jobs = [{"id": c * 64, "plotter": "chiapos", "k": 32, "state": "plotting", "step": "1:2"} for c in "abcd"]
+    status, text = table(jobs=jobs, start={"started": [], "reasons": ["host: 4 jobs running (limit 4)",
+                                                                        "tmp /mnt/nvme1: 1 job before phase 2:1"]})
+    assert status["summary"]["jobs"] == 4
+    assert wait_lines(text) == ["host: 4 jobs running (limit 4)", "tmp /mnt/nvme1: 1 job before phase 2:1"]
