@@ -10,6 +10,7 @@ Documentation of each filter: plugins/filter/<filter name>.yml (ansible-doc -t f
 from __future__ import absolute_import, division, print_function
 
 import json
+import time
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
@@ -76,6 +77,7 @@ def storage_offer(state, dirs, address, user=None, port=None, must_be_mount=Fals
     load = (state or {}).get("load") if isinstance(state, dict) else None
     cpu_aes = load.get("cpu_aes") if isinstance(load, dict) else None
     offer = []
+    replot = _offered(replot)
     for path in dirs or []:
         seen = free.get(str(path).rstrip("/"), {})
         offer.append({
@@ -86,6 +88,15 @@ def storage_offer(state, dirs, address, user=None, port=None, must_be_mount=Fals
         })
         _add_replot(offer[-1], state, replot)
     return offer
+
+
+def _offered(replot):
+    """The policy as this offer sends it: with the offer's identity (the controller's time, compared only
+    for equality), so that a "full" hold found with this very offer is not ended by it (a drain worker
+    plans with the pass's offer; transfer.measure_destinations)."""
+    if not isinstance(replot, dict):
+        return replot
+    return dict(replot, **{replot_policy.OFFER_KEY: round(time.time(), 6)})
 
 
 def replot_enabled_anywhere(config):

@@ -58,6 +58,7 @@ POOLS = ("og", "nft", "any")
 HOUR_S = 3600
 JOURNAL_NAME = "replot-journal.jsonl"
 STATE_ENV = "PLOTFLEET_STORAGE_STATE"   # the storage agent's state dir, when the storage host's sshd sets it
+OFFER_KEY = "offered_at"   # added by the controller's storage_offer: which offer a sender used (an identity)
 MEMO_POOL = {128: "og", 112: "nft"}  # memo length -> pool binding (pool public key vs contract puzzle hash)
 
 # plot-k32-2021-06-01-12-30-<id>.plot, plot-k32-c05-2023-...-<id>.plot; the date part is optional.
@@ -90,7 +91,7 @@ def policy_problems(config):
 def _policy_problems(values, where):
     values = _given(values)
     problems = ["%s.%s is not a replot setting" % (where, key) for key in sorted(values)
-                if key not in DEFAULTS and key not in ("dirs", "storage_dirs", "journal")]
+                if key not in DEFAULTS and key not in ("dirs", "storage_dirs", "journal", OFFER_KEY)]
     for key in ("enabled", "paused"):
         if key in values and not isinstance(values[key], bool):
             problems.append("%s.%s must be true or false" % (where, key))

@@ -21,6 +21,7 @@ from ansible_collections.plotfleet.chia.plugins.module_utils import (
     plotfile,
     process_groups,
     records,
+    replot,
     transfer_facts,
 )
 
@@ -277,10 +278,15 @@ def _measure_local(entry):
 
 def _replot_room_since(mark, dest):
     """A dir held full whose storage host now offers more replot room than when it was found full (held
-    before replot was on there, while paused or at a limit): the hold is over, the offer is newer."""
+    before replot was on there, while paused or at a limit): the hold is over. Not with the very offer
+    the failing copy was sent with (a drain worker plans with its pass's offer: it would send again into
+    the same refusal)."""
     kind = mark.get("failure") or legacy_failure(mark.get("reason"), "full")
-    offered = (dest.get("replot") or {}).get("room_bytes") if isinstance(dest.get("replot"), dict) else None
-    return kind == "full" and int(offered or 0) > int(mark.get("replot_room_bytes") or 0)
+    room = dest.get("replot") if isinstance(dest.get("replot"), dict) else {}
+    offer = (room.get("policy") or {}).get(replot.OFFER_KEY) if isinstance(room.get("policy"), dict) else None
+    if kind != "full" or (offer is not None and offer == mark.get("replot_offer")):
+        return False
+    return int(room.get("room_bytes") or 0) > int(mark.get("replot_room_bytes") or 0)
 
 
 def _held(mark, now):

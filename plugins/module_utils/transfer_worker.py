@@ -140,17 +140,18 @@ def log(msg):
 
 # ---- destination "full" marks (shared with transfer.py through <state_dir>/destinations.json)
 
-def mark_full(state_dir, key, reason, now=None, kind="full", replot_room_bytes=None):
+def mark_full(state_dir, key, reason, now=None, kind="full", replot_room_bytes=None, replot_offer=None):
     """Hold a destination (full, not mounted or missing: kind) for the next passes. replot_room_bytes:
-    at a dir where the storage host replots, what replot could free there when it was found full (the
-    hold ends early once the storage host offers more: transfer.measure_destinations)."""
+    at a dir where the storage host replots, what replot could free there when it was found full, and
+    replot_offer the identity of the offer the copy was sent with (the hold ends early once a newer offer
+    has more room: transfer.measure_destinations)."""
     with records.host_lock(state_dir, name="destinations.lock"):
         path = os.path.join(state_dir, FULL_STATE)
         data = records.read_json(path) or {}
         full = data.setdefault("full", {})
         full[key] = {"since": now or time.time(), "reason": reason, "failure": kind}
         if replot_room_bytes is not None:
-            full[key]["replot_room_bytes"] = int(replot_room_bytes)
+            full[key].update(replot_room_bytes=int(replot_room_bytes), replot_offer=replot_offer)
         records.write_json_atomic(path, data)
 
 
@@ -837,7 +838,8 @@ def run(rec_path):
     except TransferError as exc:
         if exc.kind in HELD_FAILURES and not (exc.full and refused_for_itself(rec)):
             mark_full(rec["state_dir"], destination_key(rec.get("host"), rec["destination"]), exc.reason,
-                      kind=exc.kind, replot_room_bytes=replot_room_when_held(rec) if exc.full else None)
+                      kind=exc.kind, replot_room_bytes=replot_room_when_held(rec) if exc.full else None,
+                      replot_offer=(rec.get("replot_policy") or {}).get(replot.OFFER_KEY))
         finish(rec_path, rec, "failed", exc.reason, exc.kind, exc.conflict)
         return 1
     except Exception as exc:  # anything unexpected still ends the record, never leaves it "running"

@@ -12,10 +12,11 @@ from ansible_collections.plotfleet.chia.plugins.module_utils import replot, tran
 NOW = 1_800_000_000.0
 
 
-def remote(room_bytes=None):
+def remote(room_bytes=None, offer=2.0):
     dest = {"path": "/mnt/d1", "host": "nas", "free_bytes": 0}
     if room_bytes is not None:
-        dest["replot"] = {"room_bytes": room_bytes, "room_plots": 1, "policy": {"enabled": True}}
+        dest["replot"] = {"room_bytes": room_bytes, "room_plots": 1,
+                          "policy": {"enabled": True, replot.OFFER_KEY: offer}}
     return dest
 
 
@@ -33,6 +34,9 @@ def test_a_full_hold_ends_when_the_offer_has_more_replot_room_than_when_it_was_f
     assert "marked full" in held(remote(10 ** 6), replot_room_bytes=10 ** 6)  # as much room as then: held
     assert "marked full" in held(remote(0), replot_room_bytes=0)
     assert "not a mount point" in held(remote(10 ** 6), failure="unmounted")  # other holds stay
+    # the offer the failing copy was sent with (a drain worker's, all pass long) does not end its hold
+    assert "marked full" in held(remote(10 ** 6, offer=1.0), replot_room_bytes=0, replot_offer=1.0)
+    assert held(remote(10 ** 6, offer=2.0), replot_room_bytes=0, replot_offer=1.0) is None
 
 
 def storage(tmp_path):
@@ -59,9 +63,9 @@ def test_a_refusal_says_what_replot_could_free_there_and_the_worker_keeps_it_in_
     assert transfer_worker.replot_room_when_held(dict(rec, replot=None)) == 0           # nothing said: none
     assert transfer_worker.replot_room_when_held(dict(rec, replot_policy=None)) is None  # no replot asked
     transfer_worker.mark_full(str(tmp_path), "nas:" + str(full), "destination full", now=NOW,
-                              replot_room_bytes=transfer_worker.replot_room_when_held(rec))
+                              replot_room_bytes=transfer_worker.replot_room_when_held(rec), replot_offer=1.5)
     mark = transfer.full_marks(str(tmp_path))["nas:" + str(full)]
-    assert mark["replot_room_bytes"] == sizes[0] and mark["failure"] == "full"
+    assert mark["replot_room_bytes"] == sizes[0] and mark["failure"] == "full" and mark["replot_offer"] == 1.5
 
 
 def test_a_refusal_of_the_arrival_itself_is_no_reason_to_hold_the_dir(tmp_path):

@@ -5,7 +5,7 @@ policy counts the room as free space: a full dir of replaceable old plots is cho
 import replot_lib as lib
 
 from ansible_collections.plotfleet.chia.plugins.filter import fleet
-from ansible_collections.plotfleet.chia.plugins.module_utils import transfer_worker
+from ansible_collections.plotfleet.chia.plugins.module_utils import replot, transfer_worker
 from ansible_collections.plotfleet.chia.plugins.module_utils.policy import move
 from ansible_collections.plotfleet.chia.plugins.modules import plot_info
 
@@ -44,10 +44,13 @@ def test_the_offer_and_the_remote_destinations_carry_room_and_policy_only_with_r
     conf = config(tmp_path, full)
     state = dict(state_of(full), replot_room=plot_info.replot_room(conf))
     (item,) = fleet.storage_offer(state, [str(full)], "10.0.0.5", replot=conf)
+    offered = item["replot"]["policy"].pop(replot.OFFER_KEY)   # the offer's identity (the controller's time)
     assert item["replot"] == {"room_bytes": sum(sizes), "room_plots": 2, "arrivals": ["v2"], "policy": conf}
+    item["replot"]["policy"][replot.OFFER_KEY] = offered
+    assert replot.policy_for(item["replot"]["policy"], str(full)) is not None   # the agent takes it as is
     hv = {"nas": {"plotfleet_storage_offer": [item]}}
     (dest,) = fleet.move_destinations(hv, ["nas"], "p1", "/k")
-    assert dest["replot"]["room_bytes"] == sum(sizes) and dest["replot"]["policy"] == conf
+    assert dest["replot"]["room_bytes"] == sum(sizes) and dest["replot"]["policy"] == dict(conf, offered_at=offered)
     (local,) = fleet.move_destinations(hv, ["nas"], "nas", "/k")
     assert "replot" not in local     # a local copy does not go through the storage agent
     plain = fleet.storage_offer(state_of(full), [str(full)], "10.0.0.5", replot={"enabled": False})
