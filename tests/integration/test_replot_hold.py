@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import replot_lib as lib  # noqa: E402
 
 from ansible_collections.plotfleet.chia.plugins.filter import fleet  # noqa: E402
-from ansible_collections.plotfleet.chia.plugins.module_utils import replot  # noqa: E402
+from ansible_collections.plotfleet.chia.plugins.module_utils import replot, transfer  # noqa: E402
 
 run_module = lib.plotmove_lib.run_module
 pytestmark = pytest.mark.skipif(not (lib.plotmove_lib.Sshd.available() and lib.plotmove_lib.can_mount()),
@@ -85,6 +85,11 @@ def test_a_sender_at_the_replot_limit_gets_full_deletes_nothing_and_goes_once_th
         assert failed["state"] == "failed" and failed["failure"] == "full", failed
         assert "max_per_hour" in json.dumps(failed["replot"]["refused"]) and not failed["replot_deleted"]
         assert sorted(os.listdir(str(full_disk))) == after_first and arrival2.exists()
+        mark = transfer.full_marks(str(p2 / "state"))["127.0.0.1:%s" % full_disk]
+        assert mark["replot_room_bytes"] == 0 and mark["replot_offer"] == offered[0]["replot"]["policy"]["offered_at"]
+        # the same offer again (what a drain worker plans with all pass long): the hold stands
+        res = move(p2, offered, sshd)
+        assert res["started"] == [] and any("marked full" in r for r in res["reasons"]), res
         # next pass: the storage host offers no replot room (the limit): the plot waits, nothing goes
         at_limit = destinations(tmp_path, sshd, full_disk, config, min_free)
         assert at_limit[0]["replot"]["room_bytes"] == 0
