@@ -23,6 +23,7 @@ COUNTERS_VERSION = 1
 # Ids are remembered for this long after the newest time seen: an entry older than that is never
 # counted again (e.g. when a larger history_limit brings old logs back into the history).
 REMEMBER_S = 7 * 86400
+ADOPTED_KEY = "/adopted"   # counter key suffix of plots plotfleet did not start
 LIVE_STATES = ("plotting", "copying", "stalled", "suspended", "failed")
 
 
@@ -202,6 +203,7 @@ def update_counters(counters, state, now):
             continue
         seen[entry["id"]] = ended
         key = "%s/%s" % (entry.get("plotter") or "", entry.get("k") or "")
+        key += ADOPTED_KEY if adopted(entry) else ""
         counters["finished"][key] = counters["finished"].get(key, 0) + 1
     moved = counters["seen_moved"]
     for transfer in state.get("transfers") or []:
@@ -218,11 +220,24 @@ def update_counters(counters, state, now):
     return counters
 
 
+def adopted(entry):
+    """A plot plotfleet did not start: no launch record (another manager's, found by its process or log)."""
+    return bool(entry.get("adopted")) or not entry.get("launch_id")
+
+
+def _finished_labels(key):
+    """Labels of a `plotter/k` counter key (`plotter/k/adopted` for adopted plots; older files: none adopted)."""
+    is_adopted = key.endswith(ADOPTED_KEY)
+    plotter, k = (key[:-len(ADOPTED_KEY)] if is_adopted else key).split("/", 1)
+    return (("plotter", plotter), ("k", k), ("adopted", "true" if is_adopted else "false"))
+
+
 def counter_families(counters):
-    finished = Family("plotfleet_plots_finished", "counter", "Plots finished on this host (counted once per plot id).")
+    finished = Family("plotfleet_plots_finished", "counter",
+                      "Plots finished on this host (counted once per plot id); adopted=\"true\": plots plotfleet "
+                      "did not start (other managers', found by process or log).")
     for key in sorted(counters["finished"]):
-        plotter, k = key.split("/", 1)
-        finished.add(counters["finished"][key], (("plotter", plotter), ("k", k)))
+        finished.add(counters["finished"][key], _finished_labels(key))
     return [finished,
             Family("plotfleet_moved_bytes", "counter", "Bytes of plots this host's transfers delivered.")
             .add(counters["moved_bytes"]),

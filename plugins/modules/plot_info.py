@@ -59,7 +59,9 @@ options:
         name ending in C(.prom) in its C(--collector.textfile.directory)), atomically (temp file + rename), after
         every call. Unset (the default) - no metrics. Metric names - docs/reporting.md.
       - Counters (plots finished, bytes moved) are kept in C(<state_dir>/metrics-counters.json). Writing them is
-        not a change, and happens in check mode too (the metrics describe the host, they manage nothing).
+        not a change.
+      - Not in check mode - check mode writes nothing on the hosts (neither file; the next real call counts what
+        finished meanwhile).
     type: path
   replot:
     description:
@@ -378,7 +380,7 @@ def main():
     if module.params["replot"] is not None:   # before the metrics, which show the replot progress
         state["replot_room"] = replot_room(module.params["replot"])
         state["replot_status"] = replot_status(module.params["replot"], module.params["state_dir"])
-    if module.params["metrics_path"]:
+    if module.params["metrics_path"] and not module.check_mode:   # check mode writes nothing on the hosts
         _write_metrics(module.params, state, warnings)
     for warning in warnings:
         module.warn(warning)

@@ -1,6 +1,7 @@
 """plot_info through real Ansible (the module on the system Python, in check mode) on a storage dir of real k18
-plots with replot on and a real journal: replot_status is returned and the Prometheus file carries it, the
-journal and the dir are left as they were, a second call (from the journal cache) says the same, changed=0."""
+plots with replot on and a real journal: replot_status is returned, the journal and the dir are left as they
+were, no metrics in check mode; a real second call (from the journal cache) says the same, changed=0, and its
+Prometheus file carries it."""
 
 import json
 import os
@@ -37,12 +38,14 @@ def test_plot_info_returns_replot_status_and_writes_its_metrics(tmp_path):
     assert row["new"] == {"count": 1, "bytes": new.stat().st_size} and row["arrived"]["count"] == 1
     assert row["deleted_total"] == {"count": 1, "bytes": 4242} and row["recent"][0]["name"] == entry["name"]
     assert row["eta_s"] == int(row["old"]["bytes"] / row["arrival_rate_bps"])
+    assert not prom.exists() and not (state_dir / "metrics-counters.json").exists()   # check mode: no metrics
+    assert Path(journal).read_bytes() == journal_before
+    assert sorted(os.listdir(str(directory))) == sorted([p.name for p in old] + [new.name])
+    assert (state_dir / "cache" / "replot-journal.json").exists()
+    rc, second = run_module("plot_info", args)      # a real call: the same, and its metrics file
+    assert rc == 0 and second["changed"] is False
+    assert json.dumps(second["replot_status"], sort_keys=True) == json.dumps(first["replot_status"], sort_keys=True)
     text = prom.read_text()
     assert 'plotfleet_replot_old_plots{path="%s"} 2' % directory in text
     assert 'plotfleet_replot_deleted_total{path="%s"} 1' % directory in text
     assert Path(journal).read_bytes() == journal_before
-    assert sorted(os.listdir(str(directory))) == sorted([p.name for p in old] + [new.name])
-    assert (state_dir / "cache" / "replot-journal.json").exists()
-    rc, second = run_module("plot_info", args, check=True)
-    assert rc == 0 and second["changed"] is False
-    assert json.dumps(second["replot_status"], sort_keys=True) == json.dumps(first["replot_status"], sort_keys=True)

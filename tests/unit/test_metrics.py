@@ -24,9 +24,13 @@ def state(history=(), transfers=(), jobs=()):
     }
 
 
-def finished(ident, ended=NOW - 100, plotter="chiapos", k=18):
+def finished(ident, ended=NOW - 100, plotter="chiapos", k=18, launch_id="5f0c"):
+    """A plot plotfleet started (its launch record's id); launch_id=None: adopted, another manager's."""
     return {"id": ident, "state": "finished", "plotter": plotter, "k": k, "finished_ts": ended, "ended": ended,
-            "plot_file": "/mnt/dst/p-%s.plot" % ident}
+            "plot_file": "/mnt/dst/p-%s.plot" % ident, "launch_id": launch_id, "adopted": False}
+
+
+OURS = frozenset({"plotter": "chiapos", "k": "18", "adopted": "false"}.items())
 
 
 def samples(text):
@@ -52,7 +56,7 @@ def test_every_family_parses_with_prometheus_client(tmp_path):
     assert got[("plotfleet_dir_free_bytes", frozenset({"path": odd}.items()))] == 5 * 2 ** 30
     assert got[("plotfleet_dir_plots", frozenset({"path": odd, "format": "v2"}.items()))] == 1
     assert got[("plotfleet_dir_plot_bytes", frozenset({"path": odd, "format": "v1"}.items()))] == 200
-    assert got[("plotfleet_plots_finished_total", frozenset({"plotter": "chiapos", "k": "18"}.items()))] == 2
+    assert got[("plotfleet_plots_finished_total", OURS)] == 2
     assert got[("plotfleet_transfer_queue", frozenset())] == 1       # ID_B is moving, ID_A waits
     assert got[("plotfleet_transfers_running", frozenset())] == 1
     assert got[("plotfleet_last_pass_timestamp_seconds", frozenset())] == NOW
@@ -70,7 +74,7 @@ def test_counters_count_each_plot_and_transfer_once(tmp_path):
     metrics.write(path, state([finished(ID_B), finished(ID_A)],
                               [done, dict(done, plot_id=ID_B, bytes_total=500)]), str(tmp_path), now=NOW + 20)
     got = samples(open(path).read())
-    assert got[("plotfleet_plots_finished_total", frozenset({"plotter": "chiapos", "k": "18"}.items()))] == 2
+    assert got[("plotfleet_plots_finished_total", OURS)] == 2
     assert got[("plotfleet_moved_bytes_total", frozenset())] == 1500
     assert got[("plotfleet_plots_moved_total", frozenset())] == 2
 
@@ -80,7 +84,7 @@ def test_counters_never_go_down_when_history_shrinks(tmp_path):
     metrics.write(path, state([finished(ID_A), finished(ID_B)]), str(tmp_path), now=NOW)
     metrics.write(path, state([]), str(tmp_path), now=NOW + 10)     # history_limit=0, logs rotated away
     got = samples(open(path).read())
-    assert got[("plotfleet_plots_finished_total", frozenset({"plotter": "chiapos", "k": "18"}.items()))] == 2
+    assert got[("plotfleet_plots_finished_total", OURS)] == 2
 
 
 def test_old_entries_coming_back_are_not_counted_again(tmp_path):
@@ -89,8 +93,31 @@ def test_old_entries_coming_back_are_not_counted_again(tmp_path):
     old = finished(ID_B, ended=NOW - 8 * 86400)   # a larger history_limit shows a plot from last week
     metrics.write(path, state([finished(ID_A, ended=NOW), old]), str(tmp_path), now=NOW + 10)
     got = samples(open(path).read())
-    assert got[("plotfleet_plots_finished_total", frozenset({"plotter": "chiapos", "k": "18"}.items()))] == 1
+    assert got[("plotfleet_plots_finished_total", OURS)] == 1
     assert ID_A in json.load(open(str(tmp_path / metrics.COUNTERS_NAME)))["seen_finished"]
+
+
+def test_adopted_plots_are_counted_apart(tmp_path):
+    """Other managers' plots (no launch record) finish on the host too: labelled adopted="true"."""
+    path = str(tmp_path / "m.prom")
+    metrics.write(path, state([finished(ID_A), finished(ID_B, launch_id=None), finished(ID_C, launch_id=None)]),
+                  str(tmp_path), now=NOW)
+    got = samples(open(path).read())
+    assert got[("plotfleet_plots_finished_total", OURS)] == 1
+    theirs = frozenset({"plotter": "chiapos", "k": "18", "adopted": "true"}.items())
+    assert got[("plotfleet_plots_finished_total", theirs)] == 2
+
+
+def test_counters_of_an_older_file_are_plotfleet_plots(tmp_path):
+    """A counters file from before the label: its plotter/k keys stay counted, as adopted="false"."""
+    counters = dict(metrics._empty_counters(), finished={"madmax/32": 7})
+    (tmp_path / metrics.COUNTERS_NAME).write_text(json.dumps(counters))
+    path = str(tmp_path / "m.prom")
+    metrics.write(path, state([finished(ID_A)]), str(tmp_path), now=NOW)
+    got = samples(open(path).read())
+    assert got[("plotfleet_plots_finished_total", frozenset({"plotter": "madmax", "k": "32",
+                                                             "adopted": "false"}.items()))] == 7
+    assert got[("plotfleet_plots_finished_total", OURS)] == 1
 
 
 def test_write_replaces_the_file_and_leaves_no_temp_file(tmp_path):
