@@ -104,7 +104,7 @@ def throughput(entries, now):
     if not finished or not begins:
         return {"plots_per_day": None, "window_s": None, "plots_in_window": len(finished)}
     window = min(max(now - min(begins), 0.0), DAY)
-    count = sum(1 for e in finished if (_finished_ts(e) or now) > now - window) if window >= DAY else len(finished)
+    count = sum(1 for e in finished if (_finished_ts(e) or 0) > now - DAY) if window >= DAY else len(finished)
     rate = round(count * DAY / window, 3) if window >= RATE_MIN_WINDOW_S else None
     return {"plots_per_day": rate, "window_s": round(window, 3), "plots_in_window": count}
 
