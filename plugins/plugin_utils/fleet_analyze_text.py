@@ -27,7 +27,7 @@ def _stat_cells(stat, unit=duration):
 
 def rate_text(found):
     """Throughput with its window (fleet_analyze.throughput): `2.0/day (last 24 h)`, `18.0/day (3 in 4h00m)`,
-    or under an hour of history only the count, `3 in 14m00s (no rate under 1 h)`."""
+    or under an hour of history only the count, `3 in 14m00s (no rate under 1h00m)`."""
     window, count, rate = found.get("window_s"), found.get("plots_in_window") or 0, found.get("plots_per_day")
     if window is None:
         return "-/day (no finished plots)"
