@@ -60,8 +60,8 @@ options:
         every call. Unset (the default) - no metrics. Metric names - docs/reporting.md.
       - Counters (plots finished, bytes moved) are kept in C(<state_dir>/metrics-counters.json). Writing them is
         not a change.
-      - Not in check mode - check mode writes nothing on the hosts (neither file; the next real call counts what
-        finished meanwhile).
+      - Not in check mode - neither file is written (check mode writes no metrics on the hosts; the next real call
+        counts what finished meanwhile). Only the parse caches in O(state_dir) are kept up to date in check mode.
     type: path
   replot:
     description:
@@ -380,7 +380,7 @@ def main():
     if module.params["replot"] is not None:   # before the metrics, which show the replot progress
         state["replot_room"] = replot_room(module.params["replot"])
         state["replot_status"] = replot_status(module.params["replot"], module.params["state_dir"])
-    if module.params["metrics_path"] and not module.check_mode:   # check mode writes nothing on the hosts
+    if module.params["metrics_path"] and not module.check_mode:   # no metrics file nor counters in check mode
         _write_metrics(module.params, state, warnings)
     for warning in warnings:
         module.warn(warning)

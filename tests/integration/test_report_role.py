@@ -59,6 +59,6 @@ def test_status_and_analyze_write_the_report_and_metrics(fleet):
     assert "plotfleet analyze: 2 finished plots over 1 hosts" in proc.stdout
     assert "chiapos k18: 2 plots" in proc.stdout
     assert json.loads((tmp_path / "report.json").read_text())["check_mode"] is True   # written in check mode
-    # check mode writes nothing on the host (counting each plot once across writes: test_metrics.py)
+    # check mode writes no metrics on the host (counting each plot once across writes: test_metrics.py)
     assert metric(prom, "plotfleet_last_pass_timestamp_seconds") == first
     assert sorted(p.name for p in (tmp_path / "textfile").iterdir()) == ["plotfleet.prom"]   # no temp file left
