@@ -85,9 +85,18 @@ def storage_offer(state, dirs, address, user=None, port=None, must_be_mount=Fals
             "must_be_mount": boolean(must_be_mount, strict=False), "min_free_bytes": int(min_free_bytes or 0),
             "free_bytes": seen.get("free_bytes"), "total_bytes": seen.get("total_bytes"), "cpu_aes": cpu_aes,
             "mounted": _mounted(seen), "problem": _dir_problem(seen),
+            "incoming_bytes": _incoming_bytes(state, path),
         })
         _add_replot(offer[-1], state, replot)
     return offer
+
+
+def _incoming_bytes(state, path):
+    """What the copies running into path still have to write, as the storage host's slots count them
+    (plot_info's storage_incoming: every sender, in this pass or not); 0 when not reported."""
+    incoming = state.get("storage_incoming") if isinstance(state, dict) else None
+    entry = (incoming or {}).get(str(path)) if isinstance(incoming, dict) else None
+    return int(entry.get("bytes") or 0) if isinstance(entry, dict) else 0
 
 
 def _offered(replot):
@@ -133,7 +142,9 @@ def move_destinations(hostvars, storage_hosts, plotter, ssh_key=None, known_free
     A storage dir on the plotter itself is local (host null). Dirs whose free space is unknown
     (their storage host failed this pass) are left out, unless the storage host reported a problem
     with the dir: it then comes with that problem (plot_move skips it and says why). incoming_bytes:
-    what the other senders' running transfers (plot_info, this pass) still have to write there.
+    what running copies still have to write there - the larger of the storage host's count (its offer's
+    incoming_bytes: every copy it holds a slot for) and the other senders' running transfers (their
+    plot_info, when gathered before this plotter; in a reconcile pass they gather in their own plot_pass).
     mounted and problem are only set when the storage host reported them.
     """
     towards = status_doc.incoming(hostvars, [s for s in senders or [] if s != plotter])
@@ -149,7 +160,8 @@ def move_destinations(hostvars, storage_hosts, plotter, ssh_key=None, known_free
                 "user": None if local else item.get("user"), "port": None if local else item.get("port"),
                 "ssh_key": None if local else (ssh_key or None), "must_be_mount": item.get("must_be_mount", False),
                 "free_bytes": item.get("free_bytes"), "min_free_bytes": item.get("min_free_bytes", 0),
-                "incoming_bytes": status_doc.incoming_at(towards, [name, item.get("address")], item["path"])[1],
+                "incoming_bytes": max(int(item.get("incoming_bytes") or 0),
+                                      status_doc.incoming_at(towards, [name, item.get("address")], item["path"])[1]),
                 "cpu_aes": None if local else item.get("cpu_aes"),
             }
             dest.update((key, item[key]) for key in ("mounted", "problem") if item.get(key) is not None)

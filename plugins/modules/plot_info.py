@@ -103,6 +103,20 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+storage_incoming:
+  description:
+    - Per dir of O(dst_dirs) (a storage host's storage dirs) that incoming copies are running into - how many
+      (C(copies)) and the bytes they still have to write (C(bytes)), as the storage agent's slot arbitration
+      counts them - from the agent's slots file (C(storage-slots.json)) in C($PLOTFLEET_STORAGE_STATE), else in
+      C(~/.plotfleet) of the user running this module. So it is the storage ssh user's count when plot_info runs
+      as that user (C(plotfleet_storage_ssh_user), whom the plotters' copies log in as); run as another user it
+      finds that user's file, usually none, and reports nothing (the plotters' own view of each other's copies
+      remains).
+      Read-only - no lock taken, a missing or torn file reads as no copies. It counts copies from plotters outside
+      the pass too.
+  returned: always
+  type: dict
+  sample: {"/mnt/d1": {"copies": 1, "bytes": 2147483648}}
 replot_room:
   description:
     - Per storage dir where replot is on (O(replot)) - the bytes and number of old plots replot could delete
@@ -332,6 +346,7 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.plotfleet.chia.plugins.module_utils import hoststate, metrics, options, replot  # noqa: E402
 from ansible_collections.plotfleet.chia.plugins.module_utils import replot_status as replot_state  # noqa: E402
+from ansible_collections.plotfleet.chia.plugins.module_utils import storage_slots as slots  # noqa: E402
 
 
 def replot_room(config):
@@ -377,6 +392,7 @@ def main():
         module.fail_json(msg="stall_after_s must be > 0, got %d" % module.params["stall_after_s"])
     state = hoststate.gather(module.params)
     warnings = state.pop("warnings")
+    state["storage_incoming"] = slots.incoming(module.params["dst_dirs"])
     if module.params["replot"] is not None:   # before the metrics, which show the replot progress
         state["replot_room"] = replot_room(module.params["replot"])
         state["replot_status"] = replot_status(module.params["replot"], module.params["state_dir"])

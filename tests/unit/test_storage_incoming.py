@@ -1,0 +1,107 @@
+"""What a storage host reports as incoming (plot_info's storage_incoming, storage_slots.incoming): the bytes
+the copies it holds slots for still have to write, read from the slots file the real storage agent wrote
+(its `session` op as a local process, as in test_storage_slots.py), and how the controller uses it:
+storage_offer carries it, move_destinations takes the larger of it and the senders' own view (issue 15: in a
+pass each plotter gathers in its own plot_pass, so the senders' view of each other is empty)."""
+
+import os
+
+import pytest
+from test_storage_slots import NAME, end, open_session
+
+from ansible_collections.plotfleet.chia.plugins.filter import fleet
+from ansible_collections.plotfleet.chia.plugins.module_utils import plotfile, storage_slots
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """The storage user's home: where the agent (HOME=home) and the reader keep the slots file."""
+    monkeypatch.delenv(storage_slots.STATE_ENV, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    return tmp_path / "home"
+
+
+def test_running_copies_count_what_they_still_have_to_write(tmp_path, home):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    first, answer = open_session(home, a, "aa", cap=2, total=1000)
+    second, answer2 = open_session(home, a, "bb", cap=2, total=3000)
+    assert answer["granted"] == answer2["granted"] == str(a)
+    (a / plotfile.partial_name(NAME % ("aa" * 32))).write_bytes(b"x" * 400)  # 400 of 1000 written
+    try:
+        assert storage_slots.incoming([str(a), str(b)]) == {str(a): {"copies": 2, "bytes": 600 + 3000}}
+        offer = fleet.storage_offer({"dirs": [{"path": str(a), "free_bytes": 5000}],
+                                     "storage_incoming": storage_slots.incoming([str(a)])}, [str(a)], "nas")
+        assert offer[0]["incoming_bytes"] == 3600
+    finally:
+        end(first), end(second)
+    assert storage_slots.incoming([str(a)]) == {}, "an ended session's slot is released: nothing incoming"
+
+
+def test_a_holder_that_is_gone_counts_nothing(tmp_path, home):
+    a = tmp_path / "a"
+    a.mkdir()
+    holder, answer = open_session(home, a, "aa", total=1000)
+    assert answer["granted"] == str(a)
+    assert storage_slots.incoming([str(a)])[str(a)]["copies"] == 1
+    holder.kill()  # SIGKILL: its slot stays in the file, its process is gone
+    holder.wait(timeout=10)
+    assert (home / ".plotfleet" / "storage-slots.json").exists()
+    assert storage_slots.incoming([str(a)]) == {}
+
+
+@pytest.mark.parametrize("text", [None, "", '{"/x": [{"pid": 1', "[1, 2]", '{"%s": "junk"}'])
+def test_a_missing_torn_or_foreign_file_reads_as_nothing_and_is_left_alone(tmp_path, home, text):
+    a = tmp_path / "a"
+    a.mkdir()
+    slots = home / ".plotfleet" / "storage-slots.json"
+    if text is not None:
+        slots.parent.mkdir()
+        slots.write_text(text.replace("%s", str(a)))
+    before = sorted(os.listdir(home)) + sorted(os.listdir(slots.parent) if slots.parent.exists() else [])
+    assert storage_slots.incoming([str(a)]) == {}
+    after = sorted(os.listdir(home)) + sorted(os.listdir(slots.parent) if slots.parent.exists() else [])
+    assert before == after, "the reader writes nothing (no lock file, no dir)"
+    assert (slots.read_text() if text is not None else None) == (text.replace("%s", str(a)) if text else text)
+
+
+def test_the_state_dir_of_the_storage_sshd_wins_over_home(tmp_path, home, monkeypatch):
+    a, state = tmp_path / "a", tmp_path / "state"
+    a.mkdir()
+    holder, _ = open_session(home, a, "aa", total=1000)  # HOME's file
+    try:
+        monkeypatch.setenv(storage_slots.STATE_ENV, str(state))
+        assert storage_slots.incoming([str(a)]) == {}, "another state dir: another file"
+        monkeypatch.delenv(storage_slots.STATE_ENV)
+        assert storage_slots.incoming([str(a) + "/"]) == {str(a) + "/": {"copies": 1, "bytes": 1000}}
+    finally:
+        end(holder)
+
+
+def offer(incoming_bytes):
+    state = {"dirs": [{"path": "/srv/a", "free_bytes": 6000}], "storage_incoming":
+             {"/srv/a": {"copies": 1, "bytes": incoming_bytes}} if incoming_bytes else {}}
+    return fleet.storage_offer(state, ["/srv/a"], "10.0.0.5")
+
+
+def sender(left):
+    """A plotter's plot_info with one running transfer to nas:/srv/a that still has `left` bytes to write."""
+    return {"plotfleet_host_state": {"transfers": [{"state": "running", "host": "10.0.0.5",
+                                                    "destination": "/srv/a", "bytes_total": 4000,
+                                                    "bytes_done": 4000 - left}]}}
+
+
+@pytest.mark.parametrize("storage_count, senders_view, expected", [
+    (3500, None, 3500),   # a pass: the other plotter is not gathered yet, the storage host counts its copy
+    (0, 2500, 2500),      # no slots file readable (another user): the senders' view alone, as before
+    (1000, 2500, 2500),   # both known: the larger (the storage host gathered earlier, the copy is slower)
+    (3000, 2500, 3000),   # a copy from a plotter outside the pass adds to what the storage host counts
+    (0, None, 0),
+])
+def test_destinations_take_the_larger_of_the_storage_count_and_the_senders_view(storage_count, senders_view,
+                                                                                  expected):
+    hostvars = {"nas": {"plotfleet_storage_offer": offer(storage_count)}, "p1": {}}
+    hostvars["p2"] = sender(senders_view) if senders_view is not None else {}
+    dests = fleet.move_destinations(hostvars, ["nas"], "p1", None, True, ["p1", "p2"])
+    assert [d["incoming_bytes"] for d in dests] == [expected]
