@@ -43,7 +43,7 @@ class PassError(Exception):
 def run(params, check_mode, warnings):
     """The pass: gather once -> clean up -> start -> move. Returns the module result; a failed step's
     PassError carries the gathered state (host_state), so the status still shows the host's jobs."""
-    state = gather(params, warnings)
+    state = gather(params, warnings, check_mode)
     try:
         problems = dir_problems(state, params["dir_variables"])
         if problems:
@@ -84,11 +84,12 @@ def skipped(reason):
     return {"changed": False, "skipped": True, "skip_reason": reason}
 
 
-def gather(params, warnings):
-    """plot_info's gather (its dst dirs plus a storage host's own storage dirs) and metrics file."""
+def gather(params, warnings, check_mode=False):
+    """plot_info's gather (its dst dirs plus a storage host's own storage dirs) and metrics file (not in
+    check mode: check mode writes nothing on the host, as plot_info)."""
     state = hoststate.gather(dict(params, dst_dirs=list(params["dst_dirs"]) + list(params["storage_dirs"])))
     host_warnings = state["host_warnings"] = state.pop("warnings")
-    if params.get("metrics_path"):
+    if params.get("metrics_path") and not check_mode:
         try:
             metrics.write(params["metrics_path"], state, params["state_dir"], host_warnings)
         except (OSError, ValueError) as exc:  # a warning, never a failed pass (as in plot_info)

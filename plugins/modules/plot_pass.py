@@ -25,7 +25,7 @@ description:
     before a real start only). The host is gathered again only after a step changed it.
   - Check mode reports what each step's module reports in check mode (C(start.would_start),
     C(move.would_move), C(cleanup.temp_files)) and changes nothing.
-version_added: "0.2.0"
+version_added: "0.1.0"
 author: plotfleet developers (@plotfleet)
 extends_documentation_fragment:
   - plotfleet.chia.host
@@ -37,6 +37,7 @@ options:
     description:
       - Prometheus textfile written from the pass's gather, as
         O(plotfleet.chia.plot_info#module:metrics_path) of M(plotfleet.chia.plot_info) does. Unset - none.
+      - Not in check mode - neither the file nor the counters in C(<state_dir>/metrics-counters.json) are written.
     type: path
   storage_dirs:
     description:
