@@ -18,12 +18,10 @@ import time
 
 from ansible_collections.plotfleet.chia.plugins.module_utils import (
     hoststate,
-    metrics,
     moving,
     options,
     processes,
     starting,
-    stopping,
 )
 
 __metaclass__ = type
@@ -90,6 +88,8 @@ def gather(params, warnings, check_mode=False):
     state = hoststate.gather(dict(params, dst_dirs=list(params["dst_dirs"]) + list(params["storage_dirs"])))
     host_warnings = state["host_warnings"] = state.pop("warnings")
     if params.get("metrics_path") and not check_mode:
+        # Imported here: a pass without metrics does not pay for it (AnsiballZ still ships it).
+        from ansible_collections.plotfleet.chia.plugins.module_utils import metrics
         try:
             metrics.write(params["metrics_path"], state, params["state_dir"], host_warnings)
         except (OSError, ValueError) as exc:  # a warning, never a failed pass (as in plot_info)
@@ -132,6 +132,8 @@ def clean_dead_tmp(params, state, check_mode):
         return skipped("cleanup_dead_tmp is false")
     if not dead_temp_files(state):
         return skipped("no dead job left temp files")
+    # Imported here: most passes have no dead job's temp files (AnsiballZ still ships it).
+    from ansible_collections.plotfleet.chia.plugins.module_utils import stopping
     stop_params = dict(params, plot_id=None, all=False, ended=True, action="terminate", timeout=30,
                        graceful_timeout=0, kill=False, cleanup=True)
     try:
