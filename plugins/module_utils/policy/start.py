@@ -193,6 +193,47 @@ def _remaining_plots(job):
     return 1
 
 
+# ---------------------------------------------------------------- processes
+
+def _index(job):
+    index = job.get("index")
+    return index if isinstance(index, int) and not isinstance(index, bool) else 1
+
+
+def _process_key(job, position):
+    pid = job.get("pid")
+    if isinstance(pid, int) and not isinstance(pid, bool):
+        return ("pid", pid, job.get("proc_start"))
+    return ("job", position)   # no pid (a start decided this pass, a plain dict): its own process
+
+
+def processes(jobs):
+    """The plotter processes behind the jobs, in order: [(current plot, [all its plots])].
+
+    A multi-plot process (Gigahorse, BladeBit CUDA `-n N`) holds several plots at once, e.g. plot 1
+    waiting for its copy while plot 2 plots (same pid): it is one job, and its current plot (the
+    highest index; the one plotting on a tie) is the one whose phase/step/tmp dir the rules count.
+    """
+    groups = {}
+    for position, job in enumerate(jobs):
+        groups.setdefault(_process_key(job, position), []).append(job)
+    return [(max(plots, key=lambda j: (_index(j), j.get("state") != "copying")), plots)
+            for plots in groups.values()]
+
+
+def _current_plots(jobs):
+    return [current for current, _plots in processes(jobs)]
+
+
+def _process_started(current, plots, now):
+    """When the process started: a later plot of a multi-plot process is not a start of its own."""
+    if _index(current) > 1 and _num(current.get("proc_start")) is not None:
+        return float(current["proc_start"])
+    starts = [started_at(p, now) for p in plots]
+    starts = [s for s in starts if s is not None]
+    return min(starts) if starts else None
+
+
 # ---------------------------------------------------------------- validation
 
 def validate_rules(rules):
@@ -283,20 +324,22 @@ def _host_checks(state, jobs, rules, now, local_tm):
         not_before.append(backoff["until"])
     checks.append(_check("crash_backoff", not backoff["blocked"], backoff["detail"]))
 
+    procs = processes(jobs)
     limit = rules.get("max_jobs")
     if limit is not None:
-        ok = len(jobs) < limit
-        checks.append(_check("max_jobs", ok, "host: %s running (limit %d)" % (_n(len(jobs), "job"), limit)))
+        ok = len(procs) < limit
+        checks.append(_check("max_jobs", ok, "host: %s running (limit %d)" % (_n(len(procs), "job"), limit)))
 
     limit = rules.get("max_phase1_jobs")
     if limit is not None:
-        count = sum(1 for job in jobs if _job_step(job)[0] <= 1)
+        count = sum(1 for current, _plots in procs if _job_step(current)[0] <= 1)
         checks.append(_check("max_phase1_jobs", count < limit, "host: %s in phase 1 (limit %d)"
                              % (_n(count, "job"), limit)))
 
     interval = float(rules.get("min_start_interval_minutes") or 0)
     if interval > 0:
-        starts = [started_at(e, now) for e in list(jobs) + list(state.get("history") or [])]
+        starts = [_process_started(current, plots, now) for current, plots in procs]
+        starts += [started_at(e, now) for e in state.get("history") or [] if _index(e) <= 1]
         starts = [s for s in starts if s is not None]
         if starts:
             ago = (now - max(starts)) / 60.0
@@ -387,7 +430,7 @@ def crash_backoff(state, rules, now):
 
 def _tmp_checks(path, jobs, rules, free, plot, need_tmp):
     checks = []
-    here = [job for job in jobs if _norm(job.get("tmp_dir")) == path]
+    here = [job for job in _current_plots(jobs) if _norm(job.get("tmp_dir")) == path]
     overrides = dict((_norm(p), int(v)) for p, v in (rules.get("max_jobs_per_tmp_overrides") or {}).items())
     limit = overrides.get(path, rules.get("max_jobs_per_tmp"))
     if limit is not None:
@@ -402,11 +445,9 @@ def _tmp_checks(path, jobs, rules, free, plot, need_tmp):
     free_after = None
     if rules.get("check_free_space", True):
         reserved = 0
-        for job in jobs:
-            if _norm(job.get("tmp_dir")) == path:
-                spec = _job_plot(job, plot)
-                work = rules.get("tmp_space_bytes") or tmp_space(spec)
-                reserved += max(0, int(work) - int(_num(job.get("tmp_bytes")) or 0))
+        for job in here:   # a process's current plot: its earlier plots' files are on the disk already
+            work = rules.get("tmp_space_bytes") or tmp_space(_job_plot(job, plot))
+            reserved += max(0, int(work) - int(_num(job.get("tmp_bytes")) or 0))
         checks.append(_space_check("tmp_free_space", "tmp", path, free.get(path), reserved, need_tmp))
         free_after = None if free.get(path) is None else free[path] - reserved
     return checks, len(here), free_after
@@ -422,12 +463,15 @@ def _space_check(rule, label, path, free, reserved, need):
 
 
 def _final_reserved(jobs, key, path, plot):
+    """Final plots still to arrive in path: per process, its current plot and those it has still to
+    make; an earlier plot of the same process (its copy in flight) counts once, as itself."""
     total = 0
-    for job in jobs:
-        if _norm(job.get(key)) == path and job.get("state", "plotting") in LIVE_STATES:
-            kind = job.get("plotter") or plot.get("kind")
-            size = final_size(job.get("k") or plot.get("k"), plot.get("compression"), kind)
-            total += size * _remaining_plots(job)
+    for current, plots in processes(jobs):
+        for job in plots:
+            if _norm(job.get(key)) == path and job.get("state", "plotting") in LIVE_STATES:
+                kind = job.get("plotter") or plot.get("kind")
+                size = final_size(job.get("k") or plot.get("k"), plot.get("compression"), kind)
+                total += size * (_remaining_plots(job) if job is current else 1)
     return total
 
 

@@ -1,0 +1,95 @@
+"""The start policy counts a multi-plot process once: a live Gigahorse `-n 3` process holds two plots
+(plot 1 waiting for its copy, plot 2 plotting, one pid), as plot_info's real gather reports it.
+
+The process is the stand-in of test_gpu_live_jobs (Python under the argv `cuda_plot_k32 ...`, its stdout
+a synthetic fixture log up to plot 2's `[P1] Table 6 took`). The policy is pure: the free space of the
+dirs the log names (/mnt/nvme/gh, /mnt/plot1_31) is given to it as the host would report it.
+"""
+
+import sys
+import time
+
+import pytest
+
+from ansible_collections.plotfleet.chia.plugins.module_utils.policy import start as policy
+
+from test_gpu_live_jobs import SLEEP, fixture_until, gather, own, stand_in  # noqa: F401  (a fixture)
+
+TMP, DST = "/mnt/nvme/gh", "/mnt/plot1_31"
+PLOT = {"kind": "gigahorse", "k": 32, "compression": 0, "count": 1}
+ONE = policy.final_size(32, 0, "gigahorse")   # one k32 plot; gigahorse's tmp work is one plot too
+TIB = 1024 ** 4
+OFF = {"max_jobs": 99, "max_jobs_per_tmp": 99, "max_before_step": 99, "check_free_space": False}  # rules not under test
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the log through /proc/PID/fd/1")
+
+
+@pytest.fixture
+def gigahorse_state(tmp_path, stand_in):  # noqa: F811
+    tmp, dst = tmp_path / "nvme", tmp_path / "hdd"
+    tmp.mkdir()
+    dst.mkdir()
+    text = fixture_until("synthetic-gigahorse-n3-copy-overlap.log", "[P1] Table 6 took", nth=2)
+    pid = stand_in(["cuda_plot_k32", "-c", SLEEP, "-n", "3", "-C", "8", "-t", "%s/" % tmp, "-d", "%s/" % dst],
+                   text)
+    state = gather(tmp_path, [str(tmp), str(dst)])
+    jobs = own(state["jobs"], pid)
+    # what this file is about: one process, two plot entries
+    assert [(j["index"], j["state"], j["tmp_dir"], j["dst_dir"]) for j in jobs] == [
+        (1, "copying", TMP, DST), (2, "plotting", TMP, DST)], jobs
+    return {"jobs": jobs, "history": [], "load": {}, "dirs": [{"path": TMP, "free_bytes": 4 * TIB},
+                                                              {"path": DST, "free_bytes": 40 * TIB}]}
+
+
+def decide(state, free=None, **rules):
+    if free:
+        state = dict(state, dirs=[{"path": p, "free_bytes": f} for p, f in free.items()])
+    return policy.decide(state, dict(OFF, **rules), time.time(), tmp_dirs=[TMP], dst_dirs=[DST], plot=PLOT)
+
+
+def detail(result, rule):
+    return [c["detail"] for c in result["checks"] if c["rule"] == rule]
+
+
+def test_max_jobs_counts_the_process_not_its_plots(gigahorse_state):
+    result = decide(gigahorse_state, max_jobs=2)
+    assert detail(result, "max_jobs") == ["host: 1 job running (limit 2)"]
+    assert result["start"] == [{"tmp_dir": TMP, "tmp2_dir": TMP, "dst_dir": DST}]
+    blocked = decide(gigahorse_state, max_jobs=1)
+    assert blocked["start"] == [] and blocked["reasons"] == ["host: 1 job running (limit 1)"]
+
+
+def test_per_tmp_caps_count_the_process_once(gigahorse_state):
+    result = decide(gigahorse_state, max_jobs_per_tmp=2)
+    assert detail(result, "max_jobs_per_tmp") == ["tmp %s: 1 job (limit 2)" % TMP] and result["start"]
+    override = decide(gigahorse_state, max_jobs_per_tmp=4, max_jobs_per_tmp_overrides={TMP: 2})
+    assert detail(override, "max_jobs_per_tmp") == ["tmp %s: 1 job (limit 2)" % TMP] and override["start"]
+
+
+def test_stagger_and_phase1_cap_read_the_current_plot(gigahorse_state):
+    # plot 2 (1:7) is the process's step; plot 1 waiting for its copy (5:0) is not a second job
+    result = decide(gigahorse_state, max_phase1_jobs=2, stagger_step="2:1", max_before_step=2)
+    assert detail(result, "max_phase1_jobs") == ["host: 1 job in phase 1 (limit 2)"]
+    assert detail(result, "stagger") == ["tmp %s: 1 job before phase 2:1 (limit 2)" % TMP] and result["start"]
+    blocked = decide(gigahorse_state, stagger_step="2:1", max_before_step=1)
+    assert blocked["reasons"] == ["tmp %s: 1 job before phase 2:1 (limit 1)" % TMP]
+
+
+def test_tmp_space_is_reserved_once_for_the_process(gigahorse_state):
+    # the process's current plot reserves its working space; plot 1's file is on the disk already
+    free = {TMP: int(2.5 * ONE), DST: 40 * TIB}
+    result = decide(gigahorse_state, free=free, check_free_space=True)
+    assert result["start"], result["reasons"]
+    assert detail(result, "tmp_free_space") == ["tmp %s: %s free, %s reserved by running jobs, plot needs %s" % (
+        TMP, policy.fmt_bytes(free[TMP]), policy.fmt_bytes(ONE), policy.fmt_bytes(ONE))]
+
+
+def test_dst_space_is_the_plots_still_to_arrive(gigahorse_state):
+    # plot 1 (copy in flight), plot 2 and plot 3: three plots, plus the one to start
+    free = {TMP: 4 * TIB, DST: int(4.5 * ONE)}
+    result = decide(gigahorse_state, free=free, check_free_space=True)
+    assert result["start"], result["reasons"]
+    assert detail(result, "dst_free_space") == ["dst %s: %s free, %s reserved by running jobs, plot needs %s" % (
+        DST, policy.fmt_bytes(free[DST]), policy.fmt_bytes(3 * ONE), policy.fmt_bytes(ONE))]
+    full = decide(gigahorse_state, free={TMP: 4 * TIB, DST: int(3.5 * ONE)}, check_free_space=True)
+    assert full["start"] == [] and full["reasons"] == detail(full, "dst_free_space")
