@@ -10,10 +10,9 @@ import sys
 import time
 
 import pytest
+from test_gpu_live_jobs import SLEEP, fixture_until, gather, own, stand_in  # noqa: F401  (a fixture)
 
 from ansible_collections.plotfleet.chia.plugins.module_utils.policy import start as policy
-
-from test_gpu_live_jobs import SLEEP, fixture_until, gather, own, stand_in  # noqa: F401  (a fixture)
 
 TMP, DST = "/mnt/nvme/gh", "/mnt/plot1_31"
 PLOT = {"kind": "gigahorse", "k": 32, "compression": 0, "count": 1}
@@ -93,3 +92,18 @@ def test_dst_space_is_the_plots_still_to_arrive(gigahorse_state):
         DST, policy.fmt_bytes(free[DST]), policy.fmt_bytes(3 * ONE), policy.fmt_bytes(ONE))]
     full = decide(gigahorse_state, free={TMP: 4 * TIB, DST: int(3.5 * ONE)}, check_free_space=True)
     assert full["start"] == [] and full["reasons"] == detail(full, "dst_free_space")
+
+
+def test_min_start_interval_counts_when_the_process_started_not_its_later_plots():
+    # a BladeBit CUDA `-n 0` process started 3 h ago, now on plot 3 (started 5 min ago): plot_info's
+    # shape (pid, proc_start, index; plots 1 and 2 in history)
+    now = time.time()
+    plot3 = {"pid": 4242, "proc_start": now - 3 * 3600, "index": 3, "count": 0, "started": now - 300,
+             "plotter": "bladebit_cuda", "k": 32, "state": "plotting", "step": "1:2", "phase": 1,
+             "tmp_dir": None, "dst_dir": DST}
+    history = [{"index": i, "state": "finished", "plotter": "bladebit_cuda", "started": now - 3 * 3600 + (i - 1) * 600,
+                "ended": now - 3 * 3600 + i * 600} for i in (1, 2)]
+    state = {"jobs": [plot3], "history": history, "load": {}, "dirs": []}
+    result = decide(state, min_start_interval_minutes=60)
+    assert detail(result, "min_start_interval") == ["host: last start 180 min ago (limit 60 min)"]
+    assert result["start"], result["reasons"]
