@@ -57,6 +57,7 @@ FORMATS = ("v1", "v2")
 POOLS = ("og", "nft", "any")
 HOUR_S = 3600
 JOURNAL_NAME = "replot-journal.jsonl"
+CLOCK_SLACK_S = HOUR_S   # room() reads the journal back this far beyond the hour (a clock stepped back)
 STATE_ENV = "PLOTFLEET_STORAGE_STATE"   # the storage agent's state dir, when the storage host's sshd sets it
 OFFER_KEY = "offered_at"   # added by the controller's storage_offer: which offer a sender used (an identity)
 MEMO_POOL = {128: "og", 112: "nft"}  # memo length -> pool binding (pool public key vs contract puzzle hash)
@@ -516,6 +517,66 @@ def read_journal(journal, directory=None):
     return entries if real is None else [e for e in entries if e.get("dir") == real]
 
 
+def read_journal_since(journal, directory, since):
+    """One dir's journal entries, oldest first, from the first line before `since` (epoch s) on: what
+    read_journal(journal, directory) returns minus older lines. The journal is read from its end back
+    (append_journal appends under the storage host's lock, each line stamped with the clock as it is
+    appended, so the lines are in time order), so a pass costs the last hour's lines, not the farm's
+    history. For counts over a recent window only (room()): a check that must see every entry of a plot,
+    however old (already_made_room_for), reads the whole journal."""
+    try:
+        with open(journal, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            start = _offset_before(handle, handle.tell(), since)
+            handle.seek(start)
+            data = handle.read()
+    except (IOError, OSError):
+        return []
+    real = os.path.realpath(directory)
+    marker = ('"dir": %s' % json.dumps(real)).encode("utf-8")
+    entries = []
+    for line in data.split(b"\n"):
+        if marker in line:
+            try:
+                entries.append(json.loads(line.decode("utf-8")))
+            except ValueError:
+                continue   # a torn line (a kill mid-write), as read_journal skips it
+    return [e for e in entries if isinstance(e, dict) and e.get("dir") == real]
+
+
+def _offset_before(handle, end, since, block=1 << 16):
+    """The start of a line stamped before `since`, found from the end back (0: read it all)."""
+    pos = end
+    while pos > 0:
+        start = max(0, pos - block)
+        handle.seek(start)
+        data = handle.read(pos - start)
+        if start == 0:
+            return 0
+        first = data.find(b"\n")
+        if first < 0:
+            pos = start   # one line longer than a block: read further back
+            continue
+        line_start = start + first + 1
+        stamp = _first_stamp(data[first + 1:])
+        if stamp is not None and stamp < since:
+            return line_start
+        pos = line_start
+    return 0
+
+
+def _first_stamp(data):
+    """The "t" of the first parseable journal line in data, or None."""
+    for line in data.split(b"\n"):
+        try:
+            entry = json.loads(line.decode("utf-8"))
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("t"), (int, float)):
+            return float(entry["t"])
+    return None
+
+
 def append_journal(journal, entry, now=None):
     """Append one entry, on disk (fsync) before this returns."""
     now = time.time() if now is None else now
@@ -726,7 +787,8 @@ def room(directory, policy, journal, now=None):
     plots, _skipped = scan(directory)
     anything = {"format": None, "k": None, "compression": None}
     candidates = [p for p in plots if not_replaceable(p, policy, anything) is None]
-    allowed, _limit = allowance(policy, len(candidates), recent_deletions(read_journal(journal, directory), now))
+    entries = read_journal_since(journal, directory, now - HOUR_S - CLOCK_SLACK_S)
+    allowed, _limit = allowance(policy, len(candidates), recent_deletions(entries, now))
     largest = sorted((p["size"] for p in candidates), reverse=True)[:allowed]
     return {"bytes": sum(largest), "plots": len(largest)}
 
