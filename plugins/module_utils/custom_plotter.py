@@ -153,6 +153,19 @@ def render(plotter, binary, tmp_dir, tmp2_dir, dst_dir):
     return [binary or argv[0]] + argv[1:]
 
 
+# ---------------------------------------------------------------- sizing
+
+# `.plot2` named in a regex (`\.plot2`, `.plot2`): the plotter writes PoS2 plots.
+PLOT2_IN_PATTERN_RE = re.compile(r"\.plot2(?![A-Za-z0-9_])")
+
+
+def plot_format(plotter):
+    """Return "v2" when the template's file pattern (its `finished` regex, the file it writes) names `.plot2`
+    files, else "v1": the start policy's plot_format, so the space rules size the plots it makes."""
+    pattern = (template(plotter).get("patterns") or {}).get("finished") or ""
+    return "v2" if PLOT2_IN_PATTERN_RE.search(pattern) else "v1"
+
+
 def header(plotter, tmp_dir, tmp2_dir, dst_dir):
     """The first line of the log: what logs/template.py needs to follow it (no keys in it)."""
     spec = template(plotter)

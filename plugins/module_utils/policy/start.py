@@ -85,13 +85,14 @@ V2_KINDS = ("pos2", "xchplot2")
 V2_K22_BYTES = 12.5e6
 
 
-def final_size(k, compression=0, kind=None):
+def final_size(k, compression=0, kind=None, plot_format=None):
     """Approximate final plot size in bytes: 101.4 GiB for k32, x2 per k (and k/32 for the entry width).
 
     Matches the sizes measured here within 4 %: k18 3.6 MB, k20 17 MB, k22 73 MB, k25 677 MB,
-    and Chia's table for k33 (208.8 GiB) and k34 (429.8 GiB). PoS2 kinds: see V2_K22_BYTES.
+    and Chia's table for k33 (208.8 GiB) and k34 (429.8 GiB). PoS2 kinds, and a custom template whose
+    file pattern names `.plot2` (plot_format "v2", custom_plotter.plot_format): see V2_K22_BYTES.
     """
-    if kind in V2_KINDS:
+    if kind in V2_KINDS or plot_format == "v2":
         return int(V2_K22_BYTES * 4.3 ** ((int(k or 28) - 22) / 2.0))
     k = int(k or 32)
     k32 = COMPRESSED_K32_GIB.get(int(compression or 0), COMPRESSED_K32_GIB[9]) * GIB
@@ -104,7 +105,7 @@ def tmp_space(plot):
     if kind == "bladebit":
         kind = plot.get("bladebit_mode") or "ramplot"
     factor = TMP_FACTOR.get(kind, TMP_FACTOR["chiapos"])
-    return int(final_size(plot.get("k"), plot.get("compression"), plot.get("kind")) * factor)
+    return int(final_size(plot.get("k"), plot.get("compression"), plot.get("kind"), plot.get("plot_format")) * factor)
 
 
 def fmt_bytes(value):
@@ -181,6 +182,10 @@ def _job_plot(job, default_plot):
     """The plot spec of a running job, for its space reservations."""
     kind = job.get("plotter") or default_plot.get("kind")
     spec = dict(default_plot, kind=kind, k=job.get("k") or default_plot.get("k"))
+    # A running custom job without a format of its own is sized like the custom plot being started (the
+    # host's template); any other kind by its kind.
+    same_template = kind == "custom" and default_plot.get("kind") == "custom"
+    spec["plot_format"] = job.get("plot_format") or (default_plot.get("plot_format") if same_template else None)
     if kind == "bladebit":
         spec["bladebit_mode"] = "diskplot" if job.get("tmp_dir") else "ramplot"
     return spec
@@ -469,8 +474,8 @@ def _final_reserved(jobs, key, path, plot):
     for current, plots in processes(jobs):
         for job in plots:
             if _norm(job.get(key)) == path and job.get("state", "plotting") in LIVE_STATES:
-                kind = job.get("plotter") or plot.get("kind")
-                size = final_size(job.get("k") or plot.get("k"), plot.get("compression"), kind)
+                spec = _job_plot(job, plot)
+                size = final_size(spec["k"], spec.get("compression"), spec["kind"], spec["plot_format"])
                 total += size * (_remaining_plots(job) if job is current else 1)
     return total
 
@@ -488,8 +493,9 @@ def decide(state, rules, now, tmp_dirs=None, dst_dirs=None, plot=None, tmp2_dir=
     """Return {"start": [{tmp_dir, tmp2_dir, dst_dir}], "reasons": [...], "checks": [...], "next_start_after"}.
 
     tmp_dirs/dst_dirs: the configured dirs (order breaks ties). plot: the plot to start
-    ({kind, k, compression, bladebit_mode, count}). Starts are decided one at a time, each counted
-    as a new running job before the next one is considered, so max_starts > 1 never overshoots.
+    ({kind, k, compression, bladebit_mode, count}; kind custom: plot_format "v1"/"v2"). Starts are decided
+    one at a time, each counted as a new running job before the next one is considered, so max_starts > 1
+    never overshoots.
     """
     rules = merge_rules(rules)
     plot = normalise_plot(plot)
@@ -500,7 +506,8 @@ def decide(state, rules, now, tmp_dirs=None, dst_dirs=None, plot=None, tmp2_dir=
     free = _dir_free(state)
     jobs = [dict(job) for job in state.get("jobs") or []]
     counter = int(state.get("start_counter") or 0)
-    one_plot = rules.get("dst_space_bytes") or final_size(plot["k"], plot["compression"], plot.get("kind"))
+    one_plot = rules.get("dst_space_bytes") or final_size(plot["k"], plot["compression"], plot.get("kind"),
+                                                          plot.get("plot_format"))
     need_final = int(one_plot) * int(plot["count"])
     need_tmp = int(rules.get("tmp_space_bytes") or tmp_space(plot))
     starts, checks, reasons, not_before = [], [], [], []
