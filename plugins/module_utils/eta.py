@@ -18,6 +18,10 @@ Method:
 3. Without history (or without a mean for the current phase): the default phase weights
    (chiapos: P1 44 %, P2 18 %, P3 35 %, P4 2 %, copy 1 %) are already built into `progress`,
    so remaining = elapsed x (1 - progress) / progress; None while progress is 0.
+4. A phase its plotter spends without a line (SILENT_PHASES: pos2's phase 1, chia_rs prints nothing
+   while it plots, 95 % of the plot) moves by time instead: the fraction done is the time spent in
+   it (elapsed minus the means of the phases before it) over its mean, at most 1 (an overrun leaves
+   the later phases). Without history it has no ETA, as in 3.
 A finished plot has 0 s left; a failed one has no ETA (None).
 """
 
@@ -28,6 +32,8 @@ from ansible_collections.plotfleet.chia.plugins.module_utils.logs import model
 __metaclass__ = type
 
 PHASES = ("1", "2", "3", "4", "5")
+# Phases with no line of their own between start and end, per plotter: their progress cannot move.
+SILENT_PHASES = {"pos2": (1,)}
 
 
 def phase_means(history_plots):
@@ -95,6 +101,8 @@ def estimate(plot, means, elapsed_s):
     current = str(phase)
     if history and (phase == 0 or current in history):
         done = model.phase_fraction(plot) if phase else 0.0
+        if phase in SILENT_PHASES.get(plot.get("plotter"), ()):
+            done = _time_fraction(phase, history, elapsed_s, done)
         remaining = (1.0 - done) * history.get(current, 0.0) if phase else 0.0
         remaining += sum(v for ph, v in history.items() if int(ph) > phase)
         return round(max(0.0, remaining), 1)
@@ -102,3 +110,12 @@ def estimate(plot, means, elapsed_s):
     if progress <= 0 or elapsed_s is None or elapsed_s < 0:
         return None
     return round(elapsed_s * (1.0 - progress) / progress, 1)
+
+
+def _time_fraction(phase, history, elapsed_s, done):
+    """Fraction of a silent phase done, by the time spent in it against its mean (never below `done`)."""
+    mean = history.get(str(phase))
+    if not mean or elapsed_s is None or elapsed_s < 0:
+        return done
+    spent = elapsed_s - sum(v for ph, v in history.items() if int(ph) < phase)
+    return min(1.0, max(done, spent / mean))
