@@ -14,7 +14,13 @@ import subprocess
 import time
 import uuid
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import chiapos_driver, launch, pos2_driver, records
+from ansible_collections.plotfleet.chia.plugins.module_utils import (
+    chiapos_driver,
+    custom_plotter,
+    launch,
+    pos2_driver,
+    records,
+)
 from ansible_collections.plotfleet.chia.plugins.module_utils.policy import start as policy
 
 __metaclass__ = type
@@ -49,8 +55,11 @@ def recorded_plotter(plotter):
     return plotter["kind"]
 
 def plot_spec(plotter):
-    return {"kind": plotter["kind"], "k": plotter["k"], "compression": plotter.get("compression") or 0,
+    spec = {"kind": plotter["kind"], "k": plotter["k"], "compression": plotter.get("compression") or 0,
             "bladebit_mode": plotter.get("bladebit_mode") or "ramplot", "count": plotter.get("count") or 1}
+    if plotter["kind"] == "custom":   # a template writing .plot2 files is sized as PoS2 by the space rules
+        spec["plot_format"] = custom_plotter.plot_format(plotter)
+    return spec
 
 
 def _check_dir(option, path, errors):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import custom_plotter, launch, plotfile
+from ansible_collections.plotfleet.chia.plugins.module_utils import custom_plotter, launch, plotfile, starting
 from ansible_collections.plotfleet.chia.plugins.module_utils.logs import model
 from ansible_collections.plotfleet.chia.plugins.module_utils.policy import start as policy
 
@@ -104,3 +104,9 @@ def test_the_space_rules_size_a_plot2_template_as_pos2():
         "dst %s: %s free, %s reserved by running jobs, plot needs %s" % (
             OUT, policy.fmt_bytes(free), policy.fmt_bytes(18 * v2), policy.fmt_bytes(20 * v2))]
     assert result["start"] == [{"tmp_dir": OUT, "tmp2_dir": OUT, "dst_dir": OUT}]
+
+
+def test_plot_start_hands_the_template_format_to_the_space_rules():
+    # starting.plot_spec is what plot_start and plot_pass give policy.decide for the plot to start
+    assert starting.plot_spec(dict(doc_plotter(), kind="custom", k=28, count=20))["plot_format"] == "v2"
+    assert "plot_format" not in starting.plot_spec({"kind": "chiapos", "k": 18})
