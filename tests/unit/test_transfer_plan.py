@@ -110,7 +110,9 @@ def test_existing_records_decide():
     assert move.plan([plot], dests, [rec], now=NOW + move.RETRY_AFTER_S)["actions"]
     rec.update(reason="destination full: no space", finished=NOW - 10)
     assert move.plan([plot], dests, [rec], now=NOW)["actions"]  # another destination, right away
-    rec["attempt"] = move.MAX_ATTEMPTS
+    rec["attempt"] = move.MAX_ATTEMPTS   # a held destination (full) is no failure of the plot: it never gives up
+    assert move.plan([plot], dests, [rec], now=NOW + 10 ** 6)["actions"]
+    rec.update(reason="verification failed")
     out = move.plan([plot], dests, [rec], now=NOW + 10 ** 6)
     assert out["actions"] == [] and "failed 5 times" in out["reasons"][0]
 

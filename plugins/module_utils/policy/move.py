@@ -74,9 +74,10 @@ def _record_blocks(rec, now, retry_after_s=RETRY_AFTER_S, max_attempts=MAX_ATTEM
     if state == "done":
         return "already transferred to %s (record %s): not sent twice" % (_where(rec), rec["id"])
     if state == "failed":
-        if (rec.get("attempt") or 0) - (rec.get("refused") or 0) >= max_attempts:  # a refused slot is no failure
+        counted = (rec.get("attempt") or 0) - uncounted_attempts(rec)
+        if counted >= max_attempts:
             return "transfer failed %d times (last: %s); remove %s to retry" % (
-                rec.get("attempt"), rec.get("reason"), rec.get("_path"))
+                counted, rec.get("reason"), rec.get("_path"))
         failure = failure_of(rec)
         if failure == "conflict" and retry_after_s > 0:
             found = rec.get("conflict") or {}
@@ -88,6 +89,19 @@ def _record_blocks(rec, now, retry_after_s=RETRY_AFTER_S, max_attempts=MAX_ATTEM
         if wait > 0 and failure not in transfer_facts.HELD_FAILURES + ("busy",):
             return "transfer failed (%s); retry in %d s" % (rec.get("reason"), wait)
     return None  # interrupted: resume; failed long enough ago or at a held destination: retry (elsewhere)
+
+
+NOT_THE_PLOTS_FAILURES = transfer_facts.HELD_FAILURES + ("busy",)
+
+
+def uncounted_attempts(rec):
+    """The attempts of a plot, up to and including this record's, that were no failure of the plot and
+    never use up max_attempts: a slot refused (busy) and a destination held (full, unmounted, missing -
+    a full disk, or replot paused or at its hour limit or keep_min). The record's "refused" counts those
+    of the attempts before it (moving.new_record: the next record's "refused" is this, of the old one)."""
+    if not rec:
+        return 0
+    return (rec.get("refused") or 0) + (1 if failure_of(rec) in NOT_THE_PLOTS_FAILURES else 0)
 
 
 def _where(rec):
