@@ -42,6 +42,13 @@ def test_a_held_or_refused_destination_at_max_attempts_is_retried(failure):
     assert out["actions"], out["reasons"]
 
 
+@pytest.mark.parametrize("failure", transfer_facts.HELD_FAILURES + ("busy",))
+def test_a_plot_held_pass_after_pass_never_gives_up(failure):
+    """Records counting only busy refusals in "refused" (as written before uncounted_attempts): twelve
+    attempts, all held, still retried."""
+    assert decide(failed(failure, 12, refused=0, reason=PAUSED))["actions"]
+
+
 @pytest.mark.parametrize("failure", ("network", "verify", "source", "error"))
 def test_the_plots_own_failures_still_give_up_at_max_attempts(failure):
     out = decide(failed(failure, move.MAX_ATTEMPTS))

@@ -74,11 +74,11 @@ def _record_blocks(rec, now, retry_after_s=RETRY_AFTER_S, max_attempts=MAX_ATTEM
     if state == "done":
         return "already transferred to %s (record %s): not sent twice" % (_where(rec), rec["id"])
     if state == "failed":
+        failure = failure_of(rec)
         counted = (rec.get("attempt") or 0) - uncounted_attempts(rec)
-        if counted >= max_attempts:
+        if counted >= max_attempts and failure not in NOT_THE_PLOTS_FAILURES:   # held or refused: never gives up
             return "transfer failed %d times (last: %s); remove %s to retry" % (
                 counted, rec.get("reason"), rec.get("_path"))
-        failure = failure_of(rec)
         if failure == "conflict" and retry_after_s > 0:
             found = rec.get("conflict") or {}
             return ("conflict: %s is not this plot (%s) and stays; source %s kept. Move one of them away, then "
