@@ -90,7 +90,10 @@ options:
           - Replot at this remote destination (docs/replot.md), filled in by
             P(plotfleet.chia.move_destinations#filter) only where its storage host has it on -
             C(room_bytes) (what replot could free there for one arrival now; counted as free space when
-            choosing) and C(policy) (the storage host's C(plotfleet_replot) with C(storage_dirs)). A transfer
+            choosing), C(arrivals) (the plot formats that may make room there, V(v1) C(.plot) and V(v2)
+            C(.plot2); C(room_bytes) is counted only for a plot of one of them) and C(policy) (the storage
+            host's C(plotfleet_replot) with C(storage_dirs), and C(offered_at), the offer's identity,
+            stamped by P(plotfleet.chia.storage_offer#filter)). A transfer
             there asks the storage agent for a C(replot-session) - the agent deletes the fewest old plots that
             make room, under its lock, and the transfer record keeps what went (its C(replot)). Unset - no replot.
         type: dict
