@@ -130,6 +130,8 @@ options:
     description:
       - Failed transfers of one plot after which it is no longer retried; the plot stays where it
         is and RV(reasons) names the record file to delete to try again.
+      - A refused slot (C(busy)) and a held destination (C(full), C(unmounted), C(missing) - a full disk,
+        or replot paused or at a limit there) are no failure of the plot and are not counted.
     type: int
     default: 5
   bwlimit_kbps:
