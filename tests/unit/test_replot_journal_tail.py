@@ -129,3 +129,17 @@ def test_plan_still_sees_room_made_for_a_plot_days_ago(tmp_path):
     policy = replot.policy_for({"enabled": True, "storage_dirs": [str(directory)]}, str(directory))
     chosen = replot.plan(str(directory), policy, arrival, 10 ** 6, str(journal), now=NOW)
     assert chosen["delete"] == [] and "already made once" in chosen["refused"]
+
+
+def test_a_clock_stepped_back_less_than_the_slack_counts_as_the_full_read(tmp_path):
+    """Lines stamped after a step back of the clock (NTP) are older than the ones before them; the tail
+    read goes back an extra CLOCK_SLACK_S, so the count stays the full read's."""
+    dirs = [tmp_path / "a", tmp_path / "b"]
+    journal = tmp_path / "j.jsonl"
+    write_history(journal, dirs, 4000, NOW - 10 * 86400, NOW - 2 * 3600)
+    write_history(journal, dirs, 20, NOW - 1800, NOW - 60)                      # before the step
+    step = 0.9 * replot.CLOCK_SLACK_S
+    write_history(journal, dirs, 600, NOW - step, NOW + 1800)   # after it (more than a read block): 1 h 24 min
+    for now in (NOW + 1980, NOW + 1830, NOW):   # the lines right after the step are older than the hour
+        tail, full = same_counts(journal, dirs, now)
+        assert tail == full and full[0] > 0
