@@ -17,6 +17,8 @@ __metaclass__ = type
 RETRY_AFTER_S = 600       # default: a failed transfer is retried after this long ...
 MAX_ATTEMPTS = 5          # ... at most this many times (then a human looks at the reason)
 failure_of = transfer_facts.failure_of
+# a destination held (full, unmounted, missing) or a slot refused: retried at once, never a failed attempt
+NOT_THE_PLOTS_FAILURES = transfer_facts.HELD_FAILURES + ("busy",)
 
 
 def plan(candidates, destinations, transfers, max_per_destination=1, max_per_source=1, now=None,
@@ -86,12 +88,9 @@ def _record_blocks(rec, now, retry_after_s=RETRY_AFTER_S, max_attempts=MAX_ATTEM
                         found.get("destination") or _where(rec), found.get("problem") or rec.get("reason"),
                         found.get("source") or rec.get("source")))
         wait = retry_after_s - (now - (rec.get("finished") or 0))
-        if wait > 0 and failure not in transfer_facts.HELD_FAILURES + ("busy",):
+        if wait > 0 and failure not in NOT_THE_PLOTS_FAILURES:
             return "transfer failed (%s); retry in %d s" % (rec.get("reason"), wait)
     return None  # interrupted: resume; failed long enough ago or at a held destination: retry (elsewhere)
-
-
-NOT_THE_PLOTS_FAILURES = transfer_facts.HELD_FAILURES + ("busy",)
 
 
 def uncounted_attempts(rec):
