@@ -264,7 +264,7 @@ def new_record(action, params, now):
         if (dest.get("replot") or {}).get("policy"):  # the storage host replots: the agent may make room
             rec["replot_policy"] = dest["replot"]["policy"]
             rec["replot_deleted"] = list((old or {}).get("replot_deleted") or [])  # earlier attempts' deletions
-    rec["refused"] = ((old or {}).get("refused") or 0) + (1 if old and policy.failure_of(old) == "busy" else 0)
+    rec["refused"] = policy.uncounted_attempts(old)  # busy refusals and held destinations: no failure of the plot
     if old and old.get("fingerprint"):
         rec["fingerprint"] = old["fingerprint"]  # checks a copy found in place should the source be gone
     rec["abandoned"] = policy.abandoned_destinations(old, rec)

@@ -78,3 +78,18 @@ def test_replot_paused_for_many_passes_then_real_failures_give_up_only_at_max_at
     rec["finished"] = now
     out = decide(rec, now + move.RETRY_AFTER_S + 1)
     assert out["actions"] == [] and "failed 5 times" in out["reasons"][0]
+
+
+def test_held_attempts_carried_pass_by_pass_leave_the_plot_all_its_own_attempts(tmp_path):
+    # each pass writes the next record with moving.new_record from the failed one, as plot_move does
+    from ansible_collections.plotfleet.chia.plugins.module_utils import moving
+
+    params = {"state_dir": str(tmp_path), "log_dir": str(tmp_path), "drain": False}
+    dest = dict(destinations()[0])
+    rec = None
+    for failure in ["full"] * 10 + ["network"] * 5:
+        assert move._record_blocks(rec, NOW) is None, (failure, rec and rec["attempt"])
+        new = moving.new_record({"candidate": candidate(), "destination": dest, "record": rec}, params, NOW)
+        rec = dict(new, state="failed", failure=failure, reason="it failed", finished=NOW - 10 ** 6,
+                   id=new.get("id") or candidate()["plot_id"], _path="/state/transfer.json")
+    assert rec["attempt"] == 15 and "failed 5 times" in move._record_blocks(rec, NOW)
