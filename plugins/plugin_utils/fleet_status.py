@@ -21,7 +21,7 @@ __metaclass__ = type
 STATUS_VERSION = 1
 BAD_STATES = ("stalled", "failed", "dead")
 # Keys copied from a plot_info job into a status row (everything a table or a query needs).
-JOB_KEYS = ("id", "plotter", "k", "pid", "state", "phase", "step", "progress", "elapsed_s", "eta_s",
+JOB_KEYS = ("id", "plotter", "k", "index", "count", "pid", "state", "phase", "step", "progress", "elapsed_s", "eta_s",
             "tmp_dir", "tmp2_dir", "dst_dir", "plot_file", "log", "error", "launch_id", "adopted",
             "tmp_bytes", "process_state", "started", "ended", "stopped")
 RECENT = 5  # history entries per host kept in the document (plot_info's history_limit bounds the rest)
@@ -336,7 +336,23 @@ def pass_summary(status):
     summary["failed_hosts"] = ["%s: %s" % (f["host"], f["msg"]) for f in status.get("failures", [])]
     summary["check_mode"] = status.get("check_mode", False)
     summary["generated"] = status.get("generated")
+    summary["next_finish_in_s"] = next_finish_in_s(status.get("jobs"))
     return summary
+
+
+def next_finish_in_s(jobs):
+    """Seconds (from this pass's gather) until the first plotting job whose end frees its job slot is
+    due, from its ETA; None when none has one. The loop wakes then instead of a whole interval later.
+    A multi-plot job frees its slot only with its last plot, and count 0 (`-n 0`: for ever) never."""
+    due = []
+    for job in jobs or []:
+        eta_s, count, index = job.get("eta_s"), job.get("count"), job.get("index")
+        if job.get("state") != "plotting" or not isinstance(eta_s, (int, float)) or isinstance(eta_s, bool):
+            continue
+        if isinstance(count, int) and (count <= 0 or (isinstance(index, int) and index < count)):
+            continue
+        due.append(max(float(eta_s), 0.0))
+    return min(due) if due else None
 
 
 def host_value(hostvars, host, key, default=None):
