@@ -1,6 +1,7 @@
 """Real plots for the replot tests: v1 (.plot) from chiapos k18, OG pool key (128-byte memo) or plot NFT
 (112-byte memo), and v2 (.plot2, PoS2) from chia_rs k18; each made once and kept in a cache."""
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "integration"))
 import plotmove_lib  # noqa: E402
 
+from ansible_collections.plotfleet.chia.plugins.filter import fleet  # noqa: E402
 from ansible_collections.plotfleet.chia.plugins.module_utils import replot  # noqa: E402
 from plotfleet_testlib import PLOTTER_PYTHON  # noqa: E402
 
@@ -93,3 +95,41 @@ def free_bytes(directory):
 def shortfall(directory, size, min_free=0):
     """Bytes the dir lacks for a copy of size bytes, keeping min_free free (what the agent computes)."""
     return size + min_free - free_bytes(directory)
+
+
+# ---------------------------------------------------------------- end to end over a loopback sshd
+
+PAGE = 4096
+OLD_DATES = ["2021-01-01-00-00", "2020-01-01-00-00", "2022-01-01-00-00"]
+
+
+@contextlib.contextmanager
+def full_disk_of_old_plots(tmp_path, count=3):
+    """A tmpfs holding `count` real k18 OG plots (dates OLD_DATES) and 40 pages more: no room for one more."""
+    sources = og_plots(count)
+    total = sum(-(-p.stat().st_size // PAGE) for p in sources) + 1 + 40
+    with plotmove_lib.tmpfs(tmp_path / "disk", size="%dk" % (total * PAGE // 1024)) as disk:
+        for src, date in zip(sources, OLD_DATES):
+            place(disk, src, date)
+        yield disk
+
+
+def storage_destinations(tmp_path, sshd, disk, config, min_free):
+    """The storage host's plot_info with replot -> its offer -> a plotter's destinations (as the role)."""
+    rc, state = plotmove_lib.run_module("plot_info", {
+        "log_dir": str(tmp_path / "storage-logs"), "dst_dirs": [str(disk)],
+        "state_dir": str(tmp_path / "storage-state"), "replot": config})
+    assert rc == 0, state
+    offer = fleet.storage_offer(state, [str(disk)], "127.0.0.1", "root", sshd.port, min_free_bytes=min_free,
+                                replot=config)
+    return fleet.move_destinations({"storage1": {"plotfleet_storage_offer": offer}}, ["storage1"], "p",
+                                   str(sshd.client_key))
+
+
+def plot_move(plotter_dir, dests, sshd):
+    """One plot_move pass of the plotter whose dirs are under plotter_dir, one copy at a time."""
+    args = plotmove_lib.move_args(plotter_dir, dests, ssh_options=sshd.ssh_options,
+                                  max_transfers_per_destination=1, max_transfers_per_source=1)
+    rc, res = plotmove_lib.run_module("plot_move", args)
+    assert rc == 0, res
+    return res

@@ -15,43 +15,21 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import replot_lib as lib  # noqa: E402
 
-from ansible_collections.plotfleet.chia.plugins.filter import fleet  # noqa: E402
 from ansible_collections.plotfleet.chia.plugins.module_utils import replot, transfer  # noqa: E402
 
-run_module = lib.plotmove_lib.run_module
 pytestmark = pytest.mark.skipif(not (lib.plotmove_lib.Sshd.available() and lib.plotmove_lib.can_mount()),
                                 reason="needs root (tmpfs), /usr/sbin/sshd and rsync")
-PAGE = 4096
-DATES = ["2021-01-01-00-00", "2020-01-01-00-00", "2022-01-01-00-00"]
+PAGE = lib.PAGE
 
 
 @pytest.fixture
 def full_disk(tmp_path):
-    sources = lib.og_plots(3)
-    total = sum(-(-p.stat().st_size // PAGE) for p in sources) + 1 + 40
-    with lib.plotmove_lib.tmpfs(tmp_path / "disk", size="%dk" % (total * PAGE // 1024)) as disk:
-        for src, date in zip(sources, DATES):
-            lib.place(disk, src, date)
+    with lib.full_disk_of_old_plots(tmp_path) as disk:
         yield disk
 
 
-def destinations(tmp_path, sshd, disk, config, min_free):
-    """The storage host's plot_info with replot -> its offer -> a plotter's destinations (as the role)."""
-    rc, state = run_module("plot_info", {"log_dir": str(tmp_path / "storage-logs"), "dst_dirs": [str(disk)],
-                                         "state_dir": str(tmp_path / "storage-state"), "replot": config})
-    assert rc == 0, state
-    offer = fleet.storage_offer(state, [str(disk)], "127.0.0.1", "root", sshd.port, min_free_bytes=min_free,
-                                replot=config)
-    return fleet.move_destinations({"storage1": {"plotfleet_storage_offer": offer}}, ["storage1"], "p",
-                                   str(sshd.client_key))
-
-
-def move(plotter, dests, sshd):
-    args = lib.plotmove_lib.move_args(plotter, dests, ssh_options=sshd.ssh_options,
-                                      max_transfers_per_destination=1, max_transfers_per_source=1)
-    rc, res = run_module("plot_move", args)
-    assert rc == 0, res
-    return res
+destinations = lib.storage_destinations
+move = lib.plot_move
 
 
 def plotter_with_arrival(tmp_path, name, source):
