@@ -181,16 +181,37 @@ def _transfers(state, host_vars):
     return _as_list(_get(state, "transfers"))
 
 
-def _started_rows(host, started, now):
-    """Rows for plots this pass started (plot_info ran before them): phase 0, progress 0."""
+def typical_duration(history, plotter, k, last=5):
+    """Mean time of the host's last finished plots of this plotter and k (newest first), else None: the
+    ETA of a plot this pass started, which no log tells yet."""
+    took = []
+    for entry in history or []:
+        if not isinstance(entry, dict) or entry.get("state") != "finished":
+            continue
+        started, ended = entry.get("started"), entry.get("ended")
+        if entry.get("plotter") == plotter and entry.get("k") == k and isinstance(started, (int, float)) \
+                and isinstance(ended, (int, float)) and ended > started:
+            took.append(float(ended) - float(started))
+            if len(took) == last:
+                break
+    return sum(took) / len(took) if took else None
+
+
+def _started_rows(host, started, now, history=()):
+    """Rows for plots this pass started (plot_info ran before them): phase 0, progress 0, plot 1 of its
+    count, the ETA from the host's recent plots of that plotter and k (none without)."""
     rows = []
     for record in started:
         if not isinstance(record, dict):
             continue
         job = dict(record, id=record.get("plot_id"), state="plotting", phase=0, step="0:0", progress=0.0,
-                   eta_s=None, adopted=False)
+                   eta_s=None, adopted=False, index=1)
+        elapsed = max(now - float(record["started"]), 0.0) if record.get("started") is not None else 0.0
         if record.get("started") is not None:
-            job["elapsed_s"] = max(now - float(record["started"]), 0.0)
+            job["elapsed_s"] = elapsed
+        took = typical_duration(history, record.get("plotter"), record.get("k"))
+        if took is not None:
+            job["eta_s"] = round(max(took - elapsed, 0.0), 1)
         row = job_row(host, job)
         row["just_started"] = True
         rows.append(row)
@@ -218,7 +239,8 @@ def host_entry(name, host_vars, plotters, storage, check_mode=False, now=None, m
         "ok": failure is None,
         "error": failure,
         "jobs": [job_row(name, job) for job in _as_list(_get(usable, "jobs"))]
-        + _started_rows(name, start["started"], time.time() if now is None else now),
+        + _started_rows(name, start["started"], time.time() if now is None else now,
+                        _as_list(_get(usable, "history"))),
         "recent": [job_row(name, job) for job in _as_list(_get(usable, "history"))[:RECENT]],
         "history_counts": _count_states(_as_list(_get(usable, "history"))),
         "dirs": fleet_replot.attach(_dir_rows(usable, _roles_of(host_vars)), usable),

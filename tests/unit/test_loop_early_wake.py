@@ -52,3 +52,27 @@ def test_early_wake_is_on_by_default_and_can_be_turned_off():
     loop = load_loop()
     assert loop.parse_args(["--interval", "60"]).early_wake is True
     assert loop.parse_args(["--no-early-wake"]).early_wake is False
+
+
+def test_a_plot_started_this_pass_is_due_after_the_hosts_typical_time_for_its_plotter_and_k():
+    history = [{"state": "finished", "plotter": "chiapos", "k": 18, "started": 100.0, "ended": 110.0},
+               {"state": "finished", "plotter": "chiapos", "k": 18, "started": 50.0, "ended": 80.0},
+               {"state": "dead", "plotter": "chiapos", "k": 18, "started": 0.0, "ended": 500.0},     # not a time
+               {"state": "finished", "plotter": "chiapos", "k": 20, "started": 0.0, "ended": 900.0},  # other k
+               {"state": "finished", "plotter": "madmax", "k": 18, "started": 0.0, "ended": 900.0}]
+    assert fleet_status.typical_duration(history, "chiapos", 18) == 20.0
+    assert fleet_status.typical_duration(history, "bladebit", 18) is None
+    host_vars = {"plotfleet_host_state": {"jobs": [], "history": history},
+                 "plotfleet_start_result": {"started": [
+                     {"plot_id": None, "plotter": "chiapos", "k": 18, "count": 1, "started": 995.0}]}}
+    entry = fleet_status.host_entry("p1", host_vars, ["p1"], [], now=1000.0)
+    (row,) = entry["jobs"]
+    assert row["just_started"] and row["eta_s"] == 15.0 and row["index"] == 1
+    assert fleet_status.next_finish_in_s(entry["jobs"]) == 15.0
+    several = {"plotfleet_host_state": {"jobs": [], "history": history},
+               "plotfleet_start_result": {"started": [{"plotter": "chiapos", "k": 18, "count": 3, "started": 995.0}]}}
+    # plot 1 of 3 ends but the job keeps its slot: no wake for it
+    assert fleet_status.next_finish_in_s(fleet_status.host_entry("p1", several, ["p1"], [], now=1000.0)["jobs"]) is None
+    unknown = {"plotfleet_host_state": {"jobs": [], "history": []},
+               "plotfleet_start_result": {"started": [{"plotter": "chiapos", "k": 18, "count": 1, "started": 995.0}]}}
+    assert fleet_status.host_entry("p1", unknown, ["p1"], [], now=1000.0)["jobs"][0]["eta_s"] is None
