@@ -7,7 +7,7 @@ host still have to write in each of its dirs (plot_info's `storage_incoming`, is
 The storage agent (storage_agent.py, act code shipped as text, importing nothing of ours) writes the
 file under its lock; this gather-side copy of its reading rules (slots_path, holder_alive, written)
 never writes and takes no lock: the agent replaces the file atomically (rename), and a torn, missing
-or foreign file reads as "no copies". tests/unit/test_storage_slots.py checks that both agree on a
+or foreign file reads as "no copies". tests/unit/test_storage_incoming.py checks that both agree on a
 file the agent itself wrote.
 """
 
