@@ -3,10 +3,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The storage agent: what a transfer worker runs on the storage host, through ssh.
 
-Shipped as text: the worker reads this file and runs it there as
-`python3 -S -c <this file> <op> <dir> <final name> <partial name> ...` (transfer_worker.remote_argv).
-So it imports nothing but the standard library, and nothing runs on import. Paths only ever travel
-as argv (quoted with shlex.quote for the remote shell). It prints one JSON object per answer. Ops:
+Shipped as text: the worker runs it there as `python3 -S -c <program> <op> <dir> <final name>
+<partial name> ...` (transfer_worker.remote_argv), where the program defines storage_slots.py (the
+slots file's reading rules, shared with plot_info) and, for the replot ops, replot.py as modules
+before this file's text runs (transfer_worker.agent_program). So it imports nothing but the standard
+library and storage_slots, and nothing runs on import. Paths only ever travel as argv (quoted with
+shlex.quote for the remote shell). It prints one JSON object per answer. Ops:
   probe <head bytes>    dir/mount/free space and size + head (hex) of the final and partial files
   session <head bytes> <flush every s> <rsync partial dir> [<cap> <bytes> <min free> <alternative dir>...]
                         with a cap: first the storage host arbitrates its own disks (see arbitrate:
@@ -50,10 +52,13 @@ import os
 import select
 import sys
 
+try:  # defined by the program text (sys.modules), or beside this file (the worker's flat copies, tests)
+    import storage_slots
+except ImportError:
+    from ansible_collections.plotfleet.chia.plugins.module_utils import storage_slots
+
 __metaclass__ = type
 
-SLOTS_NAME = "storage-slots"
-STATE_ENV = "PLOTFLEET_STORAGE_STATE"
 READ_CHUNK = 8388608
 
 
@@ -71,58 +76,13 @@ class Place(object):
         self.partial = os.path.join(directory, self.partial_name)
 
 
-def slots_path():
-    base = os.environ.get(STATE_ENV) or os.path.join(os.path.expanduser("~"), ".plotfleet")
-    return os.path.join(base, SLOTS_NAME)
-
-
-def started(pid):
-    """The start time of pid (clock ticks since boot, as text), None if unknown."""
-    try:
-        with open("/proc/%d/stat" % pid) as handle:
-            return handle.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def holder_alive(entry):
-    try:
-        os.kill(entry["pid"], 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        pass
-    return entry.get("start") is None or started(entry["pid"]) in (None, entry["start"])
-
-
-def written(directory, name):
-    """Bytes a copy named name has written in directory so far (its partial or rsync temp files)."""
-    sizes = [0]
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return 0
-    for other in names:
-        ours = other.startswith((name + ".", "." + name + ".")) and len(other) - len(name) in (7, 8)
-        if other == name or ours:
-            try:
-                sizes.append(os.stat(os.path.join(directory, other)).st_size)
-            except OSError:
-                pass
-    return max(sizes)
-
-
 def with_slots(change):
     """change(data) under the slots lock, the result stored atomically; returns what change returns."""
-    base = slots_path()
+    base = storage_slots.slots_path()
     os.makedirs(os.path.dirname(base), 0o700, exist_ok=True)
     with open(base + ".lock", "a") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-        try:
-            with open(base + ".json") as handle:
-                data = json.load(handle)
-        except (OSError, ValueError):
-            data = {}
+        data = storage_slots.read_slots(base)
         out = change(data)
         tmp = base + ".json.%d" % os.getpid()
         with open(tmp, "w") as handle:
@@ -135,7 +95,8 @@ def arbitrate(place, cap, total, min_free, dirs, replot_request=None):
     """(granted dir or None, [[dir, why refused]]). A slot per copy in each dir, at most cap, and room
     for this copy after what the other holders still have to write; a holder whose process is gone
     frees its slot. With a replot request, replot_grant decides first."""
-    me = {"pid": os.getpid(), "start": started(os.getpid()), "bytes": total, "partial": place.partial_name}
+    me = {"pid": os.getpid(), "start": storage_slots.started(os.getpid()), "bytes": total,
+          "partial": place.partial_name}
 
     def change(data):
         refused = []
@@ -145,8 +106,7 @@ def arbitrate(place, cap, total, min_free, dirs, replot_request=None):
                 return granted, refused
         for directory in dirs:
             key = os.path.realpath(directory)
-            held = [e for e in data.get(key, []) if holder_alive(e) and e.get("partial") != place.partial_name]
-            data[key] = held
+            held = data[key] = storage_slots.live_holders(data, directory, but=place.partial_name)
             if len(held) >= cap:
                 refused.append([directory, "%d copies running there (cap %d)" % (len(held), cap)])
                 continue
@@ -156,8 +116,8 @@ def arbitrate(place, cap, total, min_free, dirs, replot_request=None):
                 refused.append([directory, "unavailable (%s)" % exc.strerror])
                 continue
             # Room beside the running copies; a copy alone is left to the probe (which knows what it may drop)
-            pending = sum(max(0, e["bytes"] - written(directory, e["partial"])) for e in held)
-            need = total - written(directory, place.partial_name) + min_free
+            pending = storage_slots.still_to_write(directory, held)
+            need = total - storage_slots.written(directory, place.partial_name) + min_free
             if pending and fs.f_bavail * fs.f_frsize - pending < need:
                 refused.append([directory, "no room for it beside the copies running there"])
                 continue
@@ -187,14 +147,14 @@ def shortfalls(place, data, cap, total, min_free, dirs):
     places, holders = [], {}
     for directory in dirs:
         key = os.path.realpath(directory)
-        held = [e for e in data.get(key, []) if holder_alive(e) and e.get("partial") != place.partial_name]
+        held = storage_slots.live_holders(data, directory, but=place.partial_name)
         try:
             fs = os.statvfs(directory)
         except OSError:
             continue
         if len(held) < cap:
-            pending = sum(max(0, e["bytes"] - written(directory, e["partial"])) for e in held)
-            need = total - written(directory, place.partial_name) + min_free
+            pending = storage_slots.still_to_write(directory, held)
+            need = total - storage_slots.written(directory, place.partial_name) + min_free
             places.append((directory, need + pending - fs.f_bavail * fs.f_frsize))
             holders[directory] = (key, held)
     return places, holders
@@ -236,7 +196,7 @@ def replot_plan(place, request, total, min_free):
 def release():
     def change(data):
         for key in list(data):
-            data[key] = [e for e in data[key] if e["pid"] != os.getpid()]
+            data[key] = [e for e in data[key] if storage_slots.is_entry(e) and e["pid"] != os.getpid()]
     try:
         with_slots(change)
     except OSError:

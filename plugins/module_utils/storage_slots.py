@@ -1,14 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: plotfleet developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Read-only view of the storage agent's slots file: what the running incoming copies of a storage
-host still have to write in each of its dirs (plot_info's `storage_incoming`, issue 15 follow-up).
+"""The storage agent's slots file, read: what the running incoming copies of a storage host still have
+to write in each of its dirs (plot_info's `storage_incoming`, issue 15 follow-up), and the reading rules
+the agent's own arbitration applies (who holds a slot, what a holder still has to write).
 
-The storage agent (storage_agent.py, act code shipped as text, importing nothing of ours) writes the
-file under its lock; this gather-side copy of its reading rules (slots_path, holder_alive, written)
-never writes and takes no lock: the agent replaces the file atomically (rename), and a torn, missing
-or foreign file reads as "no copies". tests/unit/test_storage_incoming.py checks that both agree on a
-file the agent itself wrote.
+One copy of those rules for both sides: the storage agent (storage_agent.py, act code shipped as text)
+imports this file (its program text defines it first, transfer_worker.agent_program), and takes its lock
+and writes the file itself; plot_info (gather) only reads here, takes no lock and writes nothing: the
+agent replaces the file atomically (rename), and a torn, missing or foreign file reads as "no copies".
+Standard library only, nothing runs on import. tests/unit/test_storage_incoming.py checks that both
+agree on a file the agent itself wrote.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,7 +25,7 @@ STATE_ENV = "PLOTFLEET_STORAGE_STATE"
 
 
 def slots_path():
-    """The agent's slots file (without .json) of the user running this, as storage_agent.slots_path."""
+    """The slots file (without .json) of the user running this: the agent's, which plot_info reads."""
     base = os.environ.get(STATE_ENV) or os.path.join(os.path.expanduser("~"), ".plotfleet")
     return os.path.join(base, SLOTS_NAME)
 
@@ -75,9 +77,24 @@ def written(directory, name):
     return max(sizes)
 
 
-def _live(entries):
-    return [e for e in entries if isinstance(e, dict) and isinstance(e.get("pid"), int)
-            and isinstance(e.get("bytes"), int) and isinstance(e.get("partial"), str) and holder_alive(e)]
+def is_entry(entry):
+    """A holder entry as the agent writes it (anything else in the file is ignored, never trusted)."""
+    return (isinstance(entry, dict) and isinstance(entry.get("pid"), int) and isinstance(entry.get("bytes"), int)
+            and isinstance(entry.get("partial"), str))
+
+
+def live_holders(data, directory, but=None):
+    """The entries of the copies still running in directory (by its realpath), but the one whose partial
+    name is `but` (a copy asking again is not beside itself)."""
+    entries = data.get(os.path.realpath(directory))
+    if not isinstance(entries, list):
+        return []
+    return [e for e in entries if is_entry(e) and e["partial"] != but and holder_alive(e)]
+
+
+def still_to_write(directory, held):
+    """Bytes the holders in held still have to write in directory."""
+    return sum(max(0, e["bytes"] - written(directory, e["partial"])) for e in held)
 
 
 def incoming(dirs, path=None):
@@ -86,9 +103,7 @@ def incoming(dirs, path=None):
     data = read_slots(path)
     out = {}
     for directory in dirs or []:
-        entries = data.get(os.path.realpath(directory))
-        held = _live(entries) if isinstance(entries, list) else []
+        held = live_holders(data, directory)
         if held:
-            left = sum(max(0, e["bytes"] - written(directory, e["partial"])) for e in held)
-            out[str(directory)] = {"copies": len(held), "bytes": left}
+            out[str(directory)] = {"copies": len(held), "bytes": still_to_write(directory, held)}
     return out

@@ -65,24 +65,30 @@ def source_of(module):
         return handle.read()
 
 
+# The program the storage host runs: the modules the agent imports defined first (sys.modules), then
+# the agent itself (only this text reaches the storage host): storage_slots always (the slots file's
+# reading rules), replot.py for the replot ops.
+AGENT_PROGRAM = ("import sys, types\n"
+                 "def _load(name, text):\n"
+                 "    module = types.ModuleType(name)\n"
+                 "    sys.modules[name] = module\n"
+                 "    exec(compile(text, name + '.py', 'exec'), module.__dict__)\n"
+                 "    return module\n"
+                 "%s"
+                 "sys.exit(_load('storage_agent', %r).main(sys.argv[1:]))\n")
+
+
+def agent_program(*modules):
+    loads = "".join("_load(%r, %r)\n" % (m.__name__.rsplit(".", 1)[-1], source_of(m)) for m in modules)
+    return AGENT_PROGRAM % (loads, source_of(storage_agent))
+
+
 def storage_agent_source():
-    return source_of(storage_agent)
-
-
-# The storage agent with replot.py defined first as the module `replot` (its replot ops need it, and
-# only the agent's own text reaches the storage host).
-REPLOT_PROGRAM = ("import sys, types\n"
-                  "def _load(name, text):\n"
-                  "    module = types.ModuleType(name)\n"
-                  "    sys.modules[name] = module\n"
-                  "    exec(compile(text, name + '.py', 'exec'), module.__dict__)\n"
-                  "    return module\n"
-                  "_load('replot', %r)\n"
-                  "sys.exit(_load('storage_agent', %r).main(sys.argv[1:]))\n")
+    return agent_program(storage_agent.storage_slots)
 
 
 def replot_agent_source():
-    return REPLOT_PROGRAM % (source_of(replot), source_of(storage_agent))
+    return agent_program(storage_agent.storage_slots, replot)
 
 
 def replot_request(rec):

@@ -23,7 +23,8 @@ GATHER_ENTRIES = {"hoststate", "transfer"}
 SHARED = {"plotfile", "transfer_facts"}  # names and formats, no state: policy may use them
 POLICY_STDLIB = {"__future__", "re", "os", "time", "math", "collections", "itertools", "functools", "heapq"}
 WORKER_FILES = {"transfer_worker", "plotfile", "records", "transfer_facts", "process_groups", "storage_agent",
-                "replot"}  # replot.py: shipped with the storage agent for replot sessions
+                "replot", "storage_slots"}  # shipped with the storage agent: replot.py for replot sessions,
+# storage_slots.py always (the slots file's reading rules, plot_info's too)
 # What pure code must not call: I/O and the clock (os.path's string functions are fine).
 IMPURE_CALLS = {("os", "stat"), ("os", "listdir"), ("os", "scandir"), ("os", "statvfs"), ("os", "open"),
                 ("os", "rename"), ("os", "unlink"), ("os", "kill"), ("time", "time"), ("time", "sleep")}
@@ -109,7 +110,10 @@ def test_worker_files_import_only_each_other(name):
 
 
 def test_storage_agent_imports_only_the_standard_library():
+    """And storage_slots (its program text defines it), which imports only the standard library."""
     ours, others = imports_of(MODULES["storage_agent"])
+    assert ours == {"storage_slots"} and others - {"storage_slots"} <= set(sys.stdlib_module_names)
+    ours, others = imports_of(MODULES["storage_slots"])
     assert not ours and others <= set(sys.stdlib_module_names)
 
 

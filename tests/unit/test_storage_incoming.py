@@ -4,13 +4,16 @@ the copies it holds slots for still have to write, read from the slots file the 
 storage_offer carries it, move_destinations takes the larger of it and the senders' own view (issue 15: in a
 pass each plotter gathers in its own plot_pass, so the senders' view of each other is empty)."""
 
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 from test_storage_slots import NAME, end, open_session
 
 from ansible_collections.plotfleet.chia.plugins.filter import fleet
-from ansible_collections.plotfleet.chia.plugins.module_utils import plotfile, storage_slots
+from ansible_collections.plotfleet.chia.plugins.module_utils import plotfile, storage_slots, transfer_worker
 
 
 @pytest.fixture
@@ -75,6 +78,47 @@ def test_the_state_dir_of_the_storage_sshd_wins_over_home(tmp_path, home, monkey
         assert storage_slots.incoming([str(a)]) == {}, "another state dir: another file"
         monkeypatch.delenv(storage_slots.STATE_ENV)
         assert storage_slots.incoming([str(a) + "/"]) == {str(a) + "/": {"copies": 1, "bytes": 1000}}
+    finally:
+        end(holder)
+
+
+def shipped_session(home, directory, plot_hex, cap=1, total=1000):
+    """A session run as the storage host runs it: `python3 -S -c <program>` from a dir with none of our
+    files and no PYTHONPATH, so only what the program text defines can be imported."""
+    name = NAME % (plot_hex * 32)
+    argv = [sys.executable, "-S", "-c", transfer_worker.storage_agent_source(), "session", str(directory), name,
+            plotfile.partial_name(name), "0", "30", plotfile.RSYNC_PARTIAL_DIR, str(cap), str(total), "0"]
+    env = dict((k, v) for k, v in os.environ.items() if k != "PYTHONPATH")
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=str(home),
+                            env=dict(env, HOME=str(home)))
+    return proc, json.loads(proc.stdout.readline().decode() or "null")
+
+
+def test_the_shipped_agent_brings_the_slot_rules_it_shares_with_plot_info(tmp_path, home):
+    a = tmp_path / "a"
+    a.mkdir()
+    holder, answer = shipped_session(home, a, "aa", total=1000)
+    try:
+        assert answer is not None, "the program text alone runs the agent (storage_slots defined in it)"
+        assert answer["granted"] == str(a)
+        assert storage_slots.incoming([str(a)]) == {str(a): {"copies": 1, "bytes": 1000}}
+    finally:
+        end(holder)
+
+
+def test_both_sides_ignore_an_entry_the_agent_never_writes(tmp_path, home):
+    """One set of reading rules: an entry without bytes/partial (another tool's, a newer format) of a
+    live pid is no copy for plot_info, nor a slot holder for the agent's arbitration (cap 1)."""
+    a = tmp_path / "a"
+    a.mkdir()
+    slots = home / ".plotfleet" / "storage-slots.json"
+    slots.parent.mkdir()
+    slots.write_text(json.dumps({os.path.realpath(str(a)): [{"pid": os.getpid()}]}))
+    assert storage_slots.incoming([str(a)]) == {}
+    holder, answer = open_session(home, a, "aa", cap=1, total=1000)
+    try:
+        assert answer is not None and answer["granted"] == str(a), answer
+        assert storage_slots.incoming([str(a)]) == {str(a): {"copies": 1, "bytes": 1000}}
     finally:
         end(holder)
 

@@ -22,7 +22,8 @@ NEWER_NAMES = {("functools", "cache"), ("math", "lcm"), ("itertools", "pairwise"
 BUILTIN_GENERICS = {"list", "dict", "tuple", "set", "frozenset", "type"}  # list[int] fails at run time on 3.8
 ALLOWED_TOP = set(getattr(sys, "stdlib_module_names", ())) | {"ansible", "ansible_collections", "__future__",
                                                               "plotfile", "records", "process_groups", "replot",
-                                                              "storage_agent", "transfer_facts"}  # the worker's copies
+                                                              "storage_agent", "storage_slots",
+                                                              "transfer_facts"}  # the worker's copies
 
 
 def newer_than_38(source):
