@@ -85,18 +85,43 @@ def storage_offer(state, dirs, address, user=None, port=None, must_be_mount=Fals
             "must_be_mount": boolean(must_be_mount, strict=False), "min_free_bytes": int(min_free_bytes or 0),
             "free_bytes": seen.get("free_bytes"), "total_bytes": seen.get("total_bytes"), "cpu_aes": cpu_aes,
             "mounted": _mounted(seen), "problem": _dir_problem(seen),
-            "incoming_bytes": _incoming_bytes(state, path),
+            "incoming_bytes": _incoming_bytes(state, path), "incoming_plots": _incoming_plots(state, path),
         })
         _add_replot(offer[-1], state, replot)
     return offer
 
 
+def _incoming_entry(state, path):
+    incoming = state.get("storage_incoming") if isinstance(state, dict) else None
+    entry = (incoming or {}).get(str(path)) if isinstance(incoming, dict) else None
+    return entry if isinstance(entry, dict) else {}
+
+
 def _incoming_bytes(state, path):
     """What the copies running into path still have to write, as the storage host's slots count them
     (plot_info's storage_incoming: every sender, in this pass or not); 0 when not reported."""
-    incoming = state.get("storage_incoming") if isinstance(state, dict) else None
-    entry = (incoming or {}).get(str(path)) if isinstance(incoming, dict) else None
-    return int(entry.get("bytes") or 0) if isinstance(entry, dict) else 0
+    return int(_incoming_entry(state, path).get("bytes") or 0)
+
+
+def _incoming_plots(state, path):
+    """{plot name: bytes still to write} of those copies (which sender's is told by the plot name)."""
+    plots = _incoming_entry(state, path).get("plots")
+    return dict((str(n), int(b or 0)) for n, b in plots.items()) if isinstance(plots, dict) else {}
+
+
+def _own_copies(hostvars, plotter):
+    """Names of the plots the plotter itself is still sending (running or interrupted: plot_move reserves
+    their bytes itself), from its plot_info when it was gathered before (empty otherwise)."""
+    state = status_doc.host_value(hostvars, plotter, "plotfleet_host_state")
+    transfers = state.get("transfers") if isinstance(state, dict) else None
+    return set(str(t.get("plot_name") or t.get("source") or "").rsplit("/", 1)[-1]
+               for t in transfers or [] if isinstance(t, dict) and t.get("state") in ("running", "interrupted"))
+
+
+def _storage_count(item, own):
+    """The storage host's count at this dir without the plotter's own copies (known by plot name)."""
+    plots = item.get("incoming_plots") if isinstance(item.get("incoming_plots"), dict) else {}
+    return max(0, int(item.get("incoming_bytes") or 0) - sum(int(plots.get(n) or 0) for n in own))
 
 
 def _offered(replot):
@@ -143,11 +168,13 @@ def move_destinations(hostvars, storage_hosts, plotter, ssh_key=None, known_free
     (their storage host failed this pass) are left out, unless the storage host reported a problem
     with the dir: it then comes with that problem (plot_move skips it and says why). incoming_bytes:
     what running copies still have to write there - the larger of the storage host's count (its offer's
-    incoming_bytes: every copy it holds a slot for) and the other senders' running transfers (their
-    plot_info, when gathered before this plotter; in a reconcile pass they gather in their own plot_pass).
+    incoming_bytes: every copy it holds a slot for, but this plotter's own, which plot_move reserves itself:
+    taken out by plot name where this plotter's plot_info is known) and the other senders' running transfers
+    (their plot_info, when gathered before this plotter; in a reconcile pass they gather in their own plot_pass).
     mounted and problem are only set when the storage host reported them.
     """
     towards = status_doc.incoming(hostvars, [s for s in senders or [] if s != plotter])
+    own = _own_copies(hostvars, plotter)
     destinations = []
     for name in storage_hosts or []:
         offer = status_doc.host_value(hostvars, name, "plotfleet_storage_offer") or []
@@ -160,7 +187,7 @@ def move_destinations(hostvars, storage_hosts, plotter, ssh_key=None, known_free
                 "user": None if local else item.get("user"), "port": None if local else item.get("port"),
                 "ssh_key": None if local else (ssh_key or None), "must_be_mount": item.get("must_be_mount", False),
                 "free_bytes": item.get("free_bytes"), "min_free_bytes": item.get("min_free_bytes", 0),
-                "incoming_bytes": max(int(item.get("incoming_bytes") or 0),
+                "incoming_bytes": max(_storage_count(item, own),
                                       status_doc.incoming_at(towards, [name, item.get("address")], item["path"])[1]),
                 "cpu_aes": None if local else item.get("cpu_aes"),
             }

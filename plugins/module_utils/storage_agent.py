@@ -96,7 +96,7 @@ def arbitrate(place, cap, total, min_free, dirs, replot_request=None):
     for this copy after what the other holders still have to write; a holder whose process is gone
     frees its slot. With a replot request, replot_grant decides first."""
     me = {"pid": os.getpid(), "start": storage_slots.started(os.getpid()), "bytes": total,
-          "partial": place.partial_name}
+          "partial": place.partial_name, "name": place.final_name}
 
     def change(data):
         refused = []

@@ -98,12 +98,21 @@ def still_to_write(directory, held):
 
 
 def incoming(dirs, path=None):
-    """{dir as given: {"copies": running incoming copies, "bytes": what they still have to write}} for
-    each of dirs that has a live copy in the slots file (the agent's own count, storage_agent.arbitrate)."""
+    """{dir as given: {"copies": running incoming copies, "bytes": what they still have to write,
+    "plots": {plot name: what that copy still has to write}}} for each of dirs that has a live copy in the
+    slots file (the agent's own count, storage_agent.arbitrate). The plot names let a sender take its own
+    copies out of the count (move_destinations: it reserves them itself)."""
     data = read_slots(path)
     out = {}
     for directory in dirs or []:
         held = live_holders(data, directory)
         if held:
-            out[str(directory)] = {"copies": len(held), "bytes": still_to_write(directory, held)}
+            plots = dict((holder_name(e), still_to_write(directory, [e])) for e in held)
+            out[str(directory)] = {"copies": len(held), "bytes": still_to_write(directory, held), "plots": plots}
     return out
+
+
+def holder_name(entry):
+    """The plot a holder copies: its "name" (the agent writes it), else its partial name."""
+    name = entry.get("name")
+    return name if isinstance(name, str) and name else entry["partial"]

@@ -106,17 +106,17 @@ RETURN = r"""
 storage_incoming:
   description:
     - Per dir of O(dst_dirs) (a storage host's storage dirs) that incoming copies are running into - how many
-      (C(copies)) and the bytes they still have to write (C(bytes)), as the storage agent's slot arbitration
-      counts them - from the agent's slots file (C(storage-slots.json)) in C($PLOTFLEET_STORAGE_STATE), else in
-      C(~/.plotfleet) of the user running this module. So it is the storage ssh user's count when plot_info runs
-      as that user (C(plotfleet_storage_ssh_user), whom the plotters' copies log in as); run as another user it
-      finds that user's file, usually none, and reports nothing (the plotters' own view of each other's copies
-      remains).
+      (C(copies)) and the bytes they still have to write (C(bytes); per plot name in C(plots)), as the storage
+      agent's slot arbitration counts them - from the agent's slots file (C(storage-slots.json)) in
+      C($PLOTFLEET_STORAGE_STATE), else in C(~/.plotfleet) of the user running this module. So it is the storage
+      ssh user's count when plot_info runs as that user (C(plotfleet_storage_ssh_user), whom the plotters'
+      copies log in as); run as another user it finds that user's file, usually none, and reports nothing (the
+      plotters' own view of each other's copies remains).
       Read-only - no lock taken, a missing or torn file reads as no copies. It counts copies from plotters outside
       the pass too.
   returned: always
   type: dict
-  sample: {"/mnt/d1": {"copies": 1, "bytes": 2147483648}}
+  sample: {"/mnt/d1": {"copies": 1, "bytes": 2147483648, "plots": {"plot-k32-2025-01-01-00-00-ab12.plot": 2147483648}}}
 replot_room:
   description:
     - Per storage dir where replot is on (O(replot)) - the bytes and number of old plots replot could delete

@@ -33,7 +33,8 @@ def test_running_copies_count_what_they_still_have_to_write(tmp_path, home):
     assert answer["granted"] == answer2["granted"] == str(a)
     (a / plotfile.partial_name(NAME % ("aa" * 32))).write_bytes(b"x" * 400)  # 400 of 1000 written
     try:
-        assert storage_slots.incoming([str(a), str(b)]) == {str(a): {"copies": 2, "bytes": 600 + 3000}}
+        assert storage_slots.incoming([str(a), str(b)]) == {str(a): {"copies": 2, "bytes": 600 + 3000, "plots": {
+            NAME % ("aa" * 32): 600, NAME % ("bb" * 32): 3000}}}
         offer = fleet.storage_offer({"dirs": [{"path": str(a), "free_bytes": 5000}],
                                      "storage_incoming": storage_slots.incoming([str(a)])}, [str(a)], "nas")
         assert offer[0]["incoming_bytes"] == 3600
@@ -77,7 +78,8 @@ def test_the_state_dir_of_the_storage_sshd_wins_over_home(tmp_path, home, monkey
         monkeypatch.setenv(storage_slots.STATE_ENV, str(state))
         assert storage_slots.incoming([str(a)]) == {}, "another state dir: another file"
         monkeypatch.delenv(storage_slots.STATE_ENV)
-        assert storage_slots.incoming([str(a) + "/"]) == {str(a) + "/": {"copies": 1, "bytes": 1000}}
+        assert storage_slots.incoming([str(a) + "/"])[str(a) + "/"] == {"copies": 1, "bytes": 1000,
+                                                                          "plots": {NAME % ("aa" * 32): 1000}}
     finally:
         end(holder)
 
@@ -101,7 +103,7 @@ def test_the_shipped_agent_brings_the_slot_rules_it_shares_with_plot_info(tmp_pa
     try:
         assert answer is not None, "the program text alone runs the agent (storage_slots defined in it)"
         assert answer["granted"] == str(a)
-        assert storage_slots.incoming([str(a)]) == {str(a): {"copies": 1, "bytes": 1000}}
+        assert storage_slots.incoming([str(a)])[str(a)]["bytes"] == 1000
     finally:
         end(holder)
 
@@ -118,9 +120,38 @@ def test_both_sides_ignore_an_entry_the_agent_never_writes(tmp_path, home):
     holder, answer = open_session(home, a, "aa", cap=1, total=1000)
     try:
         assert answer is not None and answer["granted"] == str(a), answer
-        assert storage_slots.incoming([str(a)]) == {str(a): {"copies": 1, "bytes": 1000}}
+        assert storage_slots.incoming([str(a)])[str(a)]["copies"] == 1
     finally:
         end(holder)
+
+
+def test_a_plotter_takes_its_own_copies_out_of_the_storage_count_by_plot_name(tmp_path, home):
+    """Two real sessions into one dir, p1's plot aa and p2's bb: p1 (gathered before, as a plotter that is
+    also a storage host is in a pass) reserves its own copy itself, so its destination counts only bb;
+    p2, not gathered yet, still counts both (the storage host cannot tell p2's copy from p1's)."""
+    a = tmp_path / "a"
+    a.mkdir()
+    first, _ = open_session(home, a, "aa", cap=2, total=1000)
+    second, _ = open_session(home, a, "bb", cap=2, total=3000)
+    (a / plotfile.partial_name(NAME % ("bb" * 32))).write_bytes(b"x" * 500)
+    try:
+        incoming = storage_slots.incoming([str(a)])
+        assert incoming[str(a)]["plots"] == {NAME % ("aa" * 32): 1000, NAME % ("bb" * 32): 2500}
+        offered = fleet.storage_offer({"dirs": [{"path": str(a), "free_bytes": 9000}], "storage_incoming": incoming},
+                                      [str(a)], "10.0.0.5")
+    finally:
+        end(first), end(second)
+    own = {"state": "running", "host": "10.0.0.5", "destination": str(a), "bytes_total": 1000, "bytes_done": 300,
+           "source": "/plots/" + NAME % ("aa" * 32)}
+    hostvars = {"nas": {"plotfleet_storage_offer": offered}, "p1": {"plotfleet_host_state": {"transfers": [own]}},
+                "p2": {}}
+    p1 = fleet.move_destinations(hostvars, ["nas"], "p1", None, True, ["p1", "p2"])
+    p2 = fleet.move_destinations(hostvars, ["nas"], "p2", None, True, ["p1", "p2"])
+    assert [d["incoming_bytes"] for d in p1] == [2500], "p1's own copy is not counted twice"
+    assert [d["incoming_bytes"] for d in p2] == [3500], "p2 cannot be told apart: the storage host's count"
+    hostvars["p1"]["plotfleet_host_state"]["transfers"] = [dict(own, state="done")]
+    assert [d["incoming_bytes"] for d in fleet.move_destinations(hostvars, ["nas"], "p1")] == [3500], \
+        "a copy p1 no longer reserves stays counted"
 
 
 def offer(incoming_bytes):
