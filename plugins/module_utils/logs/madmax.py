@@ -32,12 +32,17 @@ __metaclass__ = type
 _TABLE_RE = re.compile(r"\[P(\d)(?:-(\d))?\] Table (\d+) (scan|rewrite|took)")
 _SECONDS_RE = re.compile(r"took ([0-9.]+) sec")
 _COPY_DONE_RE = re.compile(r"^Copy to (.*) finished, took ([0-9.]+) sec")
-# The lines _line can act on, for block scanning (the rest: keys, network port, table sizes...).
+# The lines _line can act on, for block scanning (the rest: keys, network port, table sizes...). The
+# lines that only move the step (_STEP_KEYS: most of a log) come first, read by _scan itself: their start
+# is the key of the step they set (_step_of); any other spelling falls through to `line`.
+_STEP_KEYS = (r"\[P[1-3](?:-[12])?\] Table [0-9]{1,3} (?:scan|rewrite|took)|\[P2\] max_table_size"
+              r"|\[P4\] (?:Starting to write C1|Writing C2)|Wrote plot header")
 _SELECT_RE = re.compile(
-    r"\n((?:%s|\[|Phase |Plot Name: |Crafting plot |Total plot creation time was|Renamed final plot to |Copy to "
-    r"|Started copy to |Multi-threaded pipelined Chia k|Number of |Wrote plot header"
+    r"\n(?:(?P<step>%s)[^\n]*"
+    r"|(?P<line>(?:%s|\[|Phase |Plot Name: |Crafting plot |Total plot creation time was|Renamed final plot to "
+    r"|Copy to |Started copy to |Multi-threaded pipelined Chia k|Number of |Wrote plot header"
     r"|[^\S\n]*(?:Final Directory|Working Directory"
-    r"|Number of Threads))[^\n]*)" % model.TS_START)
+    r"|Number of Threads))[^\n]*))" % (_STEP_KEYS, model.TS_START))
 _HEADER = {
     "Final Directory:": "dst_dir",
     "Working Directory:": "tmp_dir",
@@ -49,6 +54,46 @@ _HEADER = {
 def _seconds(line):
     m = _SECONDS_RE.search(line)
     return float(m.group(1)) if m else None
+
+
+_C2_WRITTEN = "set_sub 0.5"   # `[P4] Finished writing C2`: half of 4:2
+_HEADER_WRITTEN = (3, 1, 0.0)
+_STEPS = {}   # step line start (a _STEP_KEYS match) -> (phase, minor, sub), as _step_of gives it
+
+
+def _step_of(line):
+    """What a `[...]` line sets: (phase, minor, sub) for set_step, _C2_WRITTEN, or None (nothing)."""
+    m = _TABLE_RE.match(line)
+    if m:
+        phase, part, table, what = int(m.group(1)), m.group(2), int(m.group(3)), m.group(4)
+        if phase == 1:
+            return (1, 7, 1.0) if table >= 7 else (1, table + 1, 0.0)
+        if phase == 2:
+            if what == "scan":
+                return 2, max(1, min(8 - table, 6)), 0.5
+            return 2, max(2, min(9 - table, 7)), 0.0
+        if phase == 3:
+            pair = max(1, min(table - 1, 6))
+            if part == "1":
+                return 3, pair, 0.5
+            return (3, 6, 1.0) if table >= 7 else (3, pair + 1, 0.0)
+        return None
+    if line.startswith("[P2] max_table_size"):
+        return 2, 1, 0.0
+    if line.startswith("[P4] Starting to write C1"):
+        return 4, 1, 0.0
+    if line.startswith("[P4] Writing C2"):
+        return 4, 2, 0.0
+    if line.startswith("[P4] Finished writing C2"):
+        return _C2_WRITTEN
+    return None
+
+
+def _step_entry(key):
+    """_STEPS[key], computed once (keys are bounded: _STEP_KEYS allows at most ~12,000)."""
+    step = _HEADER_WRITTEN if key == "Wrote plot header" else _step_of(key)
+    _STEPS[key] = step
+    return step
 
 
 class MadmaxParser(model.LogParser):
@@ -87,7 +132,7 @@ class MadmaxParser(model.LogParser):
         elif line.startswith("Wrote plot header"):
             plot = self.current
             if plot is not None:
-                self.set_step(plot, 3, 1)
+                self.set_step(plot, *_HEADER_WRITTEN)
         else:
             self._header(line)
 
@@ -164,36 +209,33 @@ class MadmaxParser(model.LogParser):
 
     # -- progress ----------------------------------------------------------------------------------
     def _bracket(self, plot, line):
-        m = _TABLE_RE.match(line)
-        if m:
-            phase, part, table, what = int(m.group(1)), m.group(2), int(m.group(3)), m.group(4)
-            if phase == 1:
-                if table >= 7:
-                    self.set_step(plot, 1, 7, 1.0)
-                else:
-                    self.set_step(plot, 1, table + 1)
-            elif phase == 2:
-                if what == "scan":
-                    self.set_step(plot, 2, max(1, min(8 - table, 6)), 0.5)
-                else:
-                    self.set_step(plot, 2, max(2, min(9 - table, 7)))
-            elif phase == 3:
-                pair = max(1, min(table - 1, 6))
-                if part == "1":
-                    self.set_step(plot, 3, pair, 0.5)
-                elif table >= 7:
-                    self.set_step(plot, 3, 6, 1.0)
-                else:
-                    self.set_step(plot, 3, pair + 1)
-            return
-        if line.startswith("[P2] max_table_size"):
-            self.set_step(plot, 2, 1)
-        elif line.startswith("[P4] Starting to write C1"):
-            self.set_step(plot, 4, 1)
-        elif line.startswith("[P4] Writing C2"):
-            self.set_step(plot, 4, 2)
-        elif line.startswith("[P4] Finished writing C2"):
+        step = _step_of(line)
+        if step is _C2_WRITTEN:
             self.set_sub(plot, 0.5)
+        elif step is not None:
+            self.set_step(plot, *step)
+
+    def _scan(self, text, start, end):
+        """_line of each selected line; a run of step lines (_STEP_KEYS) of one plot costs one set_step: the
+        highest (phase, minor, sub) of the run, which is where set_step of each line in turn ends (it never
+        moves back; at the same step it keeps the highest sub; progress is monotonic in the step and sub)."""
+        plots = self.plots
+        plot = plots[-1] if plots else None
+        best = None
+        for match in _SELECT_RE.finditer(text, start, end):
+            key = match.group("step")
+            if key is not None:
+                step = _STEPS.get(key) or _step_entry(key)
+                if plot is not None and (best is None or step > best):
+                    best = step
+                continue
+            if best is not None:
+                self.set_step(plot, *best)
+                best = None
+            self._selected(match.group("line"))
+            plot = plots[-1] if plots else None
+        if best is not None:
+            self.set_step(plot, *best)
 
     def _phase_took(self, line):
         plot = self.current
