@@ -1,7 +1,7 @@
 """variable_report: every play host's plotfleet_* variables checked in one controller task (issue 15).
 
 hostvars is a plain dict here (the filter only reads it as a mapping); the run through ansible-playbook
-is tests/integration/test_variable_report.py."""
+is tests/integration/test_variable_report_play.py."""
 
 import sys
 from pathlib import Path
