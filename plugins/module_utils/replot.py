@@ -500,13 +500,21 @@ def read_journal(journal, directory=None):
     """The journal's entries, oldest first (a torn last line, from a kill mid-write, is skipped);
     with `directory`, only that dir's (the other lines are not even parsed: a farm's journal grows
     by two lines a deletion, and it is read under the storage host's lock)."""
-    real = None if directory is None else os.path.realpath(directory)
-    marker = None if real is None else '"dir": %s' % json.dumps(real)   # as append_journal writes it
+    return read_journal_of(journal, None if directory is None else [directory])
+
+
+def read_journal_of(journal, directories=None):
+    """read_journal for several dirs in one read: their entries, oldest first (all with None)."""
+    reals = None if directories is None else set(os.path.realpath(d) for d in directories)
+    if reals is not None and not reals:
+        return []
+    # the lines of other dirs are not parsed: '"dir": "<dir>"' as append_journal writes it, one search a line
+    wanted = None if reals is None else re.compile("|".join(re.escape('"dir": %s' % json.dumps(r)) for r in reals))
     entries = []
     try:
         with open(journal) as handle:
             for line in handle:
-                if marker is not None and marker not in line:
+                if wanted is not None and not wanted.search(line):
                     continue
                 try:
                     entries.append(json.loads(line))
@@ -514,7 +522,7 @@ def read_journal(journal, directory=None):
                     continue
     except (IOError, OSError):
         return []
-    return entries if real is None else [e for e in entries if e.get("dir") == real]
+    return entries if reals is None else [e for e in entries if e.get("dir") in reals]
 
 
 def read_journal_since(journal, directory, since):
@@ -607,15 +615,16 @@ def already_made_room_for(entries, incoming_name):
 
 def unfinished(journal, directories=None):
     """The "deleting" entries (of these dirs, or all) that have no outcome ("deleted", "failed",
-    "kept") after them."""
-    if directories is None:
-        entries = read_journal(journal)
-    else:
-        entries = [e for d in sorted(set(os.path.realpath(d) for d in directories)) for e in read_journal(journal, d)]
+    "kept") after them; for given dirs grouped by dir (in sorted order), each in journal order. The
+    journal is read once for all of them (it is read under the storage host's lock)."""
+    entries = read_journal_of(journal, directories)
     done = set((e.get("dir"), e.get("name"), e.get("ino")) for e in entries
                if e.get("event") in ("deleted", "failed", "kept"))
-    return [e for e in entries if e.get("event") == "deleting"
+    left = [e for e in entries if e.get("event") == "deleting"
             and (e.get("dir"), e.get("name"), e.get("ino")) not in done]
+    if directories is not None:
+        left.sort(key=lambda e: e["dir"])   # the dirs in sorted order; stable: journal order within one
+    return left
 
 
 def explain_unfinished(journal, directories=None, now=None):
