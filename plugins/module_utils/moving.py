@@ -18,14 +18,7 @@ import shutil
 import sys
 import time
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import (
-    cpu,
-    detach,
-    draining,
-    records,
-    transfer,
-    transfer_worker,
-)
+from ansible_collections.plotfleet.chia.plugins.module_utils import detach, records, transfer
 from ansible_collections.plotfleet.chia.plugins.module_utils.policy import move as policy
 
 __metaclass__ = type
@@ -61,7 +54,10 @@ WORKER_ENTRY = "draining.py"
 def worker_files():
     """[(relative path, text)]: the entry, flat, and the modules it reaches (read from their loader,
     so a zipped module_utils works too); packages get their __init__.py."""
-    texts, todo = {}, [draining.__name__.rsplit(".", 1)[-1]]  # imported above so that Ansible ships it
+    # Imported here, not at the top: a pass that starts no transfer does not load the worker's code (issue 15);
+    # Ansible's module finder reads every import in the file, so it still ships them.
+    from ansible_collections.plotfleet.chia.plugins.module_utils import draining, transfer_worker
+    texts, todo = {}, [draining.__name__.rsplit(".", 1)[-1]]
     while todo:
         name = todo.pop()
         if name in texts:
@@ -107,6 +103,7 @@ def run_pass(params, state, procs, check_mode, warnings, now=None):
         candidates, reasons = transfer.find_candidates(source_dirs, busy_dirs, busy_files, now)
         retry_now = params.get("retry_after_s", policy.RETRY_AFTER_S) == 0
         if retry_now and not check_mode:
+            from ansible_collections.plotfleet.chia.plugins.module_utils import transfer_worker
             transfer_worker.clear_marks(state_dir)  # "storage is back, retry now" also ends the holds
         hold_s = 0 if retry_now else transfer.FULL_HOLD_S
         dests = transfer.measure_destinations(destinations, transfer.full_marks(state_dir), now, hold_s)
@@ -172,6 +169,7 @@ def replot_listing(action, params):
            "plot_name": cand["name"], "source": cand["path"], "bytes_total": cand["size"],
            "replot_policy": dest["replot"]["policy"]}
     where = "%s:%s" % (dest["host"], dest["path"])
+    from ansible_collections.plotfleet.chia.plugins.module_utils import transfer_worker
     try:
         shown = transfer_worker.remote(rec, "replot-plan", transfer_worker.replot_request(rec), cand["size"],
                                        int(dest.get("min_free_bytes") or 0), timeout=REPLOT_PLAN_TIMEOUT_S)
@@ -232,6 +230,7 @@ def _rename(action, state_dir, now, result):
         result["reasons"].append("%s: not moved: %s already exists" % (cand["path"], final))
         return
     os.rename(cand["path"], final)
+    from ansible_collections.plotfleet.chia.plugins.module_utils import transfer_worker
     transfer_worker.fsync_dir(dest["path"])
     transfer_worker.fsync_dir(cand["dir"])
     rec = _base_record(cand, dest, "rename", now)
@@ -243,6 +242,7 @@ def _rename(action, state_dir, now, result):
 
 def new_record(action, params, now):
     """The transfer record for a transfer action of the plan (not yet written)."""
+    from ansible_collections.plotfleet.chia.plugins.module_utils import cpu
     cand, dest, old = action["candidate"], action["destination"], action["record"]
     state_dir = params["state_dir"]
     rec = _base_record(cand, dest, _method(dest, "transfer"), now)

@@ -12,7 +12,6 @@ from __future__ import absolute_import, division, print_function
 import os
 import subprocess
 import time
-import uuid
 
 from ansible_collections.plotfleet.chia.plugins.module_utils import (
     chiapos_driver,
@@ -165,6 +164,8 @@ def launch_one(params, slot, binary, driver, now, warnings):
     Raises StartError (after keeping the record, so crash-loop backoff sees it) if it died at once.
     """
     plotter, state_dir = params["plotter"], params["state_dir"]
+    import uuid  # here: it loads platform (~30 ms), and most passes start nothing (issue 15)
+
     launch_id = uuid.uuid4().hex
     log = launch.log_path(params["log_dir"], launch_id, now)
     argv = launch.build_argv(plotter, binary, slot["tmp_dir"], slot["tmp2_dir"], slot["dst_dir"], driver=driver)

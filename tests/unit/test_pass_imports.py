@@ -1,4 +1,5 @@
-"""A plot_pass with nothing to do imports neither stopping (dead-tmp cleanup) nor metrics (metrics_path):
+"""A plot_pass with nothing to do imports neither stopping (dead-tmp cleanup) nor metrics (metrics_path), nor the
+transfer worker (moving) or uuid (starting):
 host_pass imports them where they are used (issue 15: part of a pass's cost is the interpreter's import time).
 Run in a fresh interpreter, as AnsiballZ runs the module; a pass that uses them still works (test_plot_pass.py,
 tests/integration/test_plot_pass_check_mode.py)."""
@@ -18,7 +19,7 @@ raw = json.loads(sys.argv[1])
 params = dict(ArgumentSpecValidator(plot_pass.argument_spec()).validate(raw).validated_parameters)
 result = host_pass.run(params, False, [])
 utils = "ansible_collections.plotfleet.chia.plugins.module_utils."
-print(json.dumps({"changed": result["changed"], "reasons": result["reasons"],
+print(json.dumps({"changed": result["changed"], "reasons": result["reasons"], "uuid": "uuid" in sys.modules,
                   "loaded": sorted(m[len(utils):] for m in sys.modules if m.startswith(utils))}))
 """
 
@@ -40,6 +41,17 @@ def test_a_pass_with_nothing_to_do_imports_no_cleanup_and_no_metrics(tmp_path):
     assert result["changed"] is False and result["reasons"], result
     assert "hoststate" in result["loaded"] and "moving" in result["loaded"]  # what it does use
     assert not {"stopping", "metrics"} & set(result["loaded"]), result["loaded"]
+
+
+def test_a_pass_that_starts_no_transfer_and_no_plot_loads_neither_worker_nor_uuid(tmp_path):
+    # moving imports the transfer worker (and through it the storage agent) where a transfer needs it;
+    # starting imports uuid (which loads platform) only to name a launch
+    dst = tmp_path / "storage"
+    dst.mkdir()
+    result = run_pass(tmp_path, destinations=[{"path": str(dst), "free_bytes": 10 ** 12}])
+    assert result["changed"] is False and "moving" in result["loaded"], result
+    assert not {"transfer_worker", "draining", "storage_agent"} & set(result["loaded"]), result["loaded"]
+    assert result["uuid"] is False
 
 
 def test_metrics_are_imported_when_a_pass_writes_them(tmp_path):
