@@ -87,7 +87,8 @@ options:
           - Crash-loop backoff. A job that failed or died within this many minutes of starting is a crash;
             after N crashes in a row no plot starts for O(rules.backoff_base_minutes) * 2^(N-1) minutes
             (at most O(rules.backoff_max_minutes)) after the last one. A finished job, or one that lived
-            longer than this, ends the streak. V(0) turns backoff off.
+            longer than this, ends the streak. N counts processes - a multi-plot process (C(-n N)) that dies is
+            one crash, however many of its plots it leaves dead. V(0) turns backoff off.
         type: float
         default: 10.0
       backoff_base_minutes:

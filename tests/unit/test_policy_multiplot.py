@@ -6,6 +6,8 @@ a synthetic fixture log up to plot 2's `[P1] Table 6 took`). The policy is pure:
 dirs the log names (/mnt/nvme/gh, /mnt/plot1_31) is given to it as the host would report it.
 """
 
+import os
+import signal
 import sys
 import time
 
@@ -107,3 +109,50 @@ def test_min_start_interval_counts_when_the_process_started_not_its_later_plots(
     result = decide(state, min_start_interval_minutes=60)
     assert detail(result, "min_start_interval") == ["host: last start 180 min ago (limit 60 min)"]
     assert result["start"], result["reasons"]
+
+
+def dated_now(text, dates):
+    """The fixture's `Crafting plot i out of N (date)` lines dated as given (epoch each), so its plots
+    are recent: a process that died minutes after it started."""
+    out = []
+    for line in text.splitlines(True):
+        if line.startswith("Crafting plot ") and "(" in line:
+            index = int(line.split()[2])
+            line = "%s(%s)\n" % (line.split("(")[0], time.strftime("%Y/%m/%d %H:%M:%S", time.localtime(dates[index])))
+        out.append(line)
+    return "".join(out)
+
+
+@pytest.fixture
+def dead_gigahorse_state(tmp_path, stand_in):  # noqa: F811
+    """A Gigahorse `-n 3` process that died 4 minutes after it started, plot 1 still copying, plot 2
+    plotting: its history as plot_info's real gather reports it once the process is gone."""
+    tmp, dst = tmp_path / "nvme", tmp_path / "hdd"
+    tmp.mkdir()
+    dst.mkdir()
+    now = time.time()
+    text = dated_now(fixture_until("synthetic-gigahorse-n3-copy-overlap.log", "[P1] Table 6 took", nth=2),
+                     {1: now - 240, 2: now - 60})
+    pid = stand_in(["cuda_plot_k32", "-c", SLEEP, "-n", "3", "-C", "8", "-t", "%s/" % tmp, "-d", "%s/" % dst],
+                   text)
+    assert len(own(gather(tmp_path, [str(tmp), str(dst)])["jobs"], pid)) == 2   # one process, two plots
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    log = str(tmp_path / "logs")
+    history = [e for e in gather(tmp_path, [str(tmp), str(dst)])["history"] if (e.get("log") or "").startswith(log)]
+    assert [(e["index"], e["state"]) for e in sorted(history, key=lambda e: e["index"])] == [(1, "dead"), (2, "dead")]
+    return {"jobs": [], "history": history, "load": {}, "dirs": []}
+
+
+def test_a_multi_plot_process_that_dies_is_one_crash_not_one_per_plot(dead_gigahorse_state):
+    result = decide(dead_gigahorse_state, backoff_base_minutes=5.0)
+    assert detail(result, "crash_backoff")[0].startswith(
+        "backoff: 1 job died within 10 min of starting: waiting 5 min after the last"), detail(result, "crash_backoff")
+    assert result["start"] == []
+
+
+def test_two_processes_that_die_are_two_crashes(dead_gigahorse_state):
+    earlier = [dict(e, log=e["log"] + ".earlier", ended=e["ended"] - 120) for e in dead_gigahorse_state["history"]]
+    result = decide(dict(dead_gigahorse_state, history=dead_gigahorse_state["history"] + earlier))
+    assert detail(result, "crash_backoff")[0].startswith(
+        "backoff: 2 jobs died within 10 min of starting: waiting 10 min after the last")

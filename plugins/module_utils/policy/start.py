@@ -392,10 +392,11 @@ def crash_backoff(state, rules, now):
     """Crash-loop backoff: n jobs in a row that died within the crash window block starts for
     base * 2^(n-1) minutes (capped) after the last of them. A finished job, or one that lived past
     the window, ends the streak. A job stopped on purpose (plot_stop) within the window is neither:
-    it is left out, so stopping plots neither starts a backoff nor lifts one."""
+    it is left out, so stopping plots neither starts a backoff nor lifts one. A multi-plot process
+    (`-n N`) that dies leaves several dead plots: one crash, n counts processes (_history_process)."""
     window = float(rules.get("crash_window_minutes") or 0) * 60
     events = []
-    for entry in state.get("history") or []:
+    for position, entry in enumerate(state.get("history") or []):
         start, end = started_at(entry), ended_at(entry)
         if start is None:
             continue
@@ -403,21 +404,22 @@ def crash_backoff(state, rules, now):
         if entry.get("state") == STOPPED and short:
             continue
         crashed = entry.get("state") in CRASH_STATES and short
-        events.append((start, "crash" if crashed else "healthy", end))
+        events.append((start, "crash" if crashed else "healthy", end, _history_process(entry, position)))
     for job in state.get("jobs") or []:
         start = started_at(job, now)
         if start is not None:
-            events.append((start, "healthy" if now - start > window else "young", None))
+            events.append((start, "healthy" if now - start > window else "young", None, None))
     events.sort(key=lambda item: item[0], reverse=True)
-    crashes = []
-    for _start, kind, end in events:
+    crashes, crashed_processes = [], set()
+    for _start, kind, end, process in events:
         if kind == "healthy":
             break
         if kind == "crash":
             crashes.append(end)
+            crashed_processes.add(process)
     if window <= 0 or not crashes:
         return {"blocked": False, "crashes": 0, "until": None, "detail": "no crash loop"}
-    n = len(crashes)
+    n = len(crashed_processes)
     delay = min(float(rules.get("backoff_base_minutes") or 0) * 2 ** (n - 1),
                 float(rules.get("backoff_max_minutes") or 0))
     until = max(crashes) + delay * 60
@@ -429,6 +431,16 @@ def crash_backoff(state, rules, now):
     else:
         detail += " (waited)"
     return {"blocked": blocked, "crashes": n, "until": until, "detail": "backoff: " + detail}
+
+
+def _history_process(entry, position):
+    """The process that made a history entry's plot: its launch record, else its log (a process writes
+    one log; the plots of a `-n N` process share it); an entry with neither is a process of its own.
+    History entries carry no pid (the process is gone), so this is how its plots are told together."""
+    for key in ("launch_id", "log"):
+        if isinstance(entry.get(key), str) and entry[key]:
+            return (key, entry[key])
+    return ("entry", position)
 
 
 # ---------------------------------------------------------------- per-dir rules
