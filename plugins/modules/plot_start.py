@@ -122,6 +122,8 @@ decision:
     checks:
       description:
         - Every rule evaluated for the last slot considered, as C({rule, ok, detail}) (C(dir) for per-dir rules).
+        - The C(max_jobs) check also has C(count) (plotter processes running; a multi-plot process is one) and
+          C(limit), as numbers.
       type: list
       elements: dict
     next_start_after:

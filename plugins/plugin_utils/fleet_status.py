@@ -120,12 +120,21 @@ def _enabled(host_vars, key):
 def _start_view(result, check_mode, enabled=True):
     """What plot_start did, or in check mode would do (outside check mode would_start is its plan)."""
     if not result or _get(result, "skipped"):
-        return {"started": [], "would_start": [], "reasons": [] if enabled else [STARTS_DISABLED]}
+        return {"started": [], "would_start": [], "reasons": [] if enabled else [STARTS_DISABLED], "host_jobs": None}
     return {
         "started": _as_list(_get(result, "started")),
         "would_start": _as_list(_get(result, "would_start")) if check_mode else [],
         "reasons": [str(r) for r in _as_list(_get(result, "reasons"))],
+        "host_jobs": _host_jobs(result),
     }
+
+
+def _host_jobs(result):
+    """{count, limit, detail} of plot_start's max_jobs check (its own gather, under the host lock), or None."""
+    for check in _as_list(_get(_get(result, "decision"), "checks")):
+        if isinstance(check, dict) and check.get("rule") == "max_jobs" and isinstance(check.get("count"), int):
+            return {"count": check["count"], "limit": check.get("limit"), "detail": str(check.get("detail"))}
+    return None
 
 
 def _move_view(result, enabled=True, missing_storage=()):

@@ -356,19 +356,16 @@ def _describe(item, ascii=False, width=100):
     return str(item)
 
 
-# plot_start's max_jobs reason (policy/start.py): the jobs its own gather under the host lock found.
-HOST_JOBS_REASON = re.compile(r"^host: (\d+) jobs? running")
-
-
-def _seen_under_lock(reason, jobs):
+def _seen_under_lock(reason, host_jobs, jobs):
     """The start decision gathers again under the host lock, after the gather this table shows: plots
-    another manager started meanwhile count there only. Said where its job count differs from the rows."""
-    found = HOST_JOBS_REASON.match(reason)
-    if not found or int(found.group(1)) == len(jobs):
+    another manager started meanwhile count there only. Said on its max_jobs reason (host_jobs: the
+    rule's count, status start.host_jobs) where that count differs from the rows' processes."""
+    seen = len(set(row.get("pid") or ("row", n) for n, row in enumerate(jobs)))   # a -n N process: one job
+    if not isinstance(host_jobs, dict) or reason != host_jobs.get("detail") or host_jobs.get("count") == seen:
         return ""
-    between = "started" if int(found.group(1)) > len(jobs) else "ended"
+    between = "started" if host_jobs["count"] > seen else "ended"
     return " - the start decision's count under the host lock; the gather above saw %d (jobs %s in between, " \
-        "e.g. by another manager)" % (len(jobs), between)
+        "e.g. by another manager)" % (seen, between)
 
 
 def ended_jobs(entry):
@@ -431,7 +428,8 @@ def host_block(entry, width=100, ascii=False, now=None):
             lines += _wrap("move", "%s %s" % (verb, _describe(item, ascii, width)), width)
     if "plotter" in (entry.get("roles") or []) and entry.get("ok") and not start.get("started"):
         for reason in start.get("reasons", []):
-            lines += _wrap("wait", reason + _seen_under_lock(reason, entry.get("jobs") or []), width)
+            lines += _wrap("wait", reason + _seen_under_lock(reason, start.get("host_jobs"), entry.get("jobs") or []),
+                           width)
     for reason in move.get("reasons", []):
         lines += _wrap("move", reason, width)
     lines += _cleanup_lines(entry.get("cleanup") or {}, width)

@@ -6,6 +6,7 @@ import unicodedata
 
 import pytest
 
+from ansible_collections.plotfleet.chia.plugins.module_utils.policy import start as policy
 from ansible_collections.plotfleet.chia.plugins.plugin_utils import fleet_status, fleet_table
 
 NOW = time.mktime((2026, 11, 29, 14, 0, 0, 0, 0, -1))
@@ -176,3 +177,46 @@ def test_a_conflict_shows_both_paths_in_full():
     text = " ".join(part.strip() for part in fleet_table._transfer_line(line, 100, False)[1:])
     for piece in (src, dst, "bytes differ from the source at sampled offsets"):
         assert "".join(piece.split()) in "".join(text.replace("xfer", "").split())
+
+
+def start_result(processes, limit, plots_each=1):
+    """plot_start's result when its own gather (under the host lock) found `processes` plotter processes
+    (each with plots_each plots, one pid) and max_jobs is `limit`: the real policy's decision."""
+    jobs = [dict(job("%02x" % (p * 8 + i) * 32, pid=5000 + p, proc_start=NOW - 600, index=i + 1, count=plots_each))
+            for p in range(processes) for i in range(plots_each)]
+    decision = policy.decide({"jobs": jobs, "history": [], "load": {}, "dirs": []},
+                             {"max_jobs": limit, "check_free_space": False}, NOW,
+                             tmp_dirs=["/mnt/nvme1"], dst_dirs=["/mnt/dst"], plot={"kind": "chiapos", "k": 32})
+    return {"changed": False, "started": [], "would_start": decision["start"], "reasons": decision["reasons"],
+            "decision": decision}
+
+
+def wait_lines(text):
+    return [line.split(None, 1)[1] for line in text.splitlines() if line.startswith("  wait")]
+
+
+def test_the_lock_note_reads_the_start_decisions_job_count_not_its_text():
+    """The gather this table shows saw no job; plot_start's own, under the host lock, saw 4."""
+    result = start_result(4, 4)
+    (check,) = [c for c in result["decision"]["checks"] if c["rule"] == "max_jobs"]
+    assert (check["count"], check["limit"], check["ok"]) == (4, 4, False)
+    status, text = render(start=result, width=400)
+    assert status["hosts"][0]["start"]["host_jobs"] == {"count": 4, "limit": 4, "detail": check["detail"]}
+    assert [line for line in wait_lines(text) if "under the host lock" in line] == [
+        check["detail"] + " - the start decision's count under the host lock; the gather above saw 0 (jobs started"
+        " in between, e.g. by another manager)"]
+    reworded = "at most 4 plotters on this host: 4 busy"   # the text is for users; the note reads the numbers
+    result["reasons"] = [reworded if r == check["detail"] else r for r in result["reasons"]]
+    check["detail"] = reworded
+    assert any(line.startswith(reworded + " - the start decision's count under the host lock")
+               for line in wait_lines(render(start=result, width=400)[1]))
+
+
+def test_a_multi_plot_process_is_one_job_for_the_note_too():
+    """The gather shows one Gigahorse process as two rows (same pid); the decision counted 1 job: no note."""
+    rows = [job("ab" * 32, pid=5000, index=1, state="copying"), job("cd" * 32, pid=5000, index=2)]
+    result = start_result(1, 1, plots_each=2)
+    status, text = render(jobs=rows, start=result, width=400)
+    assert status["hosts"][0]["start"]["host_jobs"]["count"] == 1
+    assert "host: 1 job running (limit 1)" in wait_lines(text)
+    assert not [line for line in wait_lines(text) if "under the host lock" in line]

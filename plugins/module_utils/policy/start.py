@@ -333,7 +333,8 @@ def _host_checks(state, jobs, rules, now, local_tm):
     limit = rules.get("max_jobs")
     if limit is not None:
         ok = len(procs) < limit
-        checks.append(_check("max_jobs", ok, "host: %s running (limit %d)" % (_n(len(procs), "job"), limit)))
+        checks.append(dict(_check("max_jobs", ok, "host: %s running (limit %d)" % (_n(len(procs), "job"), limit)),
+                           count=len(procs), limit=limit))   # the numbers, for readers of the result (status)
 
     limit = rules.get("max_phase1_jobs")
     if limit is not None:
