@@ -2,10 +2,12 @@
 
 import os
 import sys
+from pathlib import Path
 
 import fleetlib
 import fleetlock
 import pytest
+import suite_order
 from fleetcheck import Ledger
 
 
@@ -40,6 +42,17 @@ def _built_fleet():
         problems = fleet.teardown()
         if problems:
             sys.stderr.write("fleet teardown problems: %s\n" % "; ".join(problems))
+
+
+def pytest_collection_modifyitems(config, items):
+    """The fleet tests longest first, dealt out to the workers' shares (suite_order.py)."""
+    places = [i for i, item in enumerate(items) if item.nodeid.startswith("tests/fleet/")]
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    fleet_items = dict((items[i].nodeid, items[i]) for i in places)
+    seconds = suite_order.known_seconds(Path(__file__).resolve().parent / "durations.json")
+    order = suite_order.dealt(list(fleet_items), workers, seconds)
+    for place, nodeid in zip(places, order):
+        items[place] = fleet_items[nodeid]
 
 
 # How long each fleet waited for its lock (another run had it): the suite's time is not all its own then.
