@@ -32,17 +32,23 @@ __metaclass__ = type
 _TABLE_RE = re.compile(r"\[P(\d)(?:-(\d))?\] Table (\d+) (scan|rewrite|took)")
 _SECONDS_RE = re.compile(r"took ([0-9.]+) sec")
 _COPY_DONE_RE = re.compile(r"^Copy to (.*) finished, took ([0-9.]+) sec")
-# The lines _line can act on, for block scanning (the rest: keys, network port, table sizes...). The
-# lines that only move the step (_STEP_KEYS: most of a log) come first, read by _scan itself: their start
-# is the key of the step they set (_step_of); any other spelling falls through to `line`.
+# The lines _line can act on, for block scanning (the rest: keys, network port, table sizes...), one group
+# per branch of _line, so _scan calls the branch's method itself (_BRANCHES); `line`: a timestamp prefix
+# (_line after strip_ts). The lines that only move the step (_STEP_KEYS: most of a log) come first, read
+# by _scan itself: their start is the key of the step they set (_step_of), and the match ends there (the
+# search skips the rest of the line faster than `[^\n]*` reads it); other spellings are `bracket`. `took`:
+# `Phase 2..4 took S sec` with its numbers, which _scan folds into the step it moves to where it can.
 _STEP_KEYS = (r"\[P[1-3](?:-[12])?\] Table [0-9]{1,3} (?:scan|rewrite|took)|\[P2\] max_table_size"
-              r"|\[P4\] (?:Starting to write C1|Writing C2)|Wrote plot header")
+              r"|\[P4\] (?:Starting to write C1|Writing C2|Finished writing C1)|Wrote plot header")
 _SELECT_RE = re.compile(
-    r"\n(?:(?P<step>%s)[^\n]*"
-    r"|(?P<line>(?:%s|\[|Phase |Plot Name: |Crafting plot |Total plot creation time was|Renamed final plot to "
-    r"|Copy to |Started copy to |Multi-threaded pipelined Chia k|Number of |Wrote plot header"
-    r"|[^\S\n]*(?:Final Directory|Working Directory"
-    r"|Number of Threads))[^\n]*))" % (_STEP_KEYS, model.TS_START))
+    r"\n(?:(?P<step>%s)"
+    r"|(?P<bracket>\[[^\n]*)|(?P<took>Phase (?P<took_n>[2-4]) took (?P<took_s>[0-9.]+) sec[^\n]*)"
+    r"|(?P<phase>Phase [^\n]*)|(?P<name>Plot Name: [^\n]*)"
+    r"|(?P<crafting>Crafting plot [^\n]*)|(?P<total>Total plot creation time was[^\n]*)"
+    r"|(?P<renamed>Renamed final plot to [^\n]*)|(?P<copy>Copy to [^\n]*)|(?P<started>Started copy to [^\n]*)"
+    r"|(?P<header>(?:Multi-threaded pipelined Chia k|Number of "
+    r"|[^\S\n]*(?:Final Directory|Working Directory|Number of Threads))[^\n]*)"
+    r"|(?P<line>(?:%s)[^\n]*))" % (_STEP_KEYS, model.TS_START))
 _HEADER = {
     "Final Directory:": "dst_dir",
     "Working Directory:": "tmp_dir",
@@ -58,7 +64,7 @@ def _seconds(line):
 
 _C2_WRITTEN = "set_sub 0.5"   # `[P4] Finished writing C2`: half of 4:2
 _HEADER_WRITTEN = (3, 1, 0.0)
-_STEPS = {}   # step line start (a _STEP_KEYS match) -> (phase, minor, sub), as _step_of gives it
+_STEPS = {}   # step line start (a _STEP_KEYS match) -> (phase, minor, sub), as _step_of gives it, or None
 
 
 def _step_of(line):
@@ -103,38 +109,52 @@ class MadmaxParser(model.LogParser):
 
     def _line(self, line):
         if line[0] == "[":
-            plot = self.current
-            if plot is not None:
-                self._bracket(plot, line)
-            return
-        if line.startswith("Phase "):
+            self._bracket_line(line)
+        elif line.startswith("Phase "):
             self._phase_took(line)
         elif line.startswith("Plot Name: "):
-            self._plot_name(line[11:].strip())
+            self._name_line(line)
         elif line.startswith("Crafting plot "):
             self._crafting(line)
         elif line.startswith("Total plot creation time was"):
             self._total(line)
         elif line.startswith("Renamed final plot to "):
-            self._copied(line[22:].strip(), None)
+            self._renamed_line(line)
         elif line.startswith("Copy to "):
-            m = _COPY_DONE_RE.match(line)
-            if m:
-                self._copied(m.group(1).strip(), float(m.group(2)))
-            else:  # `Copy to X failed ...`: madMAx retries; keep the plot copying with a warning
-                plot = self._by_name(line[8:].split(" ", 1)[0]) or self.current
-                if plot is not None:
-                    plot["warning"] = line.strip()
+            self._copy_line(line)
         elif line.startswith("Started copy to "):
-            plot = self._by_name(line[16:].strip()) or self.current
-            if plot is not None:
-                self.set_step(plot, 5, 1, 0.1)
+            self._started_copy_line(line)
         elif line.startswith("Wrote plot header"):
             plot = self.current
             if plot is not None:
                 self.set_step(plot, *_HEADER_WRITTEN)
         else:
             self._header(line)
+
+    def _bracket_line(self, line):
+        plot = self.current
+        if plot is not None:
+            self._bracket(plot, line)
+
+    def _name_line(self, line):
+        self._plot_name(line[11:].strip())
+
+    def _renamed_line(self, line):
+        self._copied(line[22:].strip(), None)
+
+    def _copy_line(self, line):
+        m = _COPY_DONE_RE.match(line)
+        if m:
+            self._copied(m.group(1).strip(), float(m.group(2)))
+        else:  # `Copy to X failed ...`: madMAx retries; keep the plot copying with a warning
+            plot = self._by_name(line[8:].split(" ", 1)[0]) or self.current
+            if plot is not None:
+                plot["warning"] = line.strip()
+
+    def _started_copy_line(self, line):
+        plot = self._by_name(line[16:].strip()) or self.current
+        if plot is not None:
+            self.set_step(plot, 5, 1, 0.1)
 
     # -- header ------------------------------------------------------------------------------------
     def _header(self, line):
@@ -223,16 +243,26 @@ class MadmaxParser(model.LogParser):
         plot = plots[-1] if plots else None
         best = None
         for match in _SELECT_RE.finditer(text, start, end):
-            key = match.group("step")
-            if key is not None:
-                step = _STEPS.get(key) or _step_entry(key)
-                if plot is not None and (best is None or step > best):
+            kind = match.lastgroup
+            if kind == "step":
+                step = _STEPS.get(match.group(kind), False)
+                if step is False:
+                    step = _step_entry(match.group(kind))
+                if step is not None and plot is not None and (best is None or step > best):
                     best = step
                 continue
+            if kind == "took" and plot is not None:
+                phase, seconds = match.group("took_n", "took_s")
+                nxt = int(phase) + 1
+                if nxt > plot["phase"] and (best is None or nxt > best[0]):
+                    # _phase_took: set_sub(1.0), then set_step(nxt, 0) moves on, so only the latter counts
+                    plot["phase_seconds"][phase] = float(seconds)
+                    best = (nxt, 0, 0.0)
+                    continue
             if best is not None:
                 self.set_step(plot, *best)
                 best = None
-            self._selected(match.group("line"))
+            _BRANCHES[kind](self, match.group(kind))
             plot = plots[-1] if plots else None
         if best is not None:
             self.set_step(plot, *best)
@@ -249,7 +279,7 @@ class MadmaxParser(model.LogParser):
         if seconds is not None:
             plot["phase_seconds"][str(phase)] = seconds
         self.set_sub(plot, 1.0)
-        if phase > 1:   # plotman moves on from phase 1 at `[P2] max_table_size`
+        if 1 < phase < 5:   # plotman moves on from phase 1 at `[P2] max_table_size`; no phase 6 (was a KeyError)
             self.set_step(plot, phase + 1, 0)
 
     def _total(self, line):
@@ -278,3 +308,11 @@ class MadmaxParser(model.LogParser):
         if seconds is not None:
             plot["copy_seconds"] = seconds
         self.finish(plot, path)
+
+
+# _SELECT_RE's groups -> the method _line runs for such a line
+_BRANCHES = {"bracket": MadmaxParser._bracket_line, "phase": MadmaxParser._phase_took, "took": MadmaxParser._phase_took,
+             "name": MadmaxParser._name_line, "crafting": MadmaxParser._crafting, "total": MadmaxParser._total,
+             "renamed": MadmaxParser._renamed_line, "copy": MadmaxParser._copy_line,
+             "started": MadmaxParser._started_copy_line, "header": MadmaxParser._header,
+             "line": MadmaxParser._selected}
