@@ -36,12 +36,14 @@ class Host(object):
         return args
 
     def start(self, plotter, rules=None, check=False, **extra):
+        return run_module("plot_start", self.start_args(plotter, rules, **extra), check=check)
+
+    def start_args(self, plotter, rules=None, **extra):
         # max_jobs counts every plotter on the machine; other suites may be plotting at the same time
         # start_timeout: the ID shows within a second when idle, much later on a machine busy with other plots
         extra.setdefault("start_timeout", 120)
-        args = self.args(plotter=plotter, rules=dict({"crash_window_minutes": 0, "max_jobs": 1000}, **(rules or {})),
+        return self.args(plotter=plotter, rules=dict({"crash_window_minutes": 0, "max_jobs": 1000}, **(rules or {})),
                          **extra)
-        return run_module("plot_start", args, check=check)
 
     def stop(self, check=False, **extra):
         return run_module("plot_stop", self.args(**extra), check=check)

@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 
+from module_batch import run_module_calls
 from startstop_lib import K18, K18_DIES, K20, alive, host  # noqa: F401  (host is a fixture)
 
 from plotfleet_testlib import PLOTTER_PYTHON, REPO, VENV_BIN, ansible_env, kill_tree, wait_for
@@ -112,8 +113,8 @@ def test_bad_input_fails_naming_the_option_and_starts_nothing(host):  # noqa: F8
         (dict(plotter=K18, rules={"time_windows": ["10-12"]}), "rules.time_windows: '10-12' is not HH:MM-HH:MM",
          None),
     ]
-    for extra, expected, also in cases:
-        rc, result = host.start(extra.pop("plotter"), **extra)
+    calls = [host.start_args(extra.pop("plotter"), **extra) for extra, _, _ in cases]
+    for (extra, expected, also), (rc, result) in zip(cases, run_module_calls("plot_start", calls)):
         assert rc != 0, (extra, result)
         assert expected in result["msg"], result["msg"]
         if also:

@@ -4,6 +4,7 @@ import os
 import signal
 import time
 
+from module_batch import run_module_calls
 from startstop_lib import K22, alive, host, proc_state  # noqa: F401  (host is a fixture)
 
 from plotfleet_testlib import run_module, wait_for
@@ -61,16 +62,18 @@ def test_suspend_resume_terminate_and_cleanup(host):  # noqa: F811
 
 
 def test_stop_refuses_bad_selections(host):  # noqa: F811
-    for args, expected in [
+    bad = [
         ({}, "give plot_id (a prefix of at least 4 hex digits) or all=true"),
         ({"plot_id": "xyz!"}, "plot_id: 'xyz!' is not a plot id prefix"),
         ({"plot_id": "abcd"}, "plot_id: abcd matches no job on this host"),
         ({"all": True, "action": "suspend", "cleanup": True}, "cleanup: temp files are deleted only with "
                                                                "action=terminate"),
-    ]:
-        rc, result = host.stop(**args)
+    ]
+    # one Ansible run for the five calls; the last one (all=true) is fine
+    results = run_module_calls("plot_stop", [host.args(**args) for args, _ in bad] + [host.args(all=True)])
+    for (args, expected), (rc, result) in zip(bad, results):
         assert rc != 0 and expected in result["msg"], (args, result)
-    rc, result = host.stop(all=True)  # other setups' plotters on this machine are out of scope
+    rc, result = results[-1]  # other setups' plotters on this machine are out of scope
     assert rc == 0 and result["changed"] is False and result["jobs"] == []
 
 
