@@ -39,8 +39,9 @@ _DIRS_PREFIX = "Starting plotting progress into temporary dirs: "
 _FATAL = ("Caught plotting error",)
 _RETRIED = ("Only wrote", "Only read", "Could not open", "Could not copy")
 # Block scanning (feed_text): the lines _line acts on, by their start (a superset: _line decides).
-# Between two of them: `\tBucket N` lines (most of a log) and lines that change nothing, unless one holds
-# `Starting plot ` or `Creating ` (chia's logging lines, see _python_line): such a gap goes line by line.
+# Between two of them: `\tBucket N` lines (most of a log) and lines that change nothing. A line that is none
+# of these but holds `Starting plot ` or `Creating ` (chia's logging lines, see _python_line) is selected too
+# (the last alternative; a lookahead over the line, which only these few unselected non-tab lines reach).
 # A run of bucket lines counts as its highest bucket (as feed() of each line does), found without a
 # Python step per line: the last line's number when it is the last bucket (nothing counts more), else a
 # regex search for a line with a higher one (a sort numbers its buckets in order, but phase 3 interleaves
@@ -50,35 +51,57 @@ _RETRIED = ("Only wrote", "Only read", "Could not open", "Could not copy")
 # takes an empty line or a tab line but for `\t[FSW]`).
 # The most frequent selected lines (progress within a phase) come first, as named groups: _scan dispatches
 # on `lastgroup` with the number already read, as _line would (a number followed by anything else than a
-# space, a tab or the end of the line falls through to the generic alternative, `line`).
+# space, a tab or the end of the line falls through to the generic alternative).
 # Newer chiapos follows each of the table lines with `Progress update: x`: one match reads both (p1..p3).
 _NUMBER_END = r"(?P<n%d>[0-9]+)(?![^ \t\n])[^\n]*(?:\nProgress update: (?P<p%d>[^\n]*))?"
-# The line starts of the generic alternative (a timestamp prefix: a digit or a month, see model.TS_START).
-_LINE_STARTS = ("Jan ", "Feb ", "Mar ", "Apr ", "May ", "Jun ", "Jul ", "Aug ", "Sep ", "Oct ", "Nov ", "Dec ",
-                "Starting ", "ID:", "Plot size is: ", "Buffer size is: ", "Using ", "Final Directory is: ",
-                "Computing table ", "Backpropagating on table ", "Compressing tables ", "Time for phase ",
-                "Total time = ", "Copy time = ", "Copied final file from ", "Renamed final file from ", "Caught ",
-                "Only ", "Could ", "Progress update: ", "table 1 new size", "Approximate working space used",
-                "Removed temp2 file", "\tFirst computation pass", "\tSecond computation pass",
-                "\tStarting to write C1 and C3", "\tWriting C2 table", "\tFinished writing C2 table",
-                "\tFinal table pointers")
+# The line starts of the generic alternative, each with what _scan does with such a line: the handler _line
+# would call (the start's first word is that handler's key in _HANDLERS, and no timestamp prefix can start
+# so), a tab line's action (as _tab_line), or None: _selected (_line after strip_ts; a timestamp prefix starts
+# with a digit or a month, see model.TS_START).
+_MONTHS = ("Jan ", "Feb ", "Mar ", "Apr ", "May ", "Jun ", "Jul ", "Aug ", "Sep ", "Oct ", "Nov ", "Dec ")
+_LINE_STARTS = tuple((month, None) for month in _MONTHS) + (
+    ("Starting ", "Starting"), ("ID: ", "ID:"), ("ID:", None), ("Plot size is: ", "Plot"),
+    ("Buffer size is: ", "Buffer"), ("Using ", "Using"), ("Final Directory is: ", "Final"),
+    ("Computing table ", "Computing"), ("Backpropagating on table ", "Backpropagating"),
+    ("Compressing tables ", "Compressing"), ("Time for phase ", "Time"), ("Total time = ", "Total"),
+    ("Copy time = ", "Copy"), ("Copied final file from ", "Copied"), ("Renamed final file from ", "Renamed"),
+    ("Caught ", "Caught"), ("Only ", "Only"), ("Could ", "Could"), ("Progress update: ", None),
+    ("table 1 new size", "table"), ("Approximate working space used", "Approximate"),
+    ("Removed temp2 file", "Removed"), ("\tFirst computation pass", None), ("\tSecond computation pass", None),
+    ("\tStarting to write C1 and C3", "\tc1c3"), ("\tWriting C2 table", "\tc2"),
+    ("\tFinished writing C2 table", "\tc2done"), ("\tFinal table pointers", "\tpointers"))
+_KINDS = {}   # regex group name -> a _LINE_STARTS action
 
 
-def _alternatives(words):
+def _alternatives(words, kinds=None):
     """A regex for any of words, grouped by first character: sre tries a group's alternatives one by one,
-    so a line that matches none fails after ~15 character tests instead of ~45."""
+    so a line that matches none fails after ~15 character tests instead of ~45. kinds: word -> a name for an
+    empty group right after it (the match's lastgroup), or None; registered in _KINDS."""
+    kinds = kinds or {}
     by_first = {}
     for word in words:
         by_first.setdefault(word[:1], []).append(word[1:])
-    out = []
+    out, empty = [], False
     for first, rests in by_first.items():
         if not first:
-            out.append("")
-        elif len(rests) == 1:
-            out.append(re.escape(first + rests[0]))
+            empty = True   # tried last: an empty alternative always matches
+            continue
+        sub = dict((rest, kinds.get(first + rest)) for rest in rests)
+        if len(rests) == 1:
+            out.append(re.escape(first + rests[0]) + _kind_group(sub[rests[0]]))
         else:
-            out.append(re.escape(first) + "(?:" + _alternatives(rests) + ")")
+            out.append(re.escape(first) + "(?:" + _alternatives(rests, sub) + ")")
+    if empty:
+        out.append(_kind_group(kinds.get("")))
     return "|".join(out)
+
+
+def _kind_group(kind):
+    if kind is None:
+        return ""
+    name = "k%d" % len(_KINDS)
+    _KINDS[name] = kind
+    return "(?P<%s>)" % name
 
 
 _SELECT_RE = re.compile(
@@ -88,10 +111,10 @@ _SELECT_RE = re.compile(
     r"|(?P<compressing>Compressing tables " + _NUMBER_END % (3, 3) + ")"
     r"|(?P<first_pass>\tFirst computation pass[^\n]*)|(?P<second_pass>\tSecond computation pass[^\n]*)"
     r"|Progress update: (?P<progress>[^\n]*)"
-    r"|(?P<line>(?:\d|" + _alternatives(_LINE_STARTS) + r")[^\n]*))")
+    r"|(?P<line>)(?:\d|" + _alternatives([w for w, _k in _LINE_STARTS], dict(_LINE_STARTS)) + r")[^\n]*"
+    r"|(?P<mark>)(?=[^\n]*Starting plot |[^\n]*Creating )[^\t\n][^\n]*)")
 _BUCKET = "\n\tBucket "
 _BUCKET_INDEX_RE = re.compile(r"\n\tBucket ([^ \n]*) ")
-_GAP_MARKS = ("Starting plot ", "Creating ")
 _ABOVE = {}   # number -> compiled _above(number)
 
 
@@ -116,18 +139,6 @@ def _bucket_number(text, at):
     if end < 0 or 0 <= newline < end:
         return None
     return _int_or_none(text[at + 9:end])
-
-
-def _mark_lines(text, start, end):
-    """Where the _GAP_MARKS occur in text[start:end], last first (a log has a few, in chia's preamble and
-    summary)."""
-    found = []
-    for mark in _GAP_MARKS:
-        at = text.find(mark, start, end)
-        while at >= 0:
-            found.append(at)
-            at = text.find(mark, at + len(mark), end)
-    return sorted(found, reverse=True)
 
 
 def _highest_bucket(text, start, end, last):
@@ -207,26 +218,27 @@ class ChiaposParser(model.LogParser):
             self._python_line(plot, line)
 
     def _scan(self, text, start, end):
-        marks = _mark_lines(text, start, end)
         done = start
         parse = self._selected
         for match in _SELECT_RE.finditer(text, start, end):
             at = match.start()
             kind = match.lastgroup
-            if at > done:   # a gap: mostly no line of it matters (checked here, without a call)
-                while marks and marks[-1] < done:
-                    marks.pop()
-                if marks and marks[-1] < at:
-                    self._gap(text, done, at, marks)
-                elif kind != "second_pass" and (kind != "first_pass" or not self._pass_dominates()):
-                    last = text.rfind(_BUCKET, done, at)
-                    if last >= 0:
-                        self._bucket_run(text, done, at, last)
+            if at > done and kind != "second_pass" and (kind != "first_pass" or not self._pass_dominates()):
+                last = text.rfind(_BUCKET, done, at)   # the lines between: bucket lines and lines of no effect
+                if last >= 0:
+                    self._bucket_run(text, done, at, last)
             done = match.end()
-            if kind == "line":
-                parse(match.group(kind))
+            if kind == "line" or kind == "mark":
+                parse(text[at + 1:done])
                 continue
             plot = self.plots[-1] if self.plots else None
+            action = _KINDS.get(kind)
+            if action is not None:   # what _line does with the line, without its dispatch
+                if action[0] != "\t":
+                    _HANDLERS[action](self, plot, text[at + 1:done])
+                elif plot is not None:
+                    _TAB_ACTIONS[action](self, plot)
+                continue
             if plot is not None:   # what _line does with these lines, without its dispatch
                 if kind == "computing":
                     n, progress = match.group("n1", "p1")
@@ -258,7 +270,9 @@ class ChiaposParser(model.LogParser):
                     if value is not None and 0 <= value <= 1:
                         self.bump(plot, value)
         if end > done:
-            self._gap(text, done, end, marks)
+            last = text.rfind(_BUCKET, done, end)
+            if last >= 0:
+                self._bucket_run(text, done, end, last)
 
     def _pass_dominates(self):
         """Whether a `\tFirst computation pass` line sets at least what a bucket run before it could.
@@ -271,19 +285,6 @@ class ChiaposParser(model.LogParser):
         """
         plot = self.plots[-1] if self.plots else None
         return plot is not None and plot["phase"] == 3 and not self.ctx.get("pass")
-
-    def _gap(self, text, start, end, marks):
-        """The lines of text[start:end] (each after a "\n"), none of them selected."""
-        while marks and marks[-1] < start:
-            marks.pop()
-        if marks and marks[-1] < end:
-            for line in text[start + 1:end].split("\n"):
-                if line:
-                    self._selected(line)
-            return
-        last = text.rfind(_BUCKET, start, end)
-        if last >= 0:
-            self._bucket_run(text, start, end, last)
 
     def _bucket_run(self, text, start, end, last):
         """text[start:end] holds no selected line and its last bucket line starts at `last`."""
@@ -524,4 +525,11 @@ _HANDLERS = {
     "Approximate": ChiaposParser._working_space,
     "table": ChiaposParser._table1_size,
     "Removed": ChiaposParser._removed,
+}
+# The tab lines _tab_line acts on, but for bucket and computation pass lines (_scan reads those itself).
+_TAB_ACTIONS = {
+    "\tc1c3": lambda parser, plot: parser.set_step(plot, 4, 1),
+    "\tc2": lambda parser, plot: parser.set_step(plot, 4, 2),
+    "\tc2done": lambda parser, plot: parser.set_sub(plot, 0.5),
+    "\tpointers": lambda parser, plot: parser.set_step(plot, 4, 3),
 }

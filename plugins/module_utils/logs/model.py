@@ -89,6 +89,9 @@ _MONTHS = dict((m, i + 1) for i, m in enumerate(
 # `Sat Nov 28 20:21:09 2026` at the end of a line (chiapos phase boundaries).
 _DATE_RE = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(\d\d?) "
                       r"(\d\d):(\d\d):(\d\d) (\d{4})\s*$")
+# The same date as the line's last 24 characters (no trailing space; the day as `dd` or ` d`): matched at one place.
+_DATE_END_RE = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+                          r"([ \d]\d) (\d\d):(\d\d):(\d\d) (\d{4})\Z")
 # plot-k32-2021-07-14-21-56-<id>  (also plot-k32-c05-..., Gigahorse unpadded plot-k32-c8-...): k, local start minute, id
 PLOT_NAME_RE = re.compile(r"plot-k(\d\d)-(?:c\d\d?-)?(\d{4})-(\d\d)-(\d\d)-(\d\d)-(\d\d)-([0-9a-f]{64})")
 
@@ -251,6 +254,14 @@ def last_nonblank_line(text):
 
 def parse_date(text):
     """Epoch seconds (local time) of a trailing chiapos date such as `Sat Nov 28 20:21:09 2026`, or None."""
+    m = _DATE_END_RE.match(text, len(text) - 24)   # the usual shape, the line's last 24 characters
+    if m is not None:
+        base = _UTC_OFFSETS.get(text[-20:-11] + text[-5:])   # that hour's epoch, by its text ("Nov 28 20 2026")
+        if base is None:
+            base = _hour_base(text)
+        minutes, seconds = int(text[-10:-8]), int(text[-7:-5])
+        if base is not False and minutes <= 59 and seconds <= 59:
+            return base + minutes * 60 + seconds
     m = _DATE_RE.search(text, max(0, len(text) - 64))   # the date ends the line: look at its end first
     if not m and len(text) > 64:
         m = _DATE_RE.search(text)
@@ -260,8 +271,23 @@ def parse_date(text):
     return local_epoch(int(year), _MONTHS[mon], int(day), int(hh), int(mm), int(ss))
 
 
+def _hour_base(text):
+    """The epoch of the hour of the date ending text (the shape _DATE_END_RE takes), cached by that hour's text;
+    False where the hour goes to mktime (a DST change, an invalid date: local_epoch decides)."""
+    mon, day, hh, year = _DATE_END_RE.match(text, len(text) - 24).group(1, 2, 3, 6)
+    year, month, day, hh = int(year), _MONTHS[mon], int(day), int(hh)
+    base = False
+    if 0 <= hh <= 23 and 1 <= day <= _month_days(year, month):
+        offset = _utc_offset(year, month, day, hh)
+        if offset is not False:
+            base = (_days_from_civil(year, month, day) * 24 + hh) * 3600.0 + offset
+    _UTC_OFFSETS[text[-20:-11] + text[-5:]] = base
+    return base
+
+
 # (year, month, day, hour) -> seconds to add to the naive UTC epoch: time.mktime costs a few system calls
 # (glibc checks /etc/localtime on each call: ~2-20 us on a loaded machine, most of a chiapos date line's cost).
+# Also: the hour text of a date ("Nov 28 20 2026") -> that hour's epoch (parse_date; cleared with the offsets).
 _UTC_OFFSETS = {}
 
 
@@ -284,6 +310,14 @@ def local_epoch(year, month, day, hh, mm, ss):
     """
     if not (0 <= hh <= 23 and 0 <= mm <= 59 and 0 <= ss <= 59 and 1 <= day <= _month_days(year, month)):
         return _mktime(year, month, day, hh, mm, ss)
+    offset = _utc_offset(year, month, day, hh)
+    if offset is False:
+        return _mktime(year, month, day, hh, mm, ss)
+    return (_days_from_civil(year, month, day) * 24 + hh) * 3600.0 + mm * 60 + ss + offset
+
+
+def _utc_offset(year, month, day, hh):
+    """Seconds to add to the naive epoch inside that (valid) hour, or False: mktime decides (see local_epoch)."""
     key = (year, month, day, hh)
     offset = _UTC_OFFSETS.get(key)
     if offset is None:
@@ -296,9 +330,7 @@ def local_epoch(year, month, day, hh, mm, ss):
         if len(_UTC_OFFSETS) > 4096:
             _UTC_OFFSETS.clear()
         _UTC_OFFSETS[key] = offset
-    if offset is False:
-        return _mktime(year, month, day, hh, mm, ss)
-    return (_days_from_civil(year, month, day) * 24 + hh) * 3600.0 + mm * 60 + ss + offset
+    return offset
 
 
 def _month_days(year, month):
@@ -394,13 +426,10 @@ class LogParser(object):
                 self.plots = [dict(p, phase_seconds=dict(p.get("phase_seconds") or {})) for p in plots]
                 self.ctx = dict(ctx)
         self.weights = PHASE_WEIGHTS[self.plotter]
-        self._at = _STEP_AT.setdefault(self.plotter, {})
 
-    def __getattr__(self, name):
-        if name == "_at":   # a subclass whose __init__ does not run this one's (logs/template.py)
-            self._at = _STEP_AT.setdefault(self.plotter, {})
-            return self._at
-        raise AttributeError(name)
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._at = _STEP_AT.setdefault(cls.plotter, {})
 
     def state(self):
         return {"version": STATE_VERSION, "plotter": self.plotter,
@@ -595,12 +624,23 @@ def detect_plotter(head_text):
     return None
 
 
+# plotter -> its parser class, once imported (an import statement per call costs more than parsing a short log)
+_PARSERS = {}
+
+
 def parser_for(plotter, state=None):
     """A fresh parser for `plotter`, or one resumed from a previous `parser.state()`."""
+    cls = _PARSERS.get(plotter)
+    if cls is None:
+        cls = _PARSERS[plotter] = _parser_class(plotter)
+    return cls(state)
+
+
+def _parser_class(plotter):
     # Imported here: the plotter modules import this one.
     if plotter == "pos2":
         from ansible_collections.plotfleet.chia.plugins.module_utils.logs.pos2 import Pos2Parser
-        return Pos2Parser(state)
+        return Pos2Parser
     if plotter == "chiapos":
         from ansible_collections.plotfleet.chia.plugins.module_utils.logs.chiapos import ChiaposParser as cls
     elif plotter == "madmax":
@@ -615,7 +655,7 @@ def parser_for(plotter, state=None):
         from ansible_collections.plotfleet.chia.plugins.module_utils.logs.template import TemplateParser as cls
     else:
         raise ValueError("unknown plotter %r (expected one of %s)" % (plotter, ", ".join(PLOTTERS)))
-    return cls(state)
+    return cls
 
 
 def parse_lines(lines, plotter=None):
