@@ -56,6 +56,14 @@ def unit_of(nodeid):
     return nodeid if path in SPLIT_BY_TEST else path
 
 
+def longest_first(workqueue, seconds):
+    """Reorder workqueue (an OrderedDict: unit -> its tests) in place, the unit with the most seconds first."""
+    default = _median(seconds)
+    cost = dict((unit, sum(seconds.get(nodeid, default) for nodeid in tests)) for unit, tests in workqueue.items())
+    for unit in sorted(cost, key=lambda unit: -cost[unit]):
+        workqueue.move_to_end(unit)
+
+
 def slowest_first_scheduler(config, log, seconds):
     from xdist.scheduler import LoadFileScheduling
 
@@ -70,11 +78,7 @@ def slowest_first_scheduler(config, log, seconds):
         def _assign_work_unit(self, node):
             if not self.ordered:  # the first call: the whole collection is in the queue
                 self.ordered = True
-                default = _median(seconds)
-                cost = dict((unit, sum(seconds.get(nodeid, default) for nodeid in tests))
-                            for unit, tests in self.workqueue.items())
-                for unit in sorted(cost, key=lambda unit: -cost[unit]):
-                    self.workqueue.move_to_end(unit)
+                longest_first(self.workqueue, seconds)
             super()._assign_work_unit(node)
 
     return SlowestFirst(config, log)
