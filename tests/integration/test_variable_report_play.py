@@ -26,3 +26,15 @@ def test_each_host_stops_on_its_own_bad_value_only(tmp_path):
     check = out.split("Stop on a plotfleet_* variable with a wrong type or value", 1)[1].split("TASK [", 1)[0]
     assert "fatal: [bad]" in check and "fatal: [lowk]" not in check
     assert not by_name["bad"].get("jobs")
+
+
+def test_the_status_settings_are_checked_once_and_a_bad_one_stops_the_pass(tmp_path):
+    hosts = {"one": host_vars(tmp_path, "one", plotfleet_max_jobs=0),
+             "two": host_vars(tmp_path, "two", plotfleet_max_jobs=0)}
+    inventory = write_inventory(tmp_path, hosts, storage=[])
+    proc = run_playbook(REPO / "reconcile.yml", inventory=inventory, args=["-e", "plotfleet_table_width=wide"])
+    out = proc.stdout
+    assert proc.returncode != 0
+    check = out.split("TASK [plotfleet.chia.status : Check the status settings]", 1)[1].split("TASK [", 1)[0]
+    assert "argument 'plotfleet_table_width' is of type str" in check, out[-3000:]
+    assert check.count("fatal: [") == 1  # one check for the play, on the controller
