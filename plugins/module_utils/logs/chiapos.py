@@ -186,6 +186,47 @@ def _at_most(number):
     return "|".join(alternatives)
 
 
+_TABLE_GROUPS = {"computing": ("n1", "p1"), "backprop": ("n2", "p2"), "compressing": ("n3", "p3")}
+
+
+def _table_step(kind, n):
+    """The step a table line with number n > 0 sets (as _computing, _backprop, _compressing)."""
+    if kind == "computing":
+        return 1, min(n, 7)
+    if kind == "backprop":
+        return 2, min(max(8 - n, 1), 6)
+    return 3, min(n, 6)
+
+
+# A bucket run right before a line that moves the plot to a later step (or sets its sub-step done) is
+# skipped unread: set_step resets the sub-step and the new step starts where the current one ends (spans are
+# contiguous within phases 1..4; a later phase starts after the current one ends), so progress ends at least
+# where any bucket line of the run would put it, and set_sub/_recover run in the line's own call.
+def _moves_forward(plot, step):
+    phase, minor = step
+    now = plot["phase"]
+    if phase != now:
+        return now < phase <= 5
+    return phase <= 4 and minor > model.step_minor(plot["step"])
+
+
+_FIXED_STEPS = {"table": (2, 7), "Approximate": (5, 0), "Total": (5, 0), "\tc1c3": (4, 1), "\tc2": (4, 2),
+                "\tpointers": (4, 3)}
+
+
+def _line_dominates(plot, action, line):
+    """Whether the line (read by `action`) counts at least as much as any bucket run right before it."""
+    step = _FIXED_STEPS.get(action)
+    if step is not None:
+        return _moves_forward(plot, step)
+    if action == "Time":   # a phase's time: its last sub-step done (set_sub(1.0))
+        return _PHASE_TIME_RE.match(line) is not None
+    if action == "Starting" and line.startswith("Starting phase "):
+        phase = line[15:16]
+        return phase in "12345" and phase != "" and _moves_forward(plot, (int(phase), 0))
+    return False
+
+
 def _float(text):
     try:
         return float(text)
@@ -219,60 +260,58 @@ class ChiaposParser(model.LogParser):
 
     def _scan(self, text, start, end):
         done = start
-        parse = self._selected
+        plots = self.plots
         for match in _SELECT_RE.finditer(text, start, end):
             at = match.start()
             kind = match.lastgroup
-            if at > done and kind != "second_pass" and (kind != "first_pass" or not self._pass_dominates()):
-                last = text.rfind(_BUCKET, done, at)   # the lines between: bucket lines and lines of no effect
-                if last >= 0:
-                    self._bucket_run(text, done, at, last)
-            done = match.end()
+            plot = plots[-1] if plots else None
+            run = plot is not None and at > done   # bucket lines (and lines of no effect) before this one
+            run_from, done = done, match.end()
             if kind == "line" or kind == "mark":
-                parse(text[at + 1:done])
+                if run:
+                    self._run(text, run_from, at)
+                self._selected(text[at + 1:done])
                 continue
-            plot = self.plots[-1] if self.plots else None
             action = _KINDS.get(kind)
             if action is not None:   # what _line does with the line, without its dispatch
+                line = text[at + 1:done]
+                if run and not _line_dominates(plot, action, line):
+                    self._run(text, run_from, at)
                 if action[0] != "\t":
-                    _HANDLERS[action](self, plot, text[at + 1:done])
+                    _HANDLERS[action](self, plot, line)
                 elif plot is not None:
                     _TAB_ACTIONS[action](self, plot)
                 continue
-            if plot is not None:   # what _line does with these lines, without its dispatch
-                if kind == "computing":
-                    n, progress = match.group("n1", "p1")
-                    n = int(n)
-                    if n:
-                        self.set_step(plot, 1, min(n, 7))
-                elif kind == "backprop":
-                    n, progress = match.group("n2", "p2")
-                    n = int(n)
-                    if n:
-                        self.set_step(plot, 2, min(max(8 - n, 1), 6))
-                elif kind == "compressing":
-                    n, progress = match.group("n3", "p3")
-                    n = int(n)
-                    if n:
-                        self.ctx["pass"] = 0
-                        self.set_step(plot, 3, min(n, 6))
-                elif kind == "progress":
-                    progress = match.group(kind)
-                else:
-                    progress = None
-                    if kind == "first_pass":
-                        self.ctx["pass"] = 1
-                        self.set_sub(plot, 0.5)
-                    else:   # second_pass
-                        self.set_sub(plot, 1.0)
-                if progress is not None:
-                    value = _float(progress.strip())
-                    if value is not None and 0 <= value <= 1:
-                        self.bump(plot, value)
-        if end > done:
-            last = text.rfind(_BUCKET, done, end)
-            if last >= 0:
-                self._bucket_run(text, done, end, last)
+            step = progress = None   # what _line does with these lines, without its dispatch
+            if kind == "progress":
+                progress = match.group(kind)
+            elif kind == "first_pass" or kind == "second_pass":
+                run = run and kind == "first_pass" and not self._pass_dominates()
+            else:   # a table line (and the progress line right after it)
+                n, progress = match.group(*_TABLE_GROUPS[kind])
+                n = int(n)
+                if n:
+                    step = _table_step(kind, n)
+                    run = run and not _moves_forward(plot, step)
+            if run:
+                self._run(text, run_from, at)
+            if plot is None:
+                continue
+            if step is not None:
+                if kind == "compressing":
+                    self.ctx["pass"] = 0
+                self.set_step(plot, step[0], step[1])
+            elif kind == "first_pass":
+                self.ctx["pass"] = 1
+                self.set_sub(plot, 0.5)
+            elif kind == "second_pass":
+                self.set_sub(plot, 1.0)
+            if progress is not None:
+                value = _float(progress.strip())
+                if value is not None and 0 <= value <= 1:
+                    self.bump(plot, value)
+        if end > done and plots:
+            self._run(text, done, end)
 
     def _pass_dominates(self):
         """Whether a `\tFirst computation pass` line sets at least what a bucket run before it could.
@@ -285,6 +324,12 @@ class ChiaposParser(model.LogParser):
         """
         plot = self.plots[-1] if self.plots else None
         return plot is not None and plot["phase"] == 3 and not self.ctx.get("pass")
+
+    def _run(self, text, start, end):
+        """text[start:end]: lines none of which is selected; its bucket lines count (if it has any)."""
+        last = text.rfind(_BUCKET, start, end)
+        if last >= 0:
+            self._bucket_run(text, start, end, last)
 
     def _bucket_run(self, text, start, end, last):
         """text[start:end] holds no selected line and its last bucket line starts at `last`."""

@@ -68,7 +68,8 @@ _MINORS = {}   # step text -> its minor (a few distinct steps, parsed once)
 _STEP_AT = {}  # plotter -> {step text -> LogParser._step_at} (a plotter's weights and spans never change)
 
 
-def _minor(step):
+def step_minor(step):
+    """The minor of a step text ('2:1' -> 1), parsed once per distinct step."""
     minor = _MINORS.get(step)
     if minor is None:
         minor = _MINORS[step] = step_tuple(step)[1]
@@ -500,7 +501,7 @@ class LogParser(object):
         if phase == now:
             was = _MINORS.get(plot["step"])
             if was is None:
-                was = _minor(plot["step"])
+                was = step_minor(plot["step"])
             if minor < was:
                 return
             moved = minor > was
@@ -553,7 +554,8 @@ class LogParser(object):
         return at
 
     def bump(self, plot, value):
-        value = round(min(value, 1.0 if plot["state"] == "finished" else 0.9999), 4)
+        value = min(value, 1.0 if plot["state"] == "finished" else 0.9999)
+        value = round4(value) if value >= 0 else round(value, 4)
         if value > plot["progress"]:
             plot["progress"] = value
 

@@ -1,6 +1,7 @@
 """chiapos' block scanner (feed_text) reads each kind of line as feed() does: the lines its selector hands
 straight to a handler or a tab-line action (by the line's start), the lines that only hold `Starting plot `
-or `Creating ` somewhere, and every other start, in every part of a plot, whole and as a resumed chunk."""
+or `Creating ` somewhere, and every other start, in every part of a plot, whole and as a resumed chunk,
+right after a run of bucket lines (which the scanner skips unread where the line counts more)."""
 
 import json
 
@@ -17,6 +18,8 @@ CONTEXTS = {
     "header": HEADER,
     "phase 1": HEADER + ["Starting phase 1/4: Forward Propagation into tmp files... Sun Nov 29 01:58:46 2026",
                          "Computing table 2"] + BUCKETS,
+    "phase 2": HEADER + ["Starting phase 2/4: Backpropagation into tmp files... Sun Nov 29 01:58:47 2026",
+                         "Backpropagating on table 3"] + BUCKETS,
     "phase 3": HEADER + ["Starting phase 3/4: Compression from tmp files into \"/t2/p.plot.2.tmp\" ... "
                          "Sun Nov 29 01:58:47 2026", "Compressing tables 2 and 3"] + BUCKETS,
     "phase 4": HEADER + ["Starting phase 4/4: Write Checkpoint tables into \"/t2/p.plot.2.tmp\" ... "
@@ -36,7 +39,7 @@ WORDS = [word for word, _kind in chiapos._LINE_STARTS]
 
 
 def _state(parser):
-    return json.dumps(parser.state(), sort_keys=True)
+    return parser.state()
 
 
 def _per_line(lines, state=None):
@@ -46,21 +49,27 @@ def _per_line(lines, state=None):
     return parser
 
 
+_HEAD_STATES = {}
+
+
 def _assert_block_reads_as_lines(head, lines):
-    expected = _state(_per_line(head + lines))
+    key = "\n".join(head)
+    if key not in _HEAD_STATES:
+        _HEAD_STATES[key] = json.dumps(_state(_per_line(head)))
+    expected = _state(_per_line(lines, json.loads(_HEAD_STATES[key])))   # the state round trip is exact
     whole = model.parser_for("chiapos")
     whole.feed_text("\n".join(head + lines))
     assert _state(whole) == expected, lines
-    resumed = model.parser_for("chiapos", json.loads(_state(_per_line(head))))
+    resumed = model.parser_for("chiapos", json.loads(_HEAD_STATES[key]))
     resumed.feed_text("\n".join(lines))
     assert _state(resumed) == expected, lines
 
 
 @pytest.mark.parametrize("context", sorted(CONTEXTS))
-@pytest.mark.parametrize("word", WORDS, ids=[repr(w) for w in WORDS])
-def test_every_line_start_reads_as_feed_reads_it(context, word):
-    for tail in TAILS:
-        _assert_block_reads_as_lines(CONTEXTS[context], [word + tail] + BUCKETS)
+def test_every_line_start_reads_as_feed_reads_it(context):
+    for word in WORDS:
+        for tail in TAILS:   # after the context's bucket run (0..2 of 4), one lower bucket: a skipped run shows
+            _assert_block_reads_as_lines(CONTEXTS[context], [word + tail] + BUCKETS[:1])
 
 
 MARK_LINES = ["Process ID is: 1 Starting plot 2/3", "chia.plotting.create_plots: Creating 3 plots of size 32",
