@@ -4,6 +4,7 @@ copy at a time (cap 1): the storage host gives the second copy the next dir the 
 more than one copy runs in a dir and both dirs are used. Real workers, rsync over a real sshd."""
 
 import os
+import signal
 import sys
 import threading
 import time
@@ -37,6 +38,39 @@ class CopyCounter(threading.Thread):
             time.sleep(0.02)
 
 
+def partials(directory):
+    return [n for n in os.listdir(str(directory)) if ".plotfleet-partial" in n]
+
+
+def signal_quietly(pid, sig):
+    try:
+        os.kill(pid, sig)
+    except OSError:
+        pass
+
+
+def rsyncs_reading(source):
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            argv = open("/proc/%s/cmdline" % entry, "rb").read().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        if argv and os.path.basename(argv[0]) == b"rsync" and any(str(source).encode() in a for a in argv):
+            pids.append(int(entry))
+    return pids
+
+
+def hold_copy(directory, source):
+    """SIGSTOP the rsync that copies from `source` once its partial file is in `directory`."""
+    assert lib.wait_for(lambda: partials(directory), timeout=60, interval=0.02), "p1's copy never started"
+    pids = lib.wait_for(lambda: rsyncs_reading(source), timeout=30, interval=0.02)
+    assert pids, "no rsync reading %s" % source
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    return pids
+
+
 def test_two_plotters_racing_for_one_dir_with_cap_1_use_both_dirs(tmp_path):
     dir_a, dir_b = tmp_path / "storage" / "a", tmp_path / "storage" / "b"
     dir_a.mkdir(parents=True)
@@ -57,6 +91,15 @@ def test_two_plotters_racing_for_one_dir_with_cap_1_use_both_dirs(tmp_path):
             rc, res = run_module("plot_move", args)
             assert [s["destination"] for s in res["started"]] == [str(dir_a)], res  # each chose /a
             started.append(root)
+            if name == "p1":
+                # p1's copy must still hold /a's slot when p2's worker asks for one: under load its
+                # 9 s copy could end first. Stop its rsync (the slot stays held) until p2 is in /b.
+                held = hold_copy(dir_a, root / "src")
+        try:
+            lib.wait_for(lambda: partials(dir_b), timeout=60, interval=0.05)
+        finally:
+            for pid in held:
+                signal_quietly(pid, signal.SIGCONT)
         recs = [lib.wait_transfers_finished(root / "state")[0] for root in started]
         counter.done = True
         counter.join()
