@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 import os
 import re
+import sys
 
 from ansible_collections.plotfleet.chia.plugins.module_utils.logs import model
 
@@ -30,19 +31,82 @@ _PHASE_DONE_RE = re.compile(r"^Finished Phase (\d) in ([0-9.]+) seconds")
 _P4_WRITES = {"P7": 1, "C1": 2, "C2": 3, "C3": 4}   # `Writing P7.`, `Writing C1 table.`...
 _FATAL_PREFIXES = ("Error", "Fatal", "*** Fatal", "Failed to", "terminate called")
 # The lines _line can act on (their text after strip() starts so), for block scanning; the rest of
-# a log (pairing, sorting, Fx, pointer and entry-count lines) changes nothing.
+# a log (pairing, sorting, Fx, pointer and entry-count lines) changes nothing. The lines that only move the step of a
+# live plot (most of them) come first, read by _scan itself, the match ending at their key: `step` (the key
+# of the step they set, _step_of), `sub` (complete the sub-step), `write` (P4's writes: a step in phase 4
+# only), `done` (`Finished Phase N in S seconds`); any other line, and these for a plot that is not live,
+# go to _line (timestamp-prefixed ones too: `line0`). `Generating F1` is not selected: _line does nothing
+# with it in any state.
+_STEP_KEYS = (r"(?:Running Phase |Forward propagating to table |Prunning table |Compressing tables "
+              r"|Finished marking table )[0-9]{1,3}(?![0-9])|Table [0-9]{1,3}(?=[^\S\n]*(?:\n|\Z))"
+              r"|Finished F1 generation|Writing final plot tables to disk")
+# A first look at the line's start (each alternative begins with a literal, which sre tests without entering
+# it): most unselected lines fail here instead of in every alternative below (a superset of them).
+_FIRST = (r"Running Phase |F(?:inished (?:Phase |forward|marking|compressing|writing plot |plotting in|f1 |F1 )"
+          r"|orward propagating to table |atal|ailed to)|Generating plot |T(?:able |emp[12] path|hread count)"
+          r"|P(?:running table |lot )|C(?:ompressing tables |reating )"
+          r"|W(?:riting (?:P7|C1|C2|C3|final plot tables)|ill create )|Error|\*\*\* Fatal|terminate called"
+          r"|\[Bladebit Disk Plotter\]|Output path|Bucket count|[Ff](?i:inished f1 generation)")
+# The leading blanks, not given back (no alternative starts with one): possessive where sre has it (3.11+).
+_BLANKS = r"[^\S\n]*+" if sys.version_info >= (3, 11) else r"[^\S\n]*"
 _SELECT_RE = re.compile(
-    r"\n((?:%s|[^\S\n]*(?:Running Phase |Finished (?:Phase |forward propagating|marking table |compressing tables"
-    r"|writing plot |plotting in)|Forward propagating to table |(?i:generating f1)|Generating plot "
-    r"|Table \w+[^\S\n]*(?=\n|\Z)|Prunning table |Compressing tables |Writing (?:P7|C1|C2|C3|final plot tables)"
-    r"|(?i:finished f1 generation)"
+    r"\n(?:(?P<line0>(?:%s)[^\n]*)|%s(?=%s)(?:(?P<step>%s)"
+    r"|(?P<sub>Finished (?:forward propagating|compressing tables))|Writing (?P<write>P7|C1|C2|C3)"
+    r"|(?P<done>Finished Phase (?P<done_n>[0-4]) in (?P<done_s>[0-9.]+) seconds)"
+    r"|(?P<line>(?:Running Phase |Finished (?:Phase |forward propagating|marking table "
+    r"|compressing tables|writing plot |plotting in)|Forward propagating to table "
+    r"|Generating plot |Table \w+[^\S\n]*(?=\n|\Z)|Prunning table |Compressing tables "
+    r"|Writing (?:P7|C1|C2|C3|final plot tables)|(?i:finished f1 generation)"
     r"|Plot |Error|Fatal|\*\*\* Fatal|Failed to|terminate called|\[Bladebit Disk Plotter\]|Temp[12] path"
-    r"|Output path|Thread count|Bucket count|Creating |Will create ))[^\n]*)" % model.TS_START)
+    r"|Output path|Thread count|Bucket count|Creating |Will create )[^\n]*)))"
+    % (model.TS_START, _BLANKS, _FIRST, _STEP_KEYS))
+_LIVE = ("plotting", "copying")
+_STEPS = {}   # a `step` key -> (phase, minor, sub), or None: what _progress sets for a line starting so
+_MINORS = {}  # step text -> its minor
 
 
 def _first_int(text):
     m = _NUM_RE.search(text)
     return int(float(m.group(1))) if m else None
+
+
+def _step_of(text):
+    """(phase, minor, sub) that _progress sets for a step line (a `step` key: no other effect), or None."""
+    if text.startswith("Running Phase "):
+        phase = _first_int(text)
+        return (phase, 0, 0.0) if phase else None
+    if text.startswith("Forward propagating to table "):
+        n = _first_int(text)
+        return (1, max(1, min(n, 7)), 0.0) if n else None
+    if text.startswith("Prunning table "):
+        n = _first_int(text)
+        return (2, max(1, min(7 - n, 5)), 0.0) if n else None
+    if text.startswith("Compressing tables "):
+        n = _first_int(text)
+        return (3, max(1, min(n, 6)), 0.0) if n else None
+    if text.startswith("Finished marking table "):
+        n = _first_int(text)
+        return (2, max(1, min(7 - n, 5)), 1.0) if n else None
+    if text.startswith("Table ") and text[6:].isdigit():
+        return 1, min(int(text[6:]), 7), 0.0
+    if text.lower().startswith("finished f1 generation"):
+        return 1, 1, 0.0
+    if text.startswith("Writing final plot tables to disk"):
+        return 5, 1, 0.0
+    return None
+
+
+def _step_entry(key):
+    if len(_STEPS) > 4096:
+        _STEPS.clear()
+    step = _STEPS[key] = _step_of(key)
+    return step
+
+
+def _line_at(text, match, end):
+    """The whole line of a selector match in text[:end] (without its "\n")."""
+    stop = text.find("\n", match.end(), end)
+    return text[match.start() + 1:stop if stop >= 0 else end]
 
 
 class BladebitParser(model.LogParser):
@@ -69,6 +133,58 @@ class BladebitParser(model.LogParser):
                 self.fail(self.ensure_plot(), text)
         else:
             self._header(text)
+
+    def _scan(self, text, start, end):
+        """_line of each selected line; a run of step lines of a live plot costs one set_step: the highest
+        (phase, minor, sub) of the run, which is where set_step of each line in turn ends (it never moves
+        back; at the same step it keeps the highest sub; progress is monotonic in the step and sub)."""
+        plots = self.plots
+        plot = plots[-1] if plots else None
+        live = plot is not None and plot["state"] in _LIVE
+        best = None   # the highest step of the run so far, not yet set
+        for match in _SELECT_RE.finditer(text, start, end):
+            kind = match.lastgroup
+            if live and kind != "line" and kind != "line0":
+                if kind == "step":
+                    step = _STEPS.get(match.group(kind), False)
+                    if step is False:
+                        step = _step_entry(match.group(kind))
+                    if step is not None and (best is None or step > best):
+                        best = step
+                    continue
+                if kind == "write":   # a step in phase 4 only (else nothing)
+                    phase = best[0] if best is not None and best[0] > plot["phase"] else plot["phase"]
+                    if phase == 4:
+                        step = (4, _P4_WRITES[match.group(kind)], 0.0)
+                        if best is None or step > best:
+                            best = step
+                    continue
+                if best is not None and best[:2] >= self._step_of_plot(plot):
+                    if kind == "sub":   # set_sub(1.0) at the step the run ends on
+                        best = (best[0], best[1], 1.0)
+                        continue
+                    nxt = int(match.group("done_n")) + 1
+                    if nxt > best[0]:   # set_sub(1.0), then set_step(nxt, 0) moves on: only the latter counts
+                        plot["phase_seconds"][match.group("done_n")] = float(match.group("done_s"))
+                        best = (nxt, 0, 0.0)
+                        continue
+            if best is not None:
+                self.set_step(plot, *best)
+                best = None
+            self._selected(_line_at(text, match, end))
+            plot = plots[-1] if plots else None
+            live = plot is not None and plot["state"] in _LIVE
+        if best is not None:
+            self.set_step(plot, *best)
+
+    @staticmethod
+    def _step_of_plot(plot):
+        """(phase, minor) of the plot's step."""
+        step = plot["step"]
+        minor = _MINORS.get(step)
+        if minor is None:
+            minor = _MINORS[step] = model.step_tuple(step)[1]
+        return plot["phase"], minor
 
     # -- header ------------------------------------------------------------------------------------
     def _header(self, text):
