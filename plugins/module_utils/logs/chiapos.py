@@ -210,6 +210,9 @@ def _moves_forward(plot, step):
     return phase <= 4 and minor > model.step_minor(plot["step"])
 
 
+# Handlers whose date only sets ctx["last_ts"] (_scan defers it), and those that read it.
+_DATED = ("Time", "Total", "Copy")
+_READS_LAST_DATE = ("Copied", "Renamed")
 _FIXED_STEPS = {"table": (2, 7), "Approximate": (5, 0), "Total": (5, 0), "\tc1c3": (4, 1), "\tc2": (4, 2),
                 "\tpointers": (4, 3)}
 
@@ -259,6 +262,14 @@ class ChiaposParser(model.LogParser):
             self._python_line(plot, line)
 
     def _scan(self, text, start, end):
+        dates = []   # the date lines read since ctx["last_ts"] was last set (see _last_date)
+        try:
+            self._scan_lines(text, start, end, dates)
+        finally:
+            if dates:
+                self._last_date(dates)
+
+    def _scan_lines(self, text, start, end, dates):
         done = start
         plots = self.plots
         for match in _SELECT_RE.finditer(text, start, end):
@@ -270,6 +281,8 @@ class ChiaposParser(model.LogParser):
             if kind == "line" or kind == "mark":
                 if run:
                     self._run(text, run_from, at)
+                if dates:
+                    self._last_date(dates)
                 self._selected(text[at + 1:done])
                 continue
             action = _KINDS.get(kind)
@@ -277,7 +290,12 @@ class ChiaposParser(model.LogParser):
                 line = text[at + 1:done]
                 if run and not _line_dominates(plot, action, line):
                     self._run(text, run_from, at)
-                if action[0] != "\t":
+                if action in _DATED:
+                    if plot is not None:
+                        self._dated(plot, action, line, dates)
+                elif action[0] != "\t":
+                    if dates and action in _READS_LAST_DATE:
+                        self._last_date(dates)
                     _HANDLERS[action](self, plot, line)
                 elif plot is not None:
                     _TAB_ACTIONS[action](self, plot)
@@ -312,6 +330,41 @@ class ChiaposParser(model.LogParser):
                     self.bump(plot, value)
         if end > done and plots:
             self._run(text, done, end)
+
+    def _dated(self, plot, action, line, dates):
+        """_time, _total or _copy, but for ctx["last_ts"]: the line joins `dates`, parsed when needed (only
+        the last date before a plot is finished counts: most of these lines' dates are never read)."""
+        if action == "Time":
+            m = _PHASE_TIME_RE.match(line)
+            if m:
+                plot["phase_seconds"][m.group(1)] = float(m.group(2))
+                dates.append((line, False))
+                self.set_sub(plot, 1.0)
+            return
+        m = _SECONDS_RE.search(line)   # `Total time = ` / `Copy time = `: the selector took only these starts
+        if action == "Total":
+            if m:
+                plot["total_seconds"] = float(m.group(1))
+            dates.append((line, True))
+            self.set_step(plot, 5, 0)
+        else:
+            if m:
+                plot["copy_seconds"] = float(m.group(1))
+            dates.append((line, True))
+            self.set_sub(plot, 0.9)
+
+    def _last_date(self, dates):
+        """Set ctx["last_ts"] as the date lines in dates (oldest first) would have, one after the other:
+        a phase time sets it to its date (or None), a total or copy time to its date if it has one."""
+        for i in range(len(dates) - 1, -1, -1):
+            line, keeps_previous = dates[i]
+            value = model.parse_date(line)
+            if value or not keeps_previous:
+                break
+        else:
+            value = self.ctx.get("last_ts")
+        self.ctx["last_ts"] = value
+        del dates[:]
 
     def _pass_dominates(self):
         """Whether a `\tFirst computation pass` line sets at least what a bucket run before it could.

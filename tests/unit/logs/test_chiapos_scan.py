@@ -4,6 +4,8 @@ or `Creating ` somewhere, and every other start, in every part of a plot, whole 
 right after a run of bucket lines (which the scanner skips unread where the line counts more)."""
 
 import json
+import os
+import time
 
 import pytest
 
@@ -50,6 +52,24 @@ def _per_line(lines, state=None):
 
 
 _HEAD_STATES = {}
+
+
+@pytest.fixture
+def zone_utc():
+    """UTC, where `Thu Jan  1 00:00:00 1970` is 0.0."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC0"
+    time.tzset()
+    model._UTC_OFFSETS.clear()
+    _HEAD_STATES.clear()
+    yield
+    if before is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+    model._UTC_OFFSETS.clear()
+    _HEAD_STATES.clear()
 
 
 def _assert_block_reads_as_lines(head, lines):
@@ -101,3 +121,38 @@ def test_selector_hands_each_start_to_its_action():
     assert chiapos._SELECT_RE.match("\nx Starting plot 1/2").lastgroup == "mark"
     assert chiapos._SELECT_RE.match("\n\tx Starting plot 1/2") is None
     assert chiapos._SELECT_RE.match("\nProcess ID is: 1") is None
+
+
+DATED = ["Time for phase 1 = 1.0 seconds. CPU (1%) Sun Nov 29 01:58:46 2026",
+         "Time for phase 2 = 1.0 seconds. CPU (1%)", "Total time = 2.0 seconds. CPU (1%) Sun Nov 29 02:58:46 2026",
+         "Total time = 2.0 seconds. CPU (1%)", "Copy time = 3.0 seconds. CPU (1%) Sun Nov 29 03:58:46 2026",
+         "Copy time = x", "Total time = x", "Time for phase 3 = 1.0 seconds. Thu Jan  1 00:00:00 1970",
+         "Total time = 1.0 seconds. Thu Jan  1 00:00:00 1970",
+         "2026-11-29T01:58:46 Time for phase 4 = 4.0 seconds. CPU (1%) Sun Nov 29 04:58:46 2026",
+         "Time for phase x = 1.0 seconds. Sun Nov 29 05:58:46 2026"]
+ENDINGS = ['Copied final file from "/t/p.plot.2.tmp" to "/d/p.plot.2.tmp"',
+           'Copied final file from "/t/p.plot.2.tmp" to "/d/p.plot"',
+           'Renamed final file from "/d/p.plot.2.tmp" to "/d/p.plot"']
+
+
+def test_the_last_date_is_what_the_date_lines_leave(zone_utc):
+    """_scan parses a phase/total/copy time's date only where ctx["last_ts"] is read (a plot's final file)
+    or at the end: any order of such lines, with and without a date, epoch 0 (a false value) included."""
+    import random
+    rnd = random.Random(15)
+    for _ in range(300):
+        lines = [rnd.choice(DATED + ENDINGS + BUCKETS) for _ in range(rnd.randrange(1, 9))]
+        _assert_block_reads_as_lines(CONTEXTS[rnd.choice(["header", "phase 3", "finished"])], lines)
+
+
+def test_a_line_that_raises_leaves_the_same_last_date():
+    head = CONTEXTS["phase 1"] + [DATED[0]]
+    bad = "Time for phase 2 = 1.2.3 seconds. Sun Nov 29 02:58:46 2026"
+    expected = model.parser_for("chiapos")
+    with pytest.raises(ValueError):
+        for line in head + [bad]:
+            expected.feed(line)
+    block = model.parser_for("chiapos")
+    with pytest.raises(ValueError):
+        block.feed_text("\n".join(head + [bad]))
+    assert _state(block) == _state(expected)
