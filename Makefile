@@ -107,14 +107,14 @@ fleet: venv sysdeps
 
 # Both venvs are built at once; then the checks (lint, sanity, unit), the integration suite and the fleet
 # suite run at the same time, each into its own log (tests/run_suites.py prints each result as it ends,
-# then the whole log of each suite that failed; any failure fails make test). The checks, a few minutes
+# then the whole log of each suite that failed; any failure fails make test). Lint and sanity, minutes
 # of CPU that nothing waits for, run at a lower priority (nice): the longer integration and fleet suites
-# get the cores first, the checks take what is left while those wait on plots, passes and transfers.
+# get the cores first. The unit tests run at the normal one (one checks the nice a plot is started with).
 SUITE_LOGS := tests/output/logs
 SUB_MAKE := $(MAKE) --no-print-directory
 test: sysdeps
 	$(SUB_MAKE) -j2 -O venv chia-venv
-	$(BIN)/python tests/run_suites.py $(SUITE_LOGS) checks='nice -n 10 $(SUB_MAKE) -k lint sanity unit' \
+	$(BIN)/python tests/run_suites.py $(SUITE_LOGS) checks='nice -n 10 $(SUB_MAKE) -k lint sanity; rc=$$?; $(SUB_MAKE) unit && exit $$rc' \
 	  integration='$(SUB_MAKE) integration' fleet='$(SUB_MAKE) fleet'
 
 bench: venv
