@@ -1,6 +1,7 @@
 """A reconcile pass with nothing to do against a one-task ping playbook, over a real SSH fleet (issue 15).
 
 Usage: .venv/bin/python bench/bench_pass.py [--sizes 1,4,8] [--rounds 5] [--profile-rounds 2] [--json FILE]
+       [--baseline DIR]
 Needs root on Linux (network namespaces, one sshd per host: the fleet of tests/fleet, built by its own
 fleetlib with more plotters). Takes the fleet lock (/tmp/plotfleet-fleet.lock) for the whole run.
 
@@ -14,6 +15,9 @@ Method: one warm-up pair per N, then `--rounds` rounds; in each round every N ru
 the ping playbook (`ansible.builtin.ping` over plotters:storage) back to back over the same inventory,
 which goes first alternating per round and per N, the N order reversed every other round. Figures are
 medians of the ansible-playbook process wall time; ratio = reconcile median / ping median (target <= 2.0).
+--baseline DIR: another checkout (e.g. `git archive <commit>` unpacked, .venv linked) whose reconcile.yml runs
+in the same rounds, with its own ansible.cfg and collection, the order of the three rotating: before and after
+under the same load (the ratios to ping move with the machine's load; this comparison does not).
 Profile (after the timed rounds, separate runs): the pass_timing callback (bench/pass_timing/
 callback_plugins) times every task and every host's part of it; the interpreter shim
 (bench/pass_timing/timed_python.py, as ansible_python_interpreter) times each module run's phases on
@@ -141,24 +145,24 @@ def load1():
 
 
 # ---------------------------------------------------------------- timed rounds
-def timed_rounds(plays, sizes, rounds):
+def timed_rounds(plays, sizes, rounds, kinds=("reconcile", "ping")):
     """{(kind, n): [wall s]}, {(kind, n): [controller CPU s]} over the rounds, and the load average at
-    each round's start."""
+    each round's start. kinds: the playbooks run back to back, in an order that rotates per round and N."""
     walls, cpus, loads = {}, {}, []
     for n in sizes:  # warm-up: control masters, plot_info caches, the controller's page cache
-        for kind in ("reconcile", "ping"):
+        for kind in kinds:
             run_once(*plays[(kind, n)])
     for number in range(rounds):
         loads.append(load1())
         order = sizes if number % 2 == 0 else list(reversed(sizes))
         for index, n in enumerate(order):
-            kinds = ("reconcile", "ping") if (number + index) % 2 == 0 else ("ping", "reconcile")
-            for kind in kinds:
+            shift = (number + index) % len(kinds)
+            for kind in kinds[shift:] + kinds[:shift]:
                 began, ended, cpu = run_once(*plays[(kind, n)])
                 walls.setdefault((kind, n), []).append(ended - began)
                 cpus.setdefault((kind, n), []).append(cpu)
         sys.stderr.write("round %d: %s\n" % (number + 1, ", ".join(
-            "%s N=%d %.2fs" % (k, n, walls[(k, n)][-1]) for n in sizes for k in ("reconcile", "ping"))))
+            "%s N=%d %.2fs" % (k, n, walls[(k, n)][-1]) for n in sizes for k in kinds)))
     return walls, cpus, loads
 
 
@@ -214,6 +218,20 @@ def report_medians(walls, cpus, sizes, loads, rounds):
     report_slopes(summary, sizes)
     print("\nload average (1 min) at each round's start: %s" % ", ".join("%.2f" % v for v in loads))
     return summary
+
+
+def report_baseline(walls, cpus, sizes, baseline):
+    """The baseline checkout's reconcile, run in the same rounds: its ratio to ping and this one's to it."""
+    print("\n### Baseline %s in the same rounds (medians, wall s)\n" % baseline)
+    print("| N plotters (+1 storage) | baseline | reconcile | ping | baseline / ping | reconcile / baseline "
+          "| per-round reconcile / baseline | controller CPU baseline / reconcile |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for n in sizes:
+        base, rec, ping = (statistics.median(walls[(kind, n)]) for kind in ("baseline", "reconcile", "ping"))
+        per_round = sorted(r / b for r, b in zip(walls[("reconcile", n)], walls[("baseline", n)]))
+        print("| %d | %.2f | %.2f | %.2f | %.2fx | %.2fx | %.2f-%.2f | %.2f / %.2f s |" % (
+            n, base, rec, ping, base / ping, rec / base, per_round[0], per_round[-1],
+            statistics.median(cpus[("baseline", n)]), statistics.median(cpus[("reconcile", n)])))
 
 
 def report_slopes(summary, sizes):
@@ -278,6 +296,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--profile-rounds", type=int, default=2)
     ap.add_argument("--json", help="write the raw figures here")
+    ap.add_argument("--baseline", help="another checkout (its own ansible.cfg and collection) whose reconcile.yml "
+                                       "runs interleaved with this one's: before/after under the same load")
     args = ap.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     reason = fleetlib.unavailable_reason()
@@ -306,12 +326,25 @@ def bench(fleet, sizes, args):
         for kind, playbook in (("reconcile", RECONCILE), ("ping", ping)):
             plays[(kind, n)] = (playbook, inventory, n + 1)
             plays_timed[(kind, n)] = (playbook, timed, n + 1)
+        if args.baseline:  # its own config: its collections_path and roles_path resolve in its dir
+            base = Path(args.baseline).resolve()
+            plays[("baseline", n)] = (base / "reconcile.yml", inventory, n + 1,
+                                      {"ANSIBLE_CONFIG": str(base / "ansible.cfg")})
     print("machine: nproc %d, load average %s" % (os.cpu_count(), open("/proc/loadavg").read().strip()))
-    walls, cpus, loads = timed_rounds(plays, sizes, args.rounds)
+    kinds = ("reconcile", "ping") + (("baseline",) if args.baseline else ())
+    walls, cpus, loads = timed_rounds(plays, sizes, args.rounds, kinds)
     summary = report_medians(walls, cpus, sizes, loads, args.rounds)
+    if args.baseline:
+        report_baseline(walls, cpus, sizes, args.baseline)
+    if args.profile_rounds < 1:
+        return write_json(args, summary, loads, {})
     tasks, shims, host_times = profile_runs(fleet, plays_timed, sizes, args.profile_rounds)
     report_tasks(tasks, sizes)
     report_modules(shims, host_times, sizes)
+    return write_json(args, summary, loads, shims)
+
+
+def write_json(args, summary, loads, shims):
     if args.json:
         Path(args.json).write_text(json.dumps({"summary": summary, "loads": loads, "shims": {
             "%s-%d" % key: value for key, value in shims.items()}}, indent=1))
