@@ -41,7 +41,8 @@ _RETRIED = ("Only wrote", "Only read", "Could not open", "Could not copy")
 # Block scanning (feed_text): the lines _line acts on, by their start (a superset: _line decides).
 # Between two of them: `\tBucket N` lines (most of a log) and lines that change nothing. A line that is none
 # of these but holds `Starting plot ` or `Creating ` (chia's logging lines, see _python_line) is selected too
-# (the last alternative; a lookahead over the line, which only these few unselected non-tab lines reach).
+# (the last alternative, which only the few unselected non-tab lines reach: one scan of the line back to each
+# `g ` (sre skips to a literal after a greedy repeat), the two words told apart by lookbehinds).
 # A run of bucket lines counts as its highest bucket (as feed() of each line does), found without a
 # Python step per line: the last line's number when it is the last bucket (nothing counts more), else a
 # regex search for a line with a higher one (a sort numbers its buckets in order, but phase 3 interleaves
@@ -112,7 +113,7 @@ _SELECT_RE = re.compile(
     r"|(?P<first_pass>\tFirst computation pass[^\n]*)|(?P<second_pass>\tSecond computation pass[^\n]*)"
     r"|Progress update: (?P<progress>[^\n]*)"
     r"|(?P<line>)(?:\d|" + _alternatives([w for w, _k in _LINE_STARTS], dict(_LINE_STARTS)) + r")[^\n]*"
-    r"|(?P<mark>)(?=[^\n]*Starting plot |[^\n]*Creating )[^\t\n][^\n]*)")
+    r"|(?P<mark>)(?=[^\t\n])(?=[^\n]*g (?:(?<=Creating )|plot (?<=Starting plot )))[^\n]*)")
 _BUCKET = "\n\tBucket "
 _BUCKET_INDEX_RE = re.compile(r"\n\tBucket ([^ \n]*) ")
 _ABOVE = {}   # number -> compiled _above(number)
