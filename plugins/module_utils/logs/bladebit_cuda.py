@@ -28,13 +28,13 @@ from ansible_collections.plotfleet.chia.plugins.module_utils.logs import model
 __metaclass__ = type
 
 _GEN_RE = re.compile(r"^Generating plot (\d+)(?: / (\d+))?: ([0-9a-fA-F]{64})")
-_TABLE_DONE_RE = re.compile(r"^Table (\d) completed in")
-_PHASE_DONE_RE = re.compile(r"^Completed Phase (\d) in ([0-9.]+) seconds")
-_MARKED_RE = re.compile(r"^Marked Table (\d) in")
-_COMPRESSING_RE = re.compile(r"^Compressing [Tt]ables? (\d) and")
-_STEP_RE = re.compile(r"^Step (\d) completed step in")
-_TABLE3_DONE_RE = re.compile(r"^Completed table (\d) in")
-_PLOT_DONE_RE = re.compile(r"^Completed Plot \d+ in ([0-9.]+) seconds")
+# The step lines, one alternative each (their starts differ, so at most one matches); the group that
+# closes last names the handler (_STEP_HANDLERS).
+_STEP_LINE_RE = re.compile(
+    r"Table (?P<table_done>\d) completed in|Completed Phase (?P<phase_n>\d) in (?P<phase_done>[0-9.]+) seconds"
+    r"|Marked Table (?P<marked>\d) in|Compressing [Tt]ables? (?P<compressing>\d) and"
+    r"|Step (?P<compress_step>\d) completed step in|Completed table (?P<compressed>\d) in"
+    r"|Completed Plot \d+ in (?P<computed>[0-9.]+) seconds")
 _WRITTEN_RE = re.compile(r"^Completed writing plot in ([0-9.]+) seconds")
 _RENAME_RE = re.compile(r"^(.+\.plot)\.tmp -> (.+\.plot)$")
 _COUNT_RE = re.compile(r"^Will create (\d+) plots")
@@ -51,7 +51,9 @@ class BladebitCudaParser(model.LogParser):
     plotter = "bladebit_cuda"
 
     def _line(self, line):
-        text = _PREFIX_RE.sub("", line, count=1).strip()
+        if line[:1] == "[" or " bladebit" in line or line[:8] == "STDERR: ":   # else _PREFIX_RE cannot match
+            line = _PREFIX_RE.sub("", line, count=1)
+        text = line.strip()
         if not text or text.startswith("Progress update:"):
             return
         if text.startswith("Generating plot "):
@@ -106,14 +108,10 @@ class BladebitCudaParser(model.LogParser):
 
     def _progress(self, plot, text):
         """Handle a step line of the current plot; False when the line is not one."""
-        for regex, handler in ((_TABLE_DONE_RE, self._table_done), (_PHASE_DONE_RE, self._phase_done),
-                               (_MARKED_RE, self._marked), (_COMPRESSING_RE, self._compressing),
-                               (_STEP_RE, self._compress_step), (_TABLE3_DONE_RE, self._compressed),
-                               (_PLOT_DONE_RE, self._computed)):
-            m = regex.match(text)
-            if m:
-                handler(plot, m)
-                return True
+        m = _STEP_LINE_RE.match(text)
+        if m:
+            _STEP_HANDLERS[m.lastgroup](self, plot, m)
+            return True
         if text.startswith("Generating F1"):
             self._step(plot, 1, 1)
         elif text.startswith("Finished F1 in"):
@@ -125,32 +123,32 @@ class BladebitCudaParser(model.LogParser):
         return True
 
     def _table_done(self, plot, m):
-        table = int(m.group(1))
+        table = int(m.group("table_done"))
         if table >= 7:
             self._step(plot, 1, 7, 1.0)
         else:
             self._step(plot, 1, table + 1)
 
     def _phase_done(self, plot, m):
-        phase = int(m.group(1))
-        plot["phase_seconds"][m.group(1)] = float(m.group(2))
+        phase = int(m.group("phase_n"))
+        plot["phase_seconds"][m.group("phase_n")] = float(m.group("phase_done"))
         self._step(plot, phase + 1, 1 if phase < 3 else 0)
 
     def _marked(self, plot, m):
-        self._step(plot, 2, max(1, min(8 - int(m.group(1)), 6)), 1.0)
+        self._step(plot, 2, max(1, min(8 - int(m.group("marked")), 6)), 1.0)
 
     def _compressing(self, plot, m):
-        self._step(plot, 3, max(1, min(int(m.group(1)), 6)))
+        self._step(plot, 3, max(1, min(int(m.group("compressing")), 6)))
 
     def _compress_step(self, plot, m):
         if plot["phase"] == 3:
-            self._step(plot, 3, int(plot["step"].split(":")[1]), min(int(m.group(1)), 3) / 3.0)
+            self._step(plot, 3, int(plot["step"].split(":")[1]), min(int(m.group("compress_step")), 3) / 3.0)
 
     def _compressed(self, plot, m):
-        self._step(plot, 3, max(1, min(int(m.group(1)), 6)), 1.0)
+        self._step(plot, 3, max(1, min(int(m.group("compressed")), 6)), 1.0)
 
     def _computed(self, plot, m):
-        plot["total_seconds"] = float(m.group(1))
+        plot["total_seconds"] = float(m.group("computed"))
         self._step(plot, 5, 0)
 
     def _write_time(self, plot, text):
@@ -168,3 +166,9 @@ class BladebitCudaParser(model.LogParser):
             plot["copy_seconds"] = float(m.group(1))
             path = os.path.join(plot["dst_dir"], plot["plot_name"]) if plot["dst_dir"] and plot["plot_name"] else None
             self.finish(plot, path)
+
+
+_STEP_HANDLERS = {"table_done": BladebitCudaParser._table_done, "phase_done": BladebitCudaParser._phase_done,
+                  "marked": BladebitCudaParser._marked, "compressing": BladebitCudaParser._compressing,
+                  "compress_step": BladebitCudaParser._compress_step, "compressed": BladebitCudaParser._compressed,
+                  "computed": BladebitCudaParser._computed}

@@ -53,7 +53,9 @@ class GigahorseParser(model.LogParser):
     plotter = "gigahorse"
 
     def _line(self, line):
-        text = _PREFIX_RE.sub("", line, count=1).strip()
+        if line[:1] == "[":   # else _PREFIX_RE cannot match
+            line = _PREFIX_RE.sub("", line, count=1)
+        text = line.strip()
         if not text:
             return
         if text[0] == "[":
