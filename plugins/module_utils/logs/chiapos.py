@@ -190,15 +190,6 @@ def _at_most(number):
 _TABLE_GROUPS = {"computing": ("n1", "p1"), "backprop": ("n2", "p2"), "compressing": ("n3", "p3")}
 
 
-def _table_step(kind, n):
-    """The step a table line with number n > 0 sets (as _computing, _backprop, _compressing)."""
-    if kind == "computing":
-        return 1, min(n, 7)
-    if kind == "backprop":
-        return 2, min(max(8 - n, 1), 6)
-    return 3, min(n, 6)
-
-
 # A bucket run right before a line that moves the plot to a later step (or sets its sub-step done) is
 # skipped unread: set_step resets the sub-step and the new step starts where the current one ends (spans are
 # contiguous within phases 1..4; a later phase starts after the current one ends), so progress ends at least
@@ -309,8 +300,13 @@ class ChiaposParser(model.LogParser):
             else:   # a table line (and the progress line right after it)
                 n, progress = match.group(*_TABLE_GROUPS[kind])
                 n = int(n)
-                if n:
-                    step = _table_step(kind, n)
+                if n:   # as _computing/_backprop/_compressing: min(n, 7), min(max(8 - n, 1), 6), min(n, 6)
+                    if kind == "computing":
+                        step = (1, n if n < 7 else 7)
+                    elif kind == "backprop":
+                        step = (2, 1 if n > 7 else 8 - n if n > 2 else 6)
+                    else:
+                        step = (3, n if n < 6 else 6)
                     run = run and not _moves_forward(plot, step)
             if run:
                 self._run(text, run_from, at)

@@ -241,6 +241,9 @@ def _dirty_lines(text, first):
 
 def last_nonblank_line(text):
     """The last line of text (split at "\n") that is not all whitespace, as it is; None if none."""
+    line = text[text.rfind("\n") + 1:]
+    if line and not line.isspace():   # a block's last line, mostly
+        return line
     for size in (4096, len(text)):
         part = text[-size:]
         end = len(part.rstrip())
