@@ -53,6 +53,9 @@ HEAD_BYTES = 16384
 # A text file this large without any plotter marker is reported as "not a plotter log".
 UNRECOGNISED_AFTER = 65536
 READ_CHUNK = 8 * 1024 * 1024
+# What a parser may raise on a line it cannot read (float("1.2.3"), a missing field): never a reason
+# to lose the log (see _parse).
+PARSER_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, ZeroDivisionError)
 # The store is rewritten when garbage exceeds this share of it (and this many bytes).
 GARBAGE_SHARE = 1.0 / 3
 GARBAGE_MIN_BYTES = 1 << 20
@@ -479,23 +482,18 @@ class LogCache(object):
             except ValueError:
                 payload["note"] = "unrecognised"
                 return self._store(path, st, 0, None, payload)
-            tail = payload["tail"]
-            carry = b""
-            while True:
-                chunk = handle.read(READ_CHUNK)
-                if not chunk:
-                    break
-                data = carry + chunk
-                cut = data.rfind(b"\n")
-                if cut < 0:
-                    carry = data
-                    continue
-                carry = data[cut + 1:]
-                offset += cut + 1
-                # decoded from a view: a slice of the bytes would be a copy (~4x the decode's time)
-                text = str(memoryview(data)[:cut], "utf-8", "replace")
-                parser.feed_text(text)   # the whole block at once: much faster than feed() per line
-                tail = model.last_nonblank_line(text) or tail
+            start = offset
+            try:
+                offset, tail, carry = _feed_blocks(handle, parser, offset, payload["tail"], None)
+            except PARSER_ERRORS:
+                # A line the fast path cannot read (a garbled number...) must not cost the whole log,
+                # nor fail plot_info: read it again line by line, leaving out only the lines that raise.
+                handle.seek(start)
+                parser = model.parser_for(plotter, state)
+                skipped = []
+                offset, tail, carry = _feed_blocks(handle, parser, start, payload["tail"], skipped)
+                self.warnings.append("log %s: %d line(s) left out, the parser cannot read them (first: %r)"
+                                     % (path, len(skipped), skipped[0][:120] if skipped else ""))
             # an unfinished last line (no newline yet) is not fed: it is read again next time
             payload["tail"] = tail[-300:] if tail else (_last_line(carry) or None)
         payload["plots"] = parser.plots
@@ -520,6 +518,40 @@ class LogCache(object):
         self.seen[path] = info
         self.changed.add(path)
         return info
+
+
+def _feed_blocks(handle, parser, offset, tail, skipped):
+    """Feed the complete lines from the handle's position; returns (offset after the last complete
+    line, last non-blank line, the unfinished rest). skipped None: whole blocks (feed_text, fast);
+    a list: line by line, each line that raises left out and appended to it."""
+    carry = b""
+    while True:
+        chunk = handle.read(READ_CHUNK)
+        if not chunk:
+            break
+        data = carry + chunk
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            carry = data
+            continue
+        carry = data[cut + 1:]
+        offset += cut + 1
+        # decoded from a view: a slice of the bytes would be a copy (~4x the decode's time)
+        text = str(memoryview(data)[:cut], "utf-8", "replace")
+        if skipped is None:
+            parser.feed_text(text)   # the whole block at once: much faster than feed() per line
+        else:
+            _feed_lines(parser, text, skipped)
+        tail = model.last_nonblank_line(text) or tail
+    return offset, tail, carry
+
+
+def _feed_lines(parser, text, skipped):
+    for line in text.split("\n"):
+        try:
+            parser.feed(line)
+        except PARSER_ERRORS:
+            skipped.append(line)
 
 
 def _record(info, raw):

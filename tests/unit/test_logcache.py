@@ -251,3 +251,25 @@ def test_invalid_utf8_in_a_log_is_read_as_replacement_characters(tmp_path):
     expected = model.parse_lines(data.decode("utf-8", "replace").splitlines(), "chiapos")
     assert plots == expected
     assert plots[0]["id"] == "69\ufffd\ufffd" + RENAME_ID[4:]
+
+
+@pytest.mark.parametrize("live", [False, True])
+def test_a_line_the_parser_cannot_read_costs_that_line_only(d, tmp_path, live):
+    """A garbled number (`1.2.3`) made float() raise out of the parser and failed the whole plot_info;
+    now the log is read line by line, that line left out (same plots as the log without it), with a
+    warning naming the log. Resumed from its state, the log goes on from there."""
+    lines = (LOGS / "chiapos-k18-two-plots.log").read_text().splitlines(True)
+    at = next(i for i, line in enumerate(lines) if line.startswith("Time for phase 1 = "))
+    garbled = "Time for phase 1 = 1.2.3 seconds. CPU (99.0%) Sat Nov 28 20:25:34 2026\n"
+    path = d.logs / "garbled.log"
+    path.write_text("".join(lines[:at] + [garbled] + lines[at + 1:at + 40]))
+    cache, plots = d.call(live=[str(path)] if live else [])
+    without = d.root / "without.log"
+    without.write_text("".join(lines[:at] + lines[at + 1:at + 40]))
+    assert plots[str(path)] == _fresh(without, tmp_path)
+    assert plots[str(path)] and plots[str(path)][0]["id"] and "1" not in plots[str(path)][0]["phase_seconds"], plots
+    assert [w for w in cache.warnings_seen if "garbled.log: 1 line(s) left out" in w and "1.2.3" in w]
+    path.write_text("".join(lines[:at] + [garbled] + lines[at + 1:]))   # grows: resumed or re-read
+    cache, plots = d.call(live=[str(path)] if live else [])
+    without.write_text("".join(lines[:at] + lines[at + 1:]))
+    assert plots[str(path)] == _fresh(without, tmp_path)
