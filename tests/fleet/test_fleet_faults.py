@@ -6,6 +6,7 @@ patterns (fleetcheck.Ledger watches every dir during the whole test).
 import json
 import os
 import re
+import signal
 import time
 
 import fleetops
@@ -257,6 +258,14 @@ def test_fault5_storage_full(fleet, ledger):
     ledger.assert_invariants(min_finished=2)
 
 
+def process_name(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as handle:
+            return handle.read().strip()
+    except OSError:
+        return None
+
+
 def test_fault5_shared_storage_dir_counts_what_others_are_sending(fleet, ledger):
     """Fault 5 without the race: pf-plot1 is slowly copying its plot (100 KiB/s) into the 6 MB storage
     dir when pf-plot2 looks for room. The storage host's free space still holds most of the 6 MB, but
@@ -271,7 +280,20 @@ def test_fault5_shared_storage_dir_counts_what_others_are_sending(fleet, ledger)
     assert fleetops.transfers_running(fleet, [first])[first], "pf-plot1's slow copy is running"
     overrides[second].update(plotfleet_move_enabled=True)
     fleet.write_inventory(overrides=overrides)
-    output = fleetops.run_pass(fleet).stdout
+    # Under load the ~35 s copy could end during the next pass: its rsync waits (stopped) until that
+    # pass is over, so the pass sees it running from start to end.
+    held = [pid for pid in fleetops.transfers_running(fleet, [first])[first] if process_name(pid) == "rsync"]
+    assert held, "pf-plot1's rsync"
+    try:
+        for pid in held:
+            os.kill(pid, signal.SIGSTOP)
+        output = fleetops.run_pass(fleet).stdout
+    finally:
+        for pid in held:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except OSError:
+                pass
     assert re.search(r"other hosts are sending", status_lines(output, second)), status_lines(output, second)
     assert re.search(r"storage .* 1 incoming", status_lines(output, fleet.storage.name)), output[-3000:]
     assert not read_transfer_records(fleet.hosts[second]), "pf-plot2 started no copy"
