@@ -44,7 +44,23 @@ def detach(argv, log, nice=None, unit=None, use_systemd=None, warnings=None):
         started = _spawn_systemd(argv, log, nice, unit, warnings)
         if started:
             return started
+    if nice is not None and warnings is not None and os.geteuid() != 0 and nice < _own_nice():
+        warnings.append("plotter.nice %d is below this process's nice level %d: the plot runs at %d "
+                        "(only root may lower it)" % (nice, _own_nice(), _own_nice()))
     return {"pid": _spawn_setsid(argv, log, nice), "method": "setsid", "unit": None}
+
+
+def _own_nice():
+    return os.getpriority(os.PRIO_PROCESS, 0)
+
+
+def _set_nice(nice):
+    """The plotter's nice level as configured (absolute, as systemd's Nice=): os.nice() would add it to
+    ours, so a plot started from a niced loop or cron job would run nicer than asked."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
+    except PermissionError:
+        pass  # below our own level without privileges: it keeps ours (detach() warned)
 
 
 def _spawn_systemd(argv, log, nice, unit, warnings):
@@ -101,8 +117,8 @@ def _spawn_setsid(argv, log, nice):
             if hasattr(signal, "pthread_sigmask"):
                 signal.pthread_sigmask(signal.SIG_SETMASK, [])
             os.chdir("/")
-            if nice:
-                os.nice(nice)
+            if nice is not None:
+                _set_nice(nice)
             os.execv(argv[0], argv)
         except BaseException as exc:  # noqa: B036 - report to the parent, never return into the caller's code
             try:

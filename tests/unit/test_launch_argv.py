@@ -2,6 +2,8 @@
 
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -240,3 +242,23 @@ def test_systemd_run_failure_falls_back_to_setsid(monkeypatch, tmp_path):
 def test_a_launch_records_the_plotter_whose_log_it_prints(settings, parser):
     from ansible_collections.plotfleet.chia.plugins.module_utils import starting
     assert starting.recorded_plotter(settings) == parser
+
+
+@pytest.mark.parametrize("parent_nice, asked", [(3, 5), (7, 0)])
+def test_setsid_detach_sets_the_nice_level_asked_not_added_to_the_callers(tmp_path, parent_nice, asked):
+    """plotter.nice is a level, as systemd's Nice= makes it: from a caller at nice 3 (a niced loop or
+    cron job) a plot asked at 5 runs at 5, not 8; as root, one asked at 0 from nice 7 runs at 0."""
+    if asked < parent_nice and os.geteuid() != 0:
+        pytest.skip("lowering the nice level needs root")
+    pid_file = tmp_path / "pid"
+    code = ("import os, sys; os.nice(%d); from ansible_collections.plotfleet.chia.plugins.module_utils import "
+            "launch; s = launch.detach(['/bin/sleep', '30'], sys.argv[1], nice=%d, use_systemd=False); "
+            "open(sys.argv[2], 'w').write(str(s['pid']))" % (parent_nice, asked))
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "job.log"), str(pid_file)], check=True,
+                   env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    pid = int(pid_file.read_text())
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            assert int(handle.read().rsplit(")", 1)[1].split()[16]) == asked
+    finally:
+        os.kill(pid, signal.SIGKILL)
