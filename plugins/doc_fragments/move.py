@@ -80,6 +80,21 @@ options:
             The reconcile role fills it in (P(plotfleet.chia.move_destinations#filter)).
         type: int
         default: 0
+      incoming_plots:
+        description:
+          - The storage host's own count behind O(destinations[].incoming_bytes), by plot file name (bytes
+            each copy still has to write; P(plotfleet.chia.move_destinations#filter) fills it in from the
+            storage host's offer). A copy of this plotter's own among them is not counted twice - its
+            running transfer is reserved already - its bytes are taken out, and the larger of what is left
+            and O(destinations[].incoming_senders_bytes) counts.
+        type: dict
+      incoming_senders_bytes:
+        description:
+          - The part of O(destinations[].incoming_bytes) the other plotters' own gathered transfers account
+            for (P(plotfleet.chia.move_destinations#filter); 0 in a reconcile pass, where each plotter gathers
+            in its own call). Only read with O(destinations[].incoming_plots).
+        type: int
+        default: 0
       cpu_aes:
         description:
           - Whether the destination host's CPU has AES instructions, gathered by the controller

@@ -118,9 +118,13 @@ def _own_copies(hostvars, plotter):
                for t in transfers or [] if isinstance(t, dict) and t.get("state") in ("running", "interrupted"))
 
 
+def _plots_of(item):
+    return item.get("incoming_plots") if isinstance(item.get("incoming_plots"), dict) else {}
+
+
 def _storage_count(item, own):
     """The storage host's count at this dir without the plotter's own copies (known by plot name)."""
-    plots = item.get("incoming_plots") if isinstance(item.get("incoming_plots"), dict) else {}
+    plots = _plots_of(item)
     return max(0, int(item.get("incoming_bytes") or 0) - sum(int(plots.get(n) or 0) for n in own))
 
 
@@ -182,16 +186,19 @@ def move_destinations(hostvars, storage_hosts, plotter, ssh_key=None, known_free
             if known_free_only and item.get("free_bytes") is None and not item.get("problem"):
                 continue
             local = name == plotter
+            senders_bytes = status_doc.incoming_at(towards, [name, item.get("address")], item["path"])[1]
             dest = {
                 "path": item["path"], "host": None if local else item.get("address") or name,
                 "user": None if local else item.get("user"), "port": None if local else item.get("port"),
                 "ssh_key": None if local else (ssh_key or None), "must_be_mount": item.get("must_be_mount", False),
                 "free_bytes": item.get("free_bytes"), "min_free_bytes": item.get("min_free_bytes", 0),
-                "incoming_bytes": max(_storage_count(item, own),
-                                      status_doc.incoming_at(towards, [name, item.get("address")], item["path"])[1]),
+                "incoming_bytes": max(_storage_count(item, own), senders_bytes),
                 "cpu_aes": None if local else item.get("cpu_aes"),
             }
             dest.update((key, item[key]) for key in ("mounted", "problem") if item.get(key) is not None)
+            counted = dict((n, b) for n, b in _plots_of(item).items() if n not in own)
+            if counted:  # by plot name: plot_move takes out its own copies the controller did not know (a pass)
+                dest.update(incoming_plots=counted, incoming_senders_bytes=senders_bytes)
             if item.get("replot") and not local:  # replot happens in the storage agent's session (remote copies)
                 dest["replot"] = item["replot"]
             destinations.append(dest)

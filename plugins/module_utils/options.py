@@ -98,6 +98,8 @@ DESTINATION_SPEC = dict(
     free_bytes=dict(type="int"),
     min_free_bytes=dict(type="int", default=0),
     incoming_bytes=dict(type="int", default=0),
+    incoming_plots=dict(type="dict"),
+    incoming_senders_bytes=dict(type="int", default=0),
     cpu_aes=dict(type="bool"),
     replot=dict(type="dict"),
 )

@@ -13,7 +13,8 @@ import pytest
 from test_storage_slots import NAME, end, open_session
 
 from ansible_collections.plotfleet.chia.plugins.filter import fleet
-from ansible_collections.plotfleet.chia.plugins.module_utils import plotfile, storage_slots, transfer_worker
+from ansible_collections.plotfleet.chia.plugins.module_utils import plotfile, storage_slots, transfer, transfer_worker
+from ansible_collections.plotfleet.chia.plugins.module_utils.policy import move as move_policy
 
 
 @pytest.fixture
@@ -180,3 +181,36 @@ def test_destinations_take_the_larger_of_the_storage_count_and_the_senders_view(
     hostvars["p2"] = sender(senders_view) if senders_view is not None else {}
     dests = fleet.move_destinations(hostvars, ["nas"], "p1", None, True, ["p1", "p2"])
     assert [d["incoming_bytes"] for d in dests] == [expected]
+
+
+def test_in_a_pass_plot_move_takes_its_own_copies_out_of_the_storage_count(tmp_path, home):
+    """A plain plotter in a reconcile pass is gathered in its own plot_pass, after its destinations are
+    built, so the controller cannot take its copies out (above): the destination carries the storage
+    host's count by plot name, and the move policy takes out the plotter's own running copies there (which
+    it reserves itself). p2 sends bb (2,500 bytes left) while p1 sends aa (1,000 left): with 9,000 free a
+    4,000-byte plot fits for p2 (9,000 - its own 2,500 - p1's 1,000), not when bb is counted twice."""
+    a = tmp_path / "a"
+    a.mkdir()
+    first, _ = open_session(home, a, "aa", cap=4, total=1000)
+    second, _ = open_session(home, a, "bb", cap=4, total=3000)
+    (a / plotfile.partial_name(NAME % ("bb" * 32))).write_bytes(b"x" * 500)
+    try:
+        offered = fleet.storage_offer({"dirs": [{"path": str(a), "free_bytes": 9000}],
+                                       "storage_incoming": storage_slots.incoming([str(a)])}, [str(a)], "10.0.0.5")
+    finally:
+        end(first), end(second)
+    [built] = fleet.move_destinations({"nas": {"plotfleet_storage_offer": offered}, "p2": {}}, ["nas"], "p2",
+                                      None, True, ["p1", "p2"])
+    assert built["incoming_bytes"] == 3500 and built["incoming_senders_bytes"] == 0
+    [destination] = transfer.measure_destinations([built], marks={}, now=10.0)   # as plot_move does
+    own = {"id": "bb" * 32, "plot_id": "bb" * 32, "plot_name": NAME % ("bb" * 32), "state": "running",
+           "destination": str(a), "host": "10.0.0.5", "bytes_total": 3000, "bytes_done": 500, "source_dev": 1}
+    plot = {"path": "/src/" + NAME % ("cc" * 32), "name": NAME % ("cc" * 32), "dir": "/src", "size": 4000, "dev": 1,
+            "mtime": 1.0, "plot_id": "cc" * 32, "k": 18}
+    decided = move_policy.plan([plot], [destination], [own], max_per_destination=4, max_per_source=4, now=10.0)
+    assert [a["destination"]["path"] for a in decided["actions"]] == [str(a)], decided["reasons"]
+    assert move_policy.incoming_bytes(destination, [own["plot_name"]]) == 1000
+    assert move_policy.incoming_bytes(destination, []) == 3500, "without an own copy: the storage count"
+    bigger = dict(plot, size=5600)
+    refused = move_policy.plan([bigger], [destination], [own], max_per_destination=4, max_per_source=4, now=10.0)
+    assert not refused["actions"] and "1000 bytes other hosts are sending" in refused["reasons"][0], refused

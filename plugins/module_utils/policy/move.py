@@ -30,11 +30,12 @@ def plan(candidates, destinations, transfers, max_per_destination=1, max_per_sou
     """
     now = 0.0 if now is None else now  # pure: the caller passes the clock
     by_plot = dict((t.get("plot_id"), t) for t in transfers)
-    reserved, per_dest, per_source = {}, {}, {}
+    reserved, per_dest, per_source, own = {}, {}, {}, {}
     for rec in transfers:
         if rec["state"] == "running":
             key = transfer_facts.destination_key(rec.get("host"), rec["destination"])
             reserved[key] = reserved.get(key, 0) + max(0, rec["bytes_total"] - (rec.get("bytes_done") or 0))
+            own.setdefault(key, set()).add(rec.get("plot_name"))
             per_dest[key] = per_dest.get(key, 0) + 1
             per_source[rec.get("source_dev")] = per_source.get(rec.get("source_dev"), 0) + 1
     actions, reasons = [], []
@@ -45,7 +46,7 @@ def plan(candidates, destinations, transfers, max_per_destination=1, max_per_sou
             reasons.append("%s: %s" % (cand["path"], why))
             continue
         ranked, notes = _choose(cand, destinations, rec, reserved, per_dest, per_source,
-                                max_per_destination, max_per_source)
+                                max_per_destination, max_per_source, own)
         if not ranked:
             reasons.append("%s: not moved: %s" % (cand["path"], "; ".join(notes) or "no destination configured"))
             continue
@@ -107,7 +108,20 @@ def _where(rec):
     return "%s:%s" % (rec["host"], rec["destination"]) if rec.get("host") else rec["destination"]
 
 
-def _choose(cand, destinations, rec, reserved, per_dest, per_source, max_per_destination, max_per_source):
+def incoming_bytes(dest, own_copies=()):
+    """What other plotters are still sending to dest. The storage host counts every copy it holds a slot
+    for (incoming_plots, by name), this plotter's own running copies among them when the controller did
+    not know them (a reconcile pass); those are reserved already, so they come out here, by name."""
+    total = int(dest.get("incoming_bytes") or 0)
+    plots = dest.get("incoming_plots")
+    mine = sum(int(plots.get(name) or 0) for name in set(own_copies) if name) if isinstance(plots, dict) else 0
+    if not mine:
+        return total
+    return max(total - mine, int(dest.get("incoming_senders_bytes") or 0))
+
+
+def _choose(cand, destinations, rec, reserved, per_dest, per_source, max_per_destination, max_per_source,
+            own=None):
     """The usable destinations for one plot, best first (or None), and the notes on the others. Best:
     same filesystem (a rename), an interrupted transfer's own destination next (to resume its partial
     copy), then the fewest transfers running there, then the most free space after reservations."""
@@ -119,7 +133,7 @@ def _choose(cand, destinations, rec, reserved, per_dest, per_source, max_per_des
         if dest["dev"] is not None and dest["dev"] == cand["dev"]:
             return [dest], notes  # a rename needs no room and no transfer slot
         free = dest.get("free_bytes")
-        incoming = int(dest.get("incoming_bytes") or 0)  # what other plotters are still sending there
+        incoming = incoming_bytes(dest, (own or {}).get(dest["key"], ()))  # what other plotters still send there
         replot_room = replot_room_bytes(dest, cand)  # old plots the storage host would delete for this plot
         room = None if free is None else (free + replot_room - reserved.get(dest["key"], 0) - incoming
                                           - int(dest.get("min_free_bytes") or 0))
