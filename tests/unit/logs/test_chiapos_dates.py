@@ -2,7 +2,6 @@
 its regex finds, for the usual shape it reads at one place (by an hour epoch cached by the hour's text) and
 for every other: a day written ` 5` or `5`, trailing spaces, values mktime normalises, DST changes."""
 
-import os
 import time
 
 import pytest
@@ -12,22 +11,6 @@ from ansible_collections.plotfleet.chia.plugins.module_utils.logs import model
 CET = "CET-1CEST,M3.5.0,M10.5.0/3"   # DST 29 March 02:00 -> 03:00, 25 October 03:00 -> 02:00 (2026)
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-@pytest.fixture
-def zone():
-    def use(tz):
-        os.environ["TZ"] = tz
-        time.tzset()
-        model._UTC_OFFSETS.clear()
-    before = os.environ.get("TZ")
-    yield use
-    if before is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = before
-    time.tzset()
-    model._UTC_OFFSETS.clear()
 
 
 def _expected(text):

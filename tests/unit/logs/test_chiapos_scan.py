@@ -4,8 +4,6 @@ or `Creating ` somewhere, and every other start, in every part of a plot, whole 
 right after a run of bucket lines (which the scanner skips unread where the line counts more)."""
 
 import json
-import os
-import time
 
 import pytest
 
@@ -55,20 +53,11 @@ _HEAD_STATES = {}
 
 
 @pytest.fixture
-def zone_utc():
+def zone_utc(zone):
     """UTC, where `Thu Jan  1 00:00:00 1970` is 0.0."""
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC0"
-    time.tzset()
-    model._UTC_OFFSETS.clear()
+    zone("UTC0")
     _HEAD_STATES.clear()
     yield
-    if before is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = before
-    time.tzset()
-    model._UTC_OFFSETS.clear()
     _HEAD_STATES.clear()
 
 

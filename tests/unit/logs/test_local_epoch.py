@@ -1,6 +1,5 @@
 """model.local_epoch (the per-hour UTC offset cache parse_date uses) gives what time.mktime gives."""
 
-import os
 import time
 
 import pytest
@@ -10,22 +9,6 @@ from ansible_collections.plotfleet.chia.plugins.module_utils.logs import model
 # Central European time without tzdata (POSIX rule): DST from the last Sunday of March, 02:00 -> 03:00,
 # to the last Sunday of October, 03:00 -> 02:00. 2026: 29 March and 25 October.
 CET = "CET-1CEST,M3.5.0,M10.5.0/3"
-
-
-@pytest.fixture
-def zone():
-    def use(tz):
-        os.environ["TZ"] = tz
-        time.tzset()
-        model._UTC_OFFSETS.clear()
-    before = os.environ.get("TZ")
-    yield use
-    if before is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = before
-    time.tzset()
-    model._UTC_OFFSETS.clear()
 
 
 def _mktime(year, month, day, hh, mm, ss):
