@@ -126,22 +126,28 @@ def test_both_sides_ignore_an_entry_the_agent_never_writes(tmp_path, home):
         end(holder)
 
 
-def test_a_plotter_takes_its_own_copies_out_of_the_storage_count_by_plot_name(tmp_path, home):
-    """Two real sessions into one dir, p1's plot aa and p2's bb: p1 (gathered before, as a plotter that is
-    also a storage host is in a pass) reserves its own copy itself, so its destination counts only bb;
-    p2, not gathered yet, still counts both (the storage host cannot tell p2's copy from p1's)."""
-    a = tmp_path / "a"
+def offer_with_two_copies(home, a):
+    """Two real agent sessions into dir a (9,000 bytes free): plot aa with 1,000 bytes to write, bb with
+    2,500 (500 of 3,000 written). -> (storage_slots.incoming, the storage host's offer), read while both run."""
     a.mkdir()
     first, _ = open_session(home, a, "aa", cap=2, total=1000)
     second, _ = open_session(home, a, "bb", cap=2, total=3000)
     (a / plotfile.partial_name(NAME % ("bb" * 32))).write_bytes(b"x" * 500)
     try:
         incoming = storage_slots.incoming([str(a)])
-        assert incoming[str(a)]["plots"] == {NAME % ("aa" * 32): 1000, NAME % ("bb" * 32): 2500}
-        offered = fleet.storage_offer({"dirs": [{"path": str(a), "free_bytes": 9000}], "storage_incoming": incoming},
-                                      [str(a)], "10.0.0.5")
+        return incoming, fleet.storage_offer({"dirs": [{"path": str(a), "free_bytes": 9000}],
+                                              "storage_incoming": incoming}, [str(a)], "10.0.0.5")
     finally:
         end(first), end(second)
+
+
+def test_a_plotter_takes_its_own_copies_out_of_the_storage_count_by_plot_name(tmp_path, home):
+    """Two real sessions into one dir, p1's plot aa and p2's bb: p1 (gathered before, as a plotter that is
+    also a storage host is in a pass) reserves its own copy itself, so its destination counts only bb;
+    p2, not gathered yet, still counts both (the storage host cannot tell p2's copy from p1's)."""
+    a = tmp_path / "a"
+    incoming, offered = offer_with_two_copies(home, a)
+    assert incoming[str(a)]["plots"] == {NAME % ("aa" * 32): 1000, NAME % ("bb" * 32): 2500}
     own = {"state": "running", "host": "10.0.0.5", "destination": str(a), "bytes_total": 1000, "bytes_done": 300,
            "source": "/plots/" + NAME % ("aa" * 32)}
     hostvars = {"nas": {"plotfleet_storage_offer": offered}, "p1": {"plotfleet_host_state": {"transfers": [own]}},
@@ -190,15 +196,7 @@ def test_in_a_pass_plot_move_takes_its_own_copies_out_of_the_storage_count(tmp_p
     it reserves itself). p2 sends bb (2,500 bytes left) while p1 sends aa (1,000 left): with 9,000 free a
     4,000-byte plot fits for p2 (9,000 - its own 2,500 - p1's 1,000), not when bb is counted twice."""
     a = tmp_path / "a"
-    a.mkdir()
-    first, _ = open_session(home, a, "aa", cap=4, total=1000)
-    second, _ = open_session(home, a, "bb", cap=4, total=3000)
-    (a / plotfile.partial_name(NAME % ("bb" * 32))).write_bytes(b"x" * 500)
-    try:
-        offered = fleet.storage_offer({"dirs": [{"path": str(a), "free_bytes": 9000}],
-                                       "storage_incoming": storage_slots.incoming([str(a)])}, [str(a)], "10.0.0.5")
-    finally:
-        end(first), end(second)
+    _, offered = offer_with_two_copies(home, a)
     [built] = fleet.move_destinations({"nas": {"plotfleet_storage_offer": offered}, "p2": {}}, ["nas"], "p2",
                                       None, True, ["p1", "p2"])
     assert built["incoming_bytes"] == 3500 and built["incoming_senders_bytes"] == 0
