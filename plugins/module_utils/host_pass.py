@@ -9,6 +9,8 @@ decide moves and start or adopt workers (moving, as plot_move). Each step that a
 own module does, under the host lock and on a state gathered under that lock; a step that finds
 nothing to do on the pass's gather returns at once (no lock, no second gather, no probe of the
 plotter's Python). The host is gathered again only after a step changed it.
+In storage mode (a storage host's pass) only the gather runs, with what plot_info adds for a storage host
+(storage_state): one module, so a pass builds one AnsiballZ payload for every host.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,11 +24,13 @@ from ansible_collections.plotfleet.chia.plugins.module_utils import (
     options,
     processes,
     starting,
+    storage_state,
 )
 
 __metaclass__ = type
 
 ENDED_STATES = ("dead", "failed", "stopped")
+STORAGE_MODE = "mode is storage"
 
 
 class PassError(Exception):
@@ -42,6 +46,9 @@ def run(params, check_mode, warnings):
     """The pass: gather once -> clean up -> start -> move. Returns the module result; a failed step's
     PassError carries the gathered state (host_state), so the status still shows the host's jobs."""
     state = gather(params, warnings, check_mode)
+    if params["mode"] == "storage":  # a storage host's pass: its state (and offer) for the plotters' passes
+        return {"changed": False, "reasons": [], "host_state": state, "cleanup": skipped(STORAGE_MODE),
+                "start": skipped(STORAGE_MODE), "move": skipped(STORAGE_MODE)}
     try:
         problems = dir_problems(state, params["dir_variables"])
         if problems:
@@ -66,7 +73,8 @@ def option_problems(params):
         problems.append("history_limit must be >= 0, got %d" % params["history_limit"])
     if params["stall_after_s"] is not None and params["stall_after_s"] <= 0:
         problems.append("stall_after_s must be > 0, got %d" % params["stall_after_s"])
-    return problems + (options.move_problems(params) if params["move_enabled"] else [])
+    moves = params["move_enabled"] and params["mode"] == "plotter"
+    return problems + (options.move_problems(params) if moves else [])
 
 
 def take_warnings(result, warnings):
@@ -83,10 +91,14 @@ def skipped(reason):
 
 
 def gather(params, warnings, check_mode=False):
-    """plot_info's gather (its dst dirs plus a storage host's own storage dirs) and metrics file (not in
-    check mode: check mode writes nothing on the host, as plot_info)."""
-    state = hoststate.gather(dict(params, dst_dirs=list(params["dst_dirs"]) + list(params["storage_dirs"])))
+    """plot_info's gather (its dst dirs plus a storage host's own storage dirs; in storage mode with what
+    plot_info adds for a storage host) and metrics file (not in check mode: check mode writes nothing on
+    the host, as plot_info)."""
+    dst_dirs = list(params["dst_dirs"]) + list(params["storage_dirs"])
+    state = hoststate.gather(dict(params, dst_dirs=dst_dirs))
     host_warnings = state["host_warnings"] = state.pop("warnings")
+    if params["mode"] == "storage":
+        storage_state.add_figures(state, dst_dirs, params["replot"], params["state_dir"])
     if params.get("metrics_path") and not check_mode:
         # Imported here: a pass without metrics does not pay for it (AnsiballZ still ships it).
         from ansible_collections.plotfleet.chia.plugins.module_utils import metrics

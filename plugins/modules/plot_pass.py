@@ -41,11 +41,27 @@ options:
     type: path
   storage_dirs:
     description:
-      - Storage dirs of a plotter that is also a storage host; gathered with the others (reported in
-        C(host_state.dirs)) but never a destination of its own starts.
+      - Storage dirs of a storage host (O(mode=storage)) or of a plotter that is also one; gathered with the others
+        (reported in C(host_state.dirs)) but never a destination of its own starts.
     type: list
     elements: path
     default: []
+  mode:
+    description:
+      - V(plotter) - the whole pass (gather, clean up, start, move).
+      - V(storage) - a storage host's pass - the gather only, returning in RV(host_state) what
+        M(plotfleet.chia.plot_info) returns for a storage host (with C(storage_incoming) over O(dst_dirs) and
+        O(storage_dirs) and, given O(replot), C(replot_room) and C(replot_status)); RV(cleanup), RV(start) and
+        RV(move) are skipped. The reconcile role runs every host's pass with this one module, so a pass builds
+        one AnsiballZ payload (issue 15). O(plotter) is still required (its kind) but not used.
+    type: str
+    choices: [plotter, storage]
+    default: plotter
+  replot:
+    description:
+      - O(mode=storage) - as O(plotfleet.chia.plot_info#module:replot) of M(plotfleet.chia.plot_info) (the host's
+        C(plotfleet_replot) with C(storage_dirs) added). Unset - no C(replot_room) nor C(replot_status).
+    type: dict
   cleanup_dead_tmp:
     description: Delete the temp files that dead, failed or stopped jobs left (see RV(cleanup)).
     type: bool
@@ -76,8 +92,7 @@ options:
     default: {}
 notes:
   - Supports check mode (see above). A second run with nothing to do reports C(changed=false).
-  - The storage hosts' free space comes in O(destinations), from their own M(plotfleet.chia.plot_info) earlier in
-    the pass.
+  - The storage hosts' free space comes in O(destinations), from their own pass (O(mode=storage)) earlier.
 seealso:
   - module: plotfleet.chia.plot_info
   - module: plotfleet.chia.plot_stop
@@ -124,7 +139,8 @@ reasons:
 host_state:
   description:
     - The host state gathered at the start of the pass - the return values of M(plotfleet.chia.plot_info)
-      (C(jobs), C(history), C(dirs), C(transfers), C(load), C(host_warnings), ...).
+      (C(jobs), C(history), C(dirs), C(transfers), C(load), C(host_warnings), ...; in O(mode=storage) also
+      C(storage_incoming), C(replot_room), C(replot_status) as plot_info returns them for a storage host).
   returned: always
   type: dict
 cleanup:
@@ -159,6 +175,8 @@ def argument_spec():
     return options.host_argument_spec(
         metrics_path=dict(type="path"),
         storage_dirs=dict(type="list", elements="path", default=[]),
+        mode=dict(type="str", choices=["plotter", "storage"], default="plotter"),
+        replot=dict(type="dict"),
         cleanup_dead_tmp=dict(type="bool", default=True),
         start_enabled=dict(type="bool", default=True),
         move_enabled=dict(type="bool", default=True),
