@@ -344,6 +344,7 @@ import os  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
+import ansible_collections.plotfleet.chia.plugins.module_utils.compiled_cache  # noqa: E402,F401  (first: .pyc cache)
 from ansible_collections.plotfleet.chia.plugins.module_utils import hoststate, metrics, options, replot  # noqa: E402
 from ansible_collections.plotfleet.chia.plugins.module_utils import replot_status as replot_state  # noqa: E402
 from ansible_collections.plotfleet.chia.plugins.module_utils import storage_slots as slots  # noqa: E402

@@ -160,6 +160,7 @@ import sys  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
+import ansible_collections.plotfleet.chia.plugins.module_utils.compiled_cache  # noqa: E402,F401  (first: .pyc cache)
 from ansible_collections.plotfleet.chia.plugins.module_utils import moving, options  # noqa: E402
 
 try:  # the whole host state (live jobs); without it plot_move works from the files alone

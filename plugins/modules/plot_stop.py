@@ -184,6 +184,7 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
+import ansible_collections.plotfleet.chia.plugins.module_utils.compiled_cache  # noqa: E402,F401  (first: .pyc cache)
 from ansible_collections.plotfleet.chia.plugins.module_utils import hoststate, options, stopping  # noqa: E402
 
 
