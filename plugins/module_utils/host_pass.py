@@ -18,14 +18,9 @@ from __future__ import absolute_import, division, print_function
 import sys
 import time
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import (
-    hoststate,
-    moving,
-    options,
-    processes,
-    starting,
-    storage_state,
-)
+# starting and moving are imported where a plotter's pass uses them: a storage host's pass does not
+# execute them (AnsiballZ still ships them).
+from ansible_collections.plotfleet.chia.plugins.module_utils import hoststate, options, processes, storage_state
 
 __metaclass__ = type
 
@@ -161,6 +156,7 @@ def start_plots(params, state, check_mode, now=None):
         return skipped("start_enabled is false")
     if params["start_problems"]:  # the caller's own checks, named as its user wrote them
         raise PassError("; ".join(params["start_problems"]), errors=params["start_problems"], changed=False)
+    from ansible_collections.plotfleet.chia.plugins.module_utils import starting
     errors, binary = starting.validate(params)
     if errors:
         raise PassError("; ".join(errors), errors=errors, changed=False)
@@ -181,6 +177,7 @@ def move_plots(params, state, check_mode, warnings):
         return skipped("move_enabled is false")
     if not params["destinations"]:
         return skipped("no destinations")
+    from ansible_collections.plotfleet.chia.plugins.module_utils import moving
     move_params = dict(params, python=params["python"] or sys.executable)
     try:
         procs = processes.list_processes()

@@ -1,6 +1,7 @@
 """A plot_pass with nothing to do imports neither stopping (dead-tmp cleanup) nor metrics (metrics_path), nor the
 transfer worker (moving) or uuid (starting):
-host_pass imports them where they are used (issue 15: part of a pass's cost is the interpreter's import time).
+host_pass imports them where they are used (issue 15: part of a pass's cost is the interpreter's import time);
+a storage host's pass (mode storage) imports neither starting nor moving.
 Run in a fresh interpreter, as AnsiballZ runs the module; a pass that uses them still works (test_plot_pass.py,
 tests/integration/test_plot_pass_check_mode.py)."""
 
@@ -39,7 +40,8 @@ def run_pass(tmp_path, **extra):
 def test_a_pass_with_nothing_to_do_imports_no_cleanup_and_no_metrics(tmp_path):
     result = run_pass(tmp_path)
     assert result["changed"] is False and result["reasons"], result
-    assert "hoststate" in result["loaded"] and "moving" in result["loaded"]  # what it does use
+    assert "hoststate" in result["loaded"] and "starting" in result["loaded"]  # what it does use
+    assert "moving" not in result["loaded"]  # no destinations: no move step
     assert not {"stopping", "metrics"} & set(result["loaded"]), result["loaded"]
 
 
@@ -57,3 +59,11 @@ def test_a_pass_that_starts_no_transfer_and_no_plot_loads_neither_worker_nor_uui
 def test_metrics_are_imported_when_a_pass_writes_them(tmp_path):
     result = run_pass(tmp_path, metrics_path=str(tmp_path / "plotfleet.prom"))
     assert "metrics" in result["loaded"] and (tmp_path / "plotfleet.prom").exists()
+
+
+def test_a_storage_hosts_pass_imports_neither_starting_nor_moving(tmp_path):
+    storage = tmp_path / "storage"
+    storage.mkdir()
+    result = run_pass(tmp_path, mode="storage", tmp_dirs=[], dst_dirs=[], storage_dirs=[str(storage)])
+    assert result["changed"] is False and {"hoststate", "storage_state", "storage_slots"} <= set(result["loaded"])
+    assert not {"starting", "moving", "launch", "stopping"} & set(result["loaded"]), result["loaded"]

@@ -15,11 +15,13 @@ from test_storage_slots import end, open_session
 from ansible_collections.plotfleet.chia.plugins.module_utils import host_pass, storage_slots
 
 REPO = Path(__file__).resolve().parents[2]
-VOLATILE = ("load",)  # read at each call (load average, CPU idle): not the storage figures compared here
+# Read at each call - the load, and plotter processes of other tests this machine may run (their
+# progress moves): not the storage figures compared here.
+VOLATILE = ("load", "jobs")
 
 
 def steady(state):
-    """The state without what other programs change between two reads (load, a disk's free space)."""
+    """The state without what other programs change between two reads (load, jobs, a disk's free space)."""
     out = dict((key, value) for key, value in state.items() if key not in VOLATILE)
     out["dirs"] = [dict((k, v) for k, v in entry.items() if k not in ("free_bytes", "free")) for entry in out["dirs"]]
     return out
