@@ -45,10 +45,27 @@ _FATAL = ("*** Panic", "Fatal Error", "CUDA error", "Failed to write to plot", "
           "[PlotWriter] Error: Failed to to rename", "[PlotWriter] Error: Failed to rename")
 _WARNINGS = ("No space left in plot output directory", "[PlotWriter] Error: Could not rename",
              "[PlotWriter] Retrying", "Error ")
+# The lines _line can act on, for block scanning (group 1: the line): a wrapper prefix (a line starting with
+# `[`, `STDERR: ` or `<host> bladebit`), a timestamp prefix (the line goes to _line after strip_ts), or text
+# (after blanks) starting with one of these; the rest of a log (progress updates, sizes, GPU details) changes
+# nothing. The rename line can start anywhere: that alternative (a look at every line to its end) is only in
+# the selector of a block that holds one (_scan).
+_STARTS = (r"\[|STDERR: |\S+ bladebit|[^\S\n]*(?:Generating |Will create |Completed |\*\*\* |Fatal Error|CUDA error"
+           r"|Failed to write to plot|\[PlotWriter\] |Plot temporary file: |No space left in plot output directory"
+           r"|Error |WARNING: Deleting plot|Table |Marked Table |Compressing |Step |Finished F1 in|Checking )")
+_RENAMED = ".plot.tmp -> "
+_SELECT_RE = re.compile(r"\n((?:%s|%s)[^\n]*)" % (_STARTS, model.TS_START))
+_SELECT_RENAMED_RE = re.compile(r"\n((?:%s|%s|[^\n]*\.plot\.tmp -> )[^\n]*)" % (_STARTS, model.TS_START))
 
 
 class BladebitCudaParser(model.LogParser):
     plotter = "bladebit_cuda"
+    SELECT = _SELECT_RE
+
+    def _scan(self, text, start, end):
+        select = _SELECT_RENAMED_RE if text.find(_RENAMED, start, end) >= 0 else _SELECT_RE
+        for match in select.finditer(text, start, end):
+            self._selected(match.group(1))
 
     def _line(self, line):
         if line[:1] == "[" or " bladebit" in line or line[:8] == "STDERR: ":   # else _PREFIX_RE cannot match

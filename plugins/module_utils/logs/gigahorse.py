@@ -40,6 +40,18 @@ _WAITING = ("All destinations are busy or full", "Reached maximum number of plot
 _FATAL = ("terminate called", "Double Ctrl-C pressed")
 _HEADER = {"Working Directory": "tmp_dir", "Working Directory 2": "tmp2_dir", "Final Destination": "dst_dir"}
 _COPY_SHARE = {"flushing": 0.1, "flushed": 0.2, "copy": 0.3}
+# The lines _line can act on, for block scanning (group 1: the line): their text after a wrapper prefix
+# (any line starting with `[`) and blanks starts with one of these, or a timestamp prefix comes first (the
+# line goes to _line after strip_ts); the rest of a log (keys, table sizes, sort times...) changes nothing.
+# A worker thread's failure can be anywhere in a line: that alternative (a look at every line to its end)
+# is only in the selector of a block that holds one (_scan).
+_STARTS = (r"[^\S\n]*(?:\[|Phase |Plot Name: |Crafting plot |Total plot creation time was|Started copy to |Copy to "
+           r"|Renamed final plot to |Waiting for |Flushing to disk took|All destinations are busy or full"
+           r"|Reached maximum number of |terminate called|Double Ctrl-C pressed|Number of Plots:"
+           r"|Working Directory|Final Destination)")
+_THREAD_FAILED = " thread failed with: "
+_SELECT_RE = re.compile(r"\n((?:%s|%s)[^\n]*)" % (_STARTS, model.TS_START))
+_SELECT_FAILED_RE = re.compile(r"\n((?:%s|%s|[^\n]*%s)[^\n]*)" % (_STARTS, model.TS_START, _THREAD_FAILED))
 
 
 def copy_target_name(target):
@@ -51,6 +63,12 @@ def copy_target_name(target):
 
 class GigahorseParser(model.LogParser):
     plotter = "gigahorse"
+    SELECT = _SELECT_RE
+
+    def _scan(self, text, start, end):
+        select = _SELECT_FAILED_RE if text.find(_THREAD_FAILED, start, end) >= 0 else _SELECT_RE
+        for match in select.finditer(text, start, end):
+            self._selected(match.group(1))
 
     def _line(self, line):
         if line[:1] == "[":   # else _PREFIX_RE cannot match
