@@ -33,7 +33,8 @@ KEY_LENGTH = 32
 HEX = frozenset("0123456789abcdef")
 TEMP_PREFIX = ".tmp-"
 KEEP_NEWEST = 8  # key dirs kept after an upgrade (one per module payload and version)
-KEEP_USED_SECONDS = 86400  # a key dir used this recently is never removed (a run may be using it)
+KEEP_USED_SECONDS = 3600  # a key dir used this recently is never removed (a run may be using it; a run
+# whose dir goes later imports the rest from its zip, which stays on __path__)
 STALE_TEMP_SECONDS = 3600  # a temp dir this old was left by a run that died
 
 

@@ -260,7 +260,8 @@ def test_prune_removes_only_old_key_dirs_of_its_own(tmp_path):
             os.utime(str(root / name / compiled_cache.MARKER), (now - age, now - age))
         return name
 
-    recent = [made("%032x" % i, (i + 1) * hour) for i in range(compiled_cache.KEEP_NEWEST + 1)]  # all used today
+    recent_age = compiled_cache.KEEP_USED_SECONDS / (compiled_cache.KEEP_NEWEST + 2)
+    recent = [made("%032x" % i, (i + 1) * recent_age) for i in range(compiled_cache.KEEP_NEWEST + 1)]  # in use
     old = [made("%032x" % (100 + i), (48 + i) * hour) for i in range(2)]
     foreign = made("%032x" % 200, 100 * hour, marker=False)  # named like a key but not made by the cache
     stale, fresh = made(".tmp-dead-run", 2 * hour), made(".tmp-live-run", 60)
