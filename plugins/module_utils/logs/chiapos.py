@@ -25,7 +25,7 @@ from __future__ import absolute_import, division, print_function
 import os
 import re
 
-from ansible_collections.plotfleet.chia.plugins.module_utils.logs import model
+from ansible_collections.plotfleet.chia.plugins.module_utils.logs import chiapos_blocks, model
 
 __metaclass__ = type
 
@@ -112,6 +112,7 @@ _SELECT_RE = re.compile(
     r"|(?P<compressing>Compressing tables " + _NUMBER_END % (3, 3) + ")"
     r"|(?P<first_pass>\tFirst computation pass[^\n]*)|(?P<second_pass>\tSecond computation pass[^\n]*)"
     r"|Progress update: (?P<progress>[^\n]*)"
+    r"|" + chiapos_blocks.HEADER + "|" + chiapos_blocks.BOUNDARY + "|" + chiapos_blocks.ENDING +
     r"|(?P<line>)(?:\d|" + _alternatives([w for w, _k in _LINE_STARTS], dict(_LINE_STARTS)) + r")[^\n]*"
     r"|(?P<mark>)(?=[^\t\n])(?=[^\n]*g (?:(?<=Creating )|plot (?<=Starting plot )))[^\n]*)")
 _BUCKET = "\n\tBucket "
@@ -291,6 +292,15 @@ class ChiaposParser(model.LogParser):
                     _HANDLERS[action](self, plot, line)
                 elif plot is not None:
                     _TAB_ACTIONS[action](self, plot)
+                continue
+            if kind == "header":   # a run of once-a-plot lines (chiapos_blocks); a new plot: the run counts
+                if run:
+                    self._run(text, run_from, at)
+                chiapos_blocks.read_header(self, match)
+                continue
+            if kind == "boundary" or kind == "ending":   # a bucket run before is skipped: see chiapos_blocks
+                if plot is not None:
+                    chiapos_blocks.READERS[kind](self, plot, match, dates)
                 continue
             step = progress = None   # what _line does with these lines, without its dispatch
             if kind == "progress":
