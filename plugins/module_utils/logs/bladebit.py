@@ -61,6 +61,8 @@ _SELECT_RE = re.compile(
     r"|Output path|Thread count|Bucket count|Creating |Will create )[^\n]*)))"
     % (model.TS_START, _BLANKS, _FIRST, _STEP_KEYS))
 _LIVE = ("plotting", "copying")
+_HEADER = {"Output path": "dst_dir", "Temp1 path": "tmp_dir", "Temp2 path": "tmp2_dir", "Thread count": "threads",
+           "Bucket count": "buckets"}
 _STEPS = {}   # a `step` key -> (phase, minor, sub), or None: what _progress sets for a line starting so
 _MINORS = {}  # step text -> its minor
 
@@ -200,8 +202,7 @@ class BladebitParser(model.LogParser):
             return
         key = key.strip()
         value = value.strip()
-        field = {"Output path": "dst_dir", "Temp1 path": "tmp_dir", "Temp2 path": "tmp2_dir",
-                 "Thread count": "threads", "Bucket count": "buckets"}.get(key)
+        field = _HEADER.get(key)
         if field:
             ctx["header"] = True
             ctx[field] = _first_int(value) if field in ("threads", "buckets") else model.strip_dir(value)
@@ -303,7 +304,8 @@ class BladebitParser(model.LogParser):
     def _finished(self, plot, text):
         if plot["state"] not in ("plotting", "copying"):
             return
-        plot["total_seconds"] = float(_NUM_RE.search(text).group(1)) if _NUM_RE.search(text) else None
+        seconds = _NUM_RE.search(text)
+        plot["total_seconds"] = float(seconds.group(1)) if seconds else None
         path = self.ctx.pop("plot_file", None)
         if not path and plot["plot_name"] and plot["dst_dir"]:
             path = os.path.join(plot["dst_dir"], plot["plot_name"])

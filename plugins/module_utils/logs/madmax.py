@@ -33,22 +33,36 @@ _TABLE_RE = re.compile(r"\[P(\d)(?:-(\d))?\] Table (\d+) (scan|rewrite|took)")
 _SECONDS_RE = re.compile(r"took ([0-9.]+) sec")
 _COPY_DONE_RE = re.compile(r"^Copy to (.*) finished, took ([0-9.]+) sec")
 # The lines _line can act on, for block scanning (the rest: keys, network port, table sizes...), one group
-# per branch of _line, so _scan calls the branch's method itself (_BRANCHES); `line`: a timestamp prefix
-# (_line after strip_ts). The lines that only move the step (_STEP_KEYS: most of a log) come first, read
+# per kind, so _scan calls the kind's method itself (_BRANCHES, each taking the match); `line`: a timestamp
+# prefix (_line after strip_ts). The lines that only move the step (_STEP_KEYS: most of a log) come first, read
 # by _scan itself: their start is the key of the step they set (_step_of), and the match ends there (the
 # search skips the rest of the line faster than `[^\n]*` reads it); other spellings are `bracket`. `took`:
-# `Phase 2..4 took S sec` with its numbers, which _scan folds into the step it moves to where it can.
+# `Phase 1..4 took S sec` with its numbers, which _scan folds into the step it moves to where it can. The
+# once-a-plot lines in madMAx's own spelling come with their values read by the selector (`dir`, `threads`,
+# `plots`, `buckets`, `k`, `crafting`, `named`, `total`), so _scan does what _line does without cutting the
+# line up again (each distinct step costs ~5-30 us on a cold call: see BENCHMARKS.md, parser round 5b);
+# any other spelling of them falls to the generic groups after them (`header`, `name`, `phase`...).
 _STEP_KEYS = (r"\[P[1-3](?:-[12])?\] Table [0-9]{1,3} (?:scan|rewrite|took)|\[P2\] max_table_size"
               r"|\[P4\] (?:Starting to write C1|Writing C2|Finished writing C1)|Wrote plot header")
+# model.PLOT_NAME_RE with its groups named (test_madmax_fast_lines checks that it is the same pattern).
+_NAME = (r"plot-k(?P<name_k>\d\d)-(?:c\d\d?-)?(?P<name_y>\d{4})-(?P<name_mo>\d\d)-(?P<name_d>\d\d)"
+         r"-(?P<name_h>\d\d)-(?P<name_mi>\d\d)-(?P<name_id>[0-9a-f]{64})")
 _SELECT_RE = re.compile(
     r"\n(?:(?P<step>%s)"
-    r"|(?P<bracket>\[[^\n]*)|(?P<took>Phase (?P<took_n>[2-4]) took (?P<took_s>[0-9.]+) sec[^\n]*)"
+    r"|(?P<bracket>\[[^\n]*)|(?P<took>Phase (?P<took_n>[1-4]) took (?P<took_s>[0-9.]+) sec[^\n]*)"
+    r"|(?P<dir>(?P<dir_key>Final Directory|Working Directory|Working Directory 2): (?P<dir_value>[^\n]*))"
+    r"|Number of (?:Threads: (?P<threads>[0-9]+)|Plots: (?P<plots>[0-9]+)"
+    r"|Buckets (?P<buckets_p3>P1|P3\+P4): +2\^[0-9]+ \((?P<buckets>[0-9]+)\))(?![^\n])"
+    r"|Multi-threaded pipelined Chia k(?P<k>[0-9]+) [^\n]*"
+    r"|Crafting plot [0-9]+ out of (?P<crafting>[0-9]+)(?![^\n])"
+    r"|Plot Name: (?P<named>%s)(?![^\n])"
+    r"|(?P<total>Total plot creation time was (?P<total_s>[0-9.]+) sec[^\n]*)"
     r"|(?P<phase>Phase [^\n]*)|(?P<name>Plot Name: [^\n]*)"
-    r"|(?P<crafting>Crafting plot [^\n]*)|(?P<total>Total plot creation time was[^\n]*)"
+    r"|(?P<generic_crafting>Crafting plot [^\n]*)|(?P<generic_total>Total plot creation time was[^\n]*)"
     r"|(?P<renamed>Renamed final plot to [^\n]*)|(?P<copy>Copy to [^\n]*)|(?P<started>Started copy to [^\n]*)"
     r"|(?P<header>(?:Multi-threaded pipelined Chia k|Number of "
     r"|[^\S\n]*(?:Final Directory|Working Directory|Number of Threads))[^\n]*)"
-    r"|(?P<line>(?:%s)[^\n]*))" % (_STEP_KEYS, model.TS_START))
+    r"|(?P<line>(?:%s)[^\n]*))" % (_STEP_KEYS, _NAME, model.TS_START))
 _HEADER = {
     "Final Directory:": "dst_dir",
     "Working Directory:": "tmp_dir",
@@ -254,7 +268,7 @@ class MadmaxParser(model.LogParser):
             if kind == "took" and plot is not None:
                 phase, seconds = match.group("took_n", "took_s")
                 nxt = int(phase) + 1
-                if nxt > plot["phase"] and (best is None or nxt > best[0]):
+                if nxt > 2 and nxt > plot["phase"] and (best is None or nxt > best[0]):
                     # _phase_took: set_sub(1.0), then set_step(nxt, 0) moves on, so only the latter counts
                     plot["phase_seconds"][phase] = float(seconds)
                     best = (nxt, 0, 0.0)
@@ -262,10 +276,66 @@ class MadmaxParser(model.LogParser):
             if best is not None:
                 self.set_step(plot, *best)
                 best = None
-            _BRANCHES[kind](self, match.group(kind))
+            _BRANCHES[kind](self, match)
             plot = plots[-1] if plots else None
         if best is not None:
             self.set_step(plot, *best)
+
+    # -- the once-a-plot lines as madMAx spells them, their values read by the selector (what _line does) ------
+    def _took_match(self, match):
+        """`Phase N took S sec` that _scan did not fold (phase 1: it only completes the sub-step)."""
+        plot = self.plots[-1] if self.plots else None
+        if plot is not None:
+            phase = match.group("took_n")
+            plot["phase_seconds"][phase] = float(match.group("took_s"))
+            self.set_sub(plot, 1.0)
+            if phase != "1":
+                self.set_step(plot, int(phase) + 1, 0)
+
+    def _dir_match(self, match):
+        value = match.group("dir_value").strip()
+        if len(value) > 1:   # model.strip_dir
+            value = value.rstrip("/") or "/"
+        self.ctx[_HEADER[match.group("dir_key") + ":"]] = value
+        self._apply_header()
+
+    def _threads_match(self, match):
+        self.ctx["threads"] = int(match.group("threads"))
+        self._apply_header()
+
+    def _plots_match(self, match):
+        self.ctx["count"] = int(match.group("plots"))
+
+    def _buckets_match(self, match):
+        if match.group("buckets_p3") != "P1" and self.ctx.get("buckets"):
+            return  # keep the P1 bucket count
+        self.ctx["buckets"] = int(match.group("buckets"))
+        self._apply_header()
+
+    def _k_match(self, match):
+        self.ctx["k"] = int(match.group("k"))
+
+    def _crafting_match(self, match):
+        self._inherit(self.start_plot(int(match.group("crafting"))))
+
+    def _named_match(self, match):
+        """`Plot Name: plot-k32-...`: _plot_name, the name's fields read by the selector (model.plot_name_info)."""
+        plot = self.plots[-1] if self.plots else None
+        if plot is None or plot["plot_name"]:
+            plot = self.start_plot(self.ctx.get("count"))
+        self._inherit(plot)
+        plot["plot_name"] = match.group("named") + ".plot"
+        k, year, month, day, hour, minute, plot_id = match.group(
+            "name_k", "name_y", "name_mo", "name_d", "name_h", "name_mi", "name_id")
+        plot["k"] = int(k)
+        plot["started_ts"] = model.local_epoch(int(year), int(month), int(day), int(hour), int(minute), 0)
+        plot["id"] = plot_id
+        self.set_step(plot, 1, 1)
+
+    def _total_match(self, match):
+        plot = self.plots[-1] if self.plots else None
+        if plot is not None:
+            self._total_at(plot, float(match.group("total_s")))
 
     def _phase_took(self, line):
         plot = self.current
@@ -284,16 +354,19 @@ class MadmaxParser(model.LogParser):
 
     def _total(self, line):
         plot = self.current
-        if plot is None:
-            return
-        plot["total_seconds"] = _seconds(line.replace(" was ", " took ", 1))
+        if plot is not None:
+            self._total_at(plot, _seconds(line.replace(" was ", " took ", 1)))
+
+    def _total_at(self, plot, seconds):
+        plot["total_seconds"] = seconds
         self.set_step(plot, 5, 0)
         dst, tmp2 = plot["dst_dir"], plot["tmp2_dir"] or plot["tmp_dir"]
-        if dst and tmp2 and os.path.normpath(dst) == os.path.normpath(tmp2) and plot["plot_name"]:
+        if dst and tmp2 and _same_dir(dst, tmp2) and plot["plot_name"]:
             self.finish(plot, os.path.join(dst, plot["plot_name"]))
 
     def _by_name(self, path):
-        name = os.path.basename(path.strip())
+        path = path.strip()
+        name = path[path.rfind("/") + 1:]   # os.path.basename (posixpath: the workers are Linux/macOS)
         for plot in reversed(self.plots):
             if plot["plot_name"] == name:
                 return plot
@@ -310,9 +383,34 @@ class MadmaxParser(model.LogParser):
         self.finish(plot, path)
 
 
-# _SELECT_RE's groups -> the method _line runs for such a line
-_BRANCHES = {"bracket": MadmaxParser._bracket_line, "phase": MadmaxParser._phase_took, "took": MadmaxParser._phase_took,
-             "name": MadmaxParser._name_line, "crafting": MadmaxParser._crafting, "total": MadmaxParser._total,
-             "renamed": MadmaxParser._renamed_line, "copy": MadmaxParser._copy_line,
-             "started": MadmaxParser._started_copy_line, "header": MadmaxParser._header,
-             "line": MadmaxParser._selected}
+def _same_dir(one, other):
+    """os.path.normpath(one) == os.path.normpath(other), without normpath where both are already normal."""
+    if one == other:
+        return True
+    if _normal(one) and _normal(other):
+        return False
+    return os.path.normpath(one) == os.path.normpath(other)
+
+
+def _normal(path):
+    """True where os.path.normpath(path) == path for sure: no empty, `.` or `..` part, no trailing slash."""
+    return path[:1] != "." and path[-1:] != "/" and "//" not in path and "/." not in path
+
+
+def _on_line(method, group):
+    """A _BRANCHES entry for a _line branch: the method on the group's text."""
+    return lambda parser, match: method(parser, match.group(group))
+
+
+# _SELECT_RE's groups -> what _line does for such a line (a method of the parser and the match)
+_BRANCHES = {"took": MadmaxParser._took_match, "dir": MadmaxParser._dir_match,
+             "threads": MadmaxParser._threads_match, "plots": MadmaxParser._plots_match,
+             "buckets": MadmaxParser._buckets_match, "k": MadmaxParser._k_match,
+             "crafting": MadmaxParser._crafting_match, "named": MadmaxParser._named_match,
+             "total": MadmaxParser._total_match}
+for _group, _method in (("bracket", MadmaxParser._bracket_line), ("phase", MadmaxParser._phase_took),
+                        ("name", MadmaxParser._name_line), ("generic_crafting", MadmaxParser._crafting),
+                        ("generic_total", MadmaxParser._total), ("renamed", MadmaxParser._renamed_line),
+                        ("copy", MadmaxParser._copy_line), ("started", MadmaxParser._started_copy_line),
+                        ("header", MadmaxParser._header), ("line", MadmaxParser._selected)):
+    _BRANCHES[_group] = _on_line(_method, _group)

@@ -114,4 +114,6 @@ def test_every_line_branch_of_the_selector_matches_feed():
     lines = read_lines(fixture_path("synthetic-madmax-n2-copy-overlap.log"))
     _assert_block_is_per_line(lines[:40] + ["Copy to /x/y.plot failed, retrying", "Started copy to /x/z.plot",
                                             "Renamed final plot to /elsewhere/unknown.plot"] + lines[40:60], 60)
-    assert set(madmax._BRANCHES) == set(madmax._SELECT_RE.groupindex) - {"step", "took_n", "took_s"}
+    values = {"step", "took_n", "took_s", "dir_key", "dir_value", "buckets_p3", "total_s"}
+    values.update(name for name in madmax._SELECT_RE.groupindex if name.startswith("name_"))
+    assert set(madmax._BRANCHES) == set(madmax._SELECT_RE.groupindex) - values
