@@ -1,7 +1,7 @@
 """A reconcile pass with nothing to do against a one-task ping playbook, over a real SSH fleet (issue 15).
 
 Usage: .venv/bin/python bench/bench_pass.py [--sizes 1,4,8] [--rounds 5] [--profile-rounds 2] [--json FILE]
-       [--baseline DIR]
+       [--baseline DIR ...]
 Needs root on Linux (network namespaces, one sshd per host: the fleet of tests/fleet, built by its own
 fleetlib with more plotters). Takes the fleet lock (/tmp/plotfleet-fleet.lock) for the whole run.
 
@@ -220,18 +220,23 @@ def report_medians(walls, cpus, sizes, loads, rounds):
     return summary
 
 
-def report_baseline(walls, cpus, sizes, baseline):
+def baseline_kinds(baselines):
+    """[(kind, checkout)]: "baseline" for the first --baseline, "baseline2", ... for the others."""
+    return [("baseline%s" % (index + 1 if index else ""), Path(base).resolve()) for index, base in enumerate(baselines)]
+
+
+def report_baseline(walls, cpus, sizes, baseline, kind="baseline"):
     """The baseline checkout's reconcile, run in the same rounds: its ratio to ping and this one's to it."""
     print("\n### Baseline %s in the same rounds (medians, wall s)\n" % baseline)
     print("| N plotters (+1 storage) | baseline | reconcile | ping | baseline / ping | reconcile / baseline "
           "| per-round reconcile / baseline | controller CPU baseline / reconcile |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for n in sizes:
-        base, rec, ping = (statistics.median(walls[(kind, n)]) for kind in ("baseline", "reconcile", "ping"))
-        per_round = sorted(r / b for r, b in zip(walls[("reconcile", n)], walls[("baseline", n)]))
+        base, rec, ping = (statistics.median(walls[(name, n)]) for name in (kind, "reconcile", "ping"))
+        per_round = sorted(r / b for r, b in zip(walls[("reconcile", n)], walls[(kind, n)]))
         print("| %d | %.2f | %.2f | %.2f | %.2fx | %.2fx | %.2f-%.2f | %.2f / %.2f s |" % (
             n, base, rec, ping, base / ping, rec / base, per_round[0], per_round[-1],
-            statistics.median(cpus[("baseline", n)]), statistics.median(cpus[("reconcile", n)])))
+            statistics.median(cpus[(kind, n)]), statistics.median(cpus[("reconcile", n)])))
 
 
 def report_slopes(summary, sizes):
@@ -296,8 +301,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--profile-rounds", type=int, default=2)
     ap.add_argument("--json", help="write the raw figures here")
-    ap.add_argument("--baseline", help="another checkout (its own ansible.cfg and collection) whose reconcile.yml "
-                                       "runs interleaved with this one's: before/after under the same load")
+    ap.add_argument("--baseline", action="append", default=[],
+                    help="another checkout (its own ansible.cfg and collection) whose reconcile.yml runs interleaved "
+                         "with this one's: before/after under the same load (repeat for several)")
     args = ap.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     reason = fleetlib.unavailable_reason()
@@ -326,16 +332,16 @@ def bench(fleet, sizes, args):
         for kind, playbook in (("reconcile", RECONCILE), ("ping", ping)):
             plays[(kind, n)] = (playbook, inventory, n + 1)
             plays_timed[(kind, n)] = (playbook, timed, n + 1)
-        if args.baseline:  # its own config: its collections_path and roles_path resolve in its dir
-            base = Path(args.baseline).resolve()
-            plays[("baseline", n)] = (base / "reconcile.yml", inventory, n + 1,
-                                      {"ANSIBLE_CONFIG": str(base / "ansible.cfg")})
+        for kind, base in baseline_kinds(args.baseline):  # its own config: collections_path, roles_path in its dir
+            plays[(kind, n)] = (base / "reconcile.yml", inventory, n + 1, {"ANSIBLE_CONFIG": str(base / "ansible.cfg")})
     print("machine: nproc %d, load average %s" % (os.cpu_count(), open("/proc/loadavg").read().strip()))
-    kinds = ("reconcile", "ping") + (("baseline",) if args.baseline else ())
+    kinds = ("reconcile", "ping") + tuple(kind for kind, _base in baseline_kinds(args.baseline))
     walls, cpus, loads = timed_rounds(plays, sizes, args.rounds, kinds)
     summary = report_medians(walls, cpus, sizes, loads, args.rounds)
-    if args.baseline:
-        report_baseline(walls, cpus, sizes, args.baseline)
+    for kind, base in baseline_kinds(args.baseline):
+        report_baseline(walls, cpus, sizes, base, kind)
+        for size in sizes:  # in --json too
+            summary[size].update({kind + "_s": walls[(kind, size)], kind + "_cpu_s": cpus[(kind, size)]})
     if args.profile_rounds < 1:
         return write_json(args, summary, loads, {})
     tasks, shims, host_times = profile_runs(fleet, plays_timed, sizes, args.profile_rounds)
