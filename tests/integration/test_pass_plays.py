@@ -55,3 +55,23 @@ def test_each_group_runs_its_own_pass_and_a_host_in_both_runs_both(tmp_path):
     (move,) = moves["p1"]["would_move"]
     offered = {"s1": str(tmp_path / "s1" / "storage"), "d1": str(tmp_path / "d1" / "storage")}
     assert offered.get(move["host"]) == move["destination"], moves["p1"]
+
+
+def test_an_unreachable_storage_host_offers_nothing_and_fails_at_the_end_only(tmp_path):
+    storage = dict(host_vars(tmp_path, "s1"), ansible_connection="ssh", ansible_host="127.0.0.1", ansible_port=1)
+    plotter = dict(host_vars(tmp_path, "p1"), plotfleet_storage_dirs=[])
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(json.dumps({"all": {"children": {
+        "plotters": {"hosts": {"p1": plotter}}, "storage": {"hosts": {"s1": storage}}}}}))
+    lib.place_plots(tmp_path / "p1" / "dst", 1)
+    proc = run_playbook(REPO / "reconcile.yml", inventory=inventory, check=True,
+                        extra_vars={"plotfleet_start_enabled": False})
+    out = proc.stdout
+    assert proc.returncode != 0, out[-3000:]
+    assert hosts_in(section(out, PLOTTER_TASK)) == ["p1"]  # p1's pass runs without s1's offer
+    doc = status_doc(tmp_path)
+    failed = dict((failure["host"], failure) for failure in doc["failures"])
+    assert list(failed) == ["s1"] and "unreachable" in json.dumps(failed["s1"]), doc["failures"]
+    p1 = next(host for host in doc["hosts"] if host["name"] == "p1")
+    assert p1["move"]["would_move"] == [], p1["move"]  # nothing offered: nowhere to move
+    assert "fatal: [s1]" in section(out, "TASK [plotfleet.chia.status : Fail the hosts that failed this pass]")
