@@ -105,17 +105,23 @@ FLEET_XDIST ?= -n 2 --dist worksteal
 fleet: venv sysdeps
 	$(PYTEST) $(FLEET_XDIST) --durations=25 tests/fleet
 
-# Both venvs are built at once; then the checks (lint, sanity, unit), the integration suite and the fleet
-# suite run at the same time, each into its own log (tests/run_suites.py prints each result as it ends,
-# then the whole log of each suite that failed; any failure fails make test). Lint and sanity, minutes
-# of CPU that nothing waits for, run at a lower priority (nice): the longer integration and fleet suites
-# get the cores first. The unit tests run at the normal one (one checks the nice a plot is started with).
+# The checks (lint, sanity, unit), the integration suite and the fleet suite run at the same time, each
+# into its own log (tests/run_suites.py, on the system Python, prints each result as it ends, then the
+# whole log of each suite that failed; any failure fails make test). Each suite first makes .venv (under
+# a lock: the first one builds it, the others wait for it); the integration suite builds .venv-chia
+# meanwhile (~2 minutes from a fresh clone, mostly downloads), so the checks and the fleet start as soon
+# as .venv is there instead of waiting for chia-blockchain as well. Lint and sanity, minutes of CPU that
+# nothing waits for, run at a lower priority (nice): the longer integration and fleet suites get the
+# cores first. The unit tests run at the normal one (one checks the nice a plot is started with).
 SUITE_LOGS := tests/output/logs
 SUB_MAKE := $(MAKE) --no-print-directory
-test: sysdeps
-	$(SUB_MAKE) -j2 -O venv chia-venv
-	$(BIN)/python tests/run_suites.py $(SUITE_LOGS) checks='nice -n 10 $(SUB_MAKE) -k lint sanity; rc=$$?; $(SUB_MAKE) unit && exit $$rc' \
-	  integration='$(SUB_MAKE) integration' fleet='$(SUB_MAKE) fleet'
+LOCKED_VENV = mkdir -p $(SUITE_LOGS) && flock $(SUITE_LOGS)/.venv.lock $(SUB_MAKE) venv
+CHECKS_SUITE = $(LOCKED_VENV) || exit; nice -n 10 $(SUB_MAKE) -k lint sanity; rc=$$?; $(SUB_MAKE) unit && exit $$rc
+INTEGRATION_SUITE = $(SUB_MAKE) chia-venv && $(LOCKED_VENV) && $(SUB_MAKE) integration
+FLEET_SUITE = $(LOCKED_VENV) && $(SUB_MAKE) fleet
+test: sysdeps python-venv
+	$(PYTHON) tests/run_suites.py $(SUITE_LOGS) checks='$(CHECKS_SUITE)' integration='$(INTEGRATION_SUITE)' \
+	  fleet='$(FLEET_SUITE)'
 
 bench: venv
 	$(BIN)/python bench/run.py
