@@ -191,6 +191,16 @@ def _at_most(number):
 _TABLE_GROUPS = {"computing": ("n1", "p1"), "backprop": ("n2", "p2"), "compressing": ("n3", "p3")}
 
 
+def _table_step(kind, n):
+    """The step of a table line with number n > 0, as _computing/_backprop/_compressing set it: min(n, 7),
+    min(max(8 - n, 1), 6), min(n, 6)."""
+    if kind == "computing":
+        return (1, n if n < 7 else 7)
+    if kind == "backprop":
+        return (2, 1 if n > 7 else 8 - n if n > 2 else 6)
+    return (3, n if n < 6 else 6)
+
+
 # A bucket run right before a line that moves the plot to a later step (or sets its sub-step done) is
 # skipped unread: set_step resets the sub-step and the new step starts where the current one ends (spans are
 # contiguous within phases 1..4; a later phase starts after the current one ends), so progress ends at least
@@ -271,6 +281,13 @@ class ChiaposParser(model.LogParser):
             plot = plots[-1] if plots else None
             run = plot is not None and at > done   # bucket lines (and lines of no effect) before this one
             run_from, done = done, match.end()
+            steps = _TABLE_STEPS.get(kind)
+            if steps is not None and plot is not None:   # a table line (and the progress line after it), its
+                number, progress = match.group(*_TABLE_GROUPS[kind])   # number as written in chiapos' logs
+                step = steps.get(number)
+                if step is not None:
+                    self._table_line(plot, kind, step, progress, text, run_from, at)
+                    continue
             if kind == "line" or kind == "mark":
                 if run:
                     self._run(text, run_from, at)
@@ -310,13 +327,8 @@ class ChiaposParser(model.LogParser):
             else:   # a table line (and the progress line right after it)
                 n, progress = match.group(*_TABLE_GROUPS[kind])
                 n = int(n)
-                if n:   # as _computing/_backprop/_compressing: min(n, 7), min(max(8 - n, 1), 6), min(n, 6)
-                    if kind == "computing":
-                        step = (1, n if n < 7 else 7)
-                    elif kind == "backprop":
-                        step = (2, 1 if n > 7 else 8 - n if n > 2 else 6)
-                    else:
-                        step = (3, n if n < 6 else 6)
+                if n:
+                    step = _table_step(kind, n)
                     run = run and not _moves_forward(plot, step)
             if run:
                 self._run(text, run_from, at)
@@ -337,6 +349,35 @@ class ChiaposParser(model.LogParser):
                     self.bump(plot, value)
         if end > done and plots:
             self._run(text, done, end)
+
+    def _table_line(self, plot, kind, step, progress, text, run_from, at):
+        """What the generic path below does with a table line (set_step inline where it only moves the newest
+        plot forward, bump inline); `step`: (phase, minor, step text, progress at its start) from _TABLE_STEPS.
+        text[run_from:at]: the lines before it since the last selected one (none: run_from == at); plot: the newest."""
+        phase, minor, step_text, start = step
+        now = plot["phase"]
+        forward = now < phase if phase != now else minor > model.step_minor(plot["step"])   # _moves_forward
+        if run_from < at and not forward:
+            self._run(text, run_from, at)
+        ctx = self.ctx
+        if kind == "compressing":
+            ctx["pass"] = 0
+        if forward and "retry_error" not in ctx:   # set_step: moved; set_sub(0.0): the step's start
+            plot["phase"] = phase
+            plot["step"] = step_text
+            ctx["sub"] = 0.0
+            if start > plot["progress"]:
+                plot["progress"] = start
+        else:
+            self.set_step(plot, phase, minor)
+        if progress is not None:   # bump(plot, value), for 0 <= value <= 1
+            value = _float(progress.strip())
+            if value is not None and 0 <= value <= 1:
+                if value > 0.9999 and plot["state"] != "finished":
+                    value = 0.9999
+                value = model.round4(value)
+                if value > plot["progress"]:
+                    plot["progress"] = value
 
     def _dated(self, plot, action, line, dates):
         """_time, _total or _copy, but for ctx["last_ts"]: the line joins `dates`, parsed when needed (only
@@ -631,6 +672,25 @@ _HANDLERS = {
     "table": ChiaposParser._table1_size,
     "Removed": ChiaposParser._removed,
 }
+
+
+def _table_steps():
+    """kind -> {number as printed: (phase, minor, step text, set_sub(0.0)'s progress at the step's start)},
+    for the numbers chiapos prints (1..7); the steps as _scan's generic path computes them."""
+    probe = ChiaposParser()
+    steps = {}
+    for kind in _TABLE_GROUPS:
+        steps[kind] = {}
+        for n in range(1, 8):
+            step = _table_step(kind, n)
+            text = "%d:%d" % step
+            at = probe._at.get(text) or probe._step_at(text)
+            value = at[0] + at[1] * (at[2] + at[3] * 0.0)   # set_sub's sum for sub 0 (below 0.9999 in phases 1..3)
+            steps[kind][str(n)] = step + (text, model.round4(value))
+    return steps
+
+
+_TABLE_STEPS = _table_steps()
 # The tab lines _tab_line acts on, but for bucket and computation pass lines (_scan reads those itself).
 _TAB_ACTIONS = {
     "\tc1c3": lambda parser, plot: parser.set_step(plot, 4, 1),
