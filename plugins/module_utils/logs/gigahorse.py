@@ -49,9 +49,23 @@ _STARTS = (r"[^\S\n]*(?:\[|Phase |Plot Name: |Crafting plot |Total plot creation
            r"|Renamed final plot to |Waiting for |Flushing to disk took|All destinations are busy or full"
            r"|Reached maximum number of |terminate called|Double Ctrl-C pressed|Number of Plots:"
            r"|Working Directory|Final Destination)")
+# The table lines (most of a log) come first, read by _scan itself (`step`: the match ends at `took`, the key
+# of the step they set: _step_of); they only move the step of a computing plot, so a run of them folds into
+# one set_step at its highest (phase, minor, sub), where set_step of each line in turn ends (it never moves back).
+_STEP = r"(?P<step>\[P1\] Table [0-9] took|\[P3\] Table [0-9] (?:PDSK|LPSK|NSK) took)"
 _THREAD_FAILED = " thread failed with: "
-_SELECT_RE = re.compile(r"\n((?:%s|%s)[^\n]*)" % (_STARTS, model.TS_START))
-_SELECT_FAILED_RE = re.compile(r"\n((?:%s|%s|[^\n]*%s)[^\n]*)" % (_STARTS, model.TS_START, _THREAD_FAILED))
+_SELECT_RE = re.compile(r"\n(?:%s|(?P<line>(?:%s|%s)[^\n]*))" % (_STEP, _STARTS, model.TS_START))
+_SELECT_FAILED_RE = re.compile(r"\n(?:%s|(?P<line>(?:%s|%s|[^\n]*%s)[^\n]*))" % (
+    _STEP, _STARTS, model.TS_START, _THREAD_FAILED))
+_STEPS = {}   # a `step` key -> (phase, minor, sub): what _bracket sets for a line starting so
+
+
+def _step_of(key):
+    """(phase, minor, sub) that _bracket sets for a table line (a `step` key) of a computing plot."""
+    table = int(key[11])
+    if key[1:3] == "P1":
+        return (1, 7, 1.0) if table >= 7 else (1, table + 1, 0.0)
+    return 3, max(1, min(table - 1, 6)), _P3_PART[key[13:key.index(" ", 13)]]
 
 
 def copy_target_name(target):
@@ -66,9 +80,25 @@ class GigahorseParser(model.LogParser):
     SELECT = _SELECT_RE
 
     def _scan(self, text, start, end):
+        """_line of each selected line; a run of table lines of a computing plot costs one set_step (_STEP)."""
         select = _SELECT_FAILED_RE if text.find(_THREAD_FAILED, start, end) >= 0 else _SELECT_RE
+        plot = self._computing()
+        best = None
         for match in select.finditer(text, start, end):
-            self._selected(match.group(1))
+            if match.lastgroup == "step":
+                if plot is not None:
+                    key = match.group("step")
+                    step = _STEPS.get(key) or _STEPS.setdefault(key, _step_of(key))
+                    if best is None or step > best:
+                        best = step
+                continue
+            if best is not None:
+                self._step(plot, *best)
+                best = None
+            self._selected(match.group("line"))
+            plot = self._computing()
+        if best is not None:
+            self._step(plot, *best)
 
     def _line(self, line):
         if line[:1] == "[":   # else _PREFIX_RE cannot match
