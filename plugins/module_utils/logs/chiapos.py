@@ -288,6 +288,10 @@ class ChiaposParser(model.LogParser):
                 if step is not None:
                     self._table_line(plot, kind, step, progress, text, run_from, at)
                     continue
+            elif kind == "first_pass" or kind == "second_pass":   # phase 3's half-way and end of a table pair
+                if plot is not None:
+                    self._pass_line(plot, kind == "first_pass", text, run_from, at)
+                continue
             if kind == "line" or kind == "mark":
                 if run:
                     self._run(text, run_from, at)
@@ -322,8 +326,6 @@ class ChiaposParser(model.LogParser):
             step = progress = None   # what _line does with these lines, without its dispatch
             if kind == "progress":
                 progress = match.group(kind)
-            elif kind == "first_pass" or kind == "second_pass":
-                run = run and kind == "first_pass" and not self._pass_dominates()
             else:   # a table line (and the progress line right after it)
                 n, progress = match.group(*_TABLE_GROUPS[kind])
                 n = int(n)
@@ -338,11 +340,6 @@ class ChiaposParser(model.LogParser):
                 if kind == "compressing":
                     self.ctx["pass"] = 0
                 self.set_step(plot, step[0], step[1])
-            elif kind == "first_pass":
-                self.ctx["pass"] = 1
-                self.set_sub(plot, 0.5)
-            elif kind == "second_pass":
-                self.set_sub(plot, 1.0)
             if progress is not None:
                 value = _float(progress.strip())
                 if value is not None and 0 <= value <= 1:
@@ -378,6 +375,17 @@ class ChiaposParser(model.LogParser):
                 value = model.round4(value)
                 if value > plot["progress"]:
                     plot["progress"] = value
+
+    def _pass_line(self, plot, first, text, run_from, at):
+        """A `\tFirst/Second computation pass` line (first: which), as _tab_line reads it; text[run_from:at] as
+        for _table_line. A run before it is skipped where the line sets at least as much (_pass_dominates)."""
+        if first:
+            if run_from < at and not self._pass_dominates():
+                self._run(text, run_from, at)
+            self.ctx["pass"] = 1
+            self.set_sub(plot, 0.5)
+        else:
+            self.set_sub(plot, 1.0)
 
     def _dated(self, plot, action, line, dates):
         """_time, _total or _copy, but for ctx["last_ts"]: the line joins `dates`, parsed when needed (only
