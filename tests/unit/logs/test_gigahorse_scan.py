@@ -63,7 +63,7 @@ POINTS = [("Final Destination", 1), ("[P1] Table 2", 1), ("[P3] Table 2 PDSK", 1
 @pytest.mark.parametrize("run", sorted(RUNS))
 def test_table_runs_match_feed(run, point, kind):
     marker, nth = POINTS[point]
-    lines = _head(marker, nth) + [_noisy(line, kind) for line in RUNS[run]] + ["Phase 3 took 20.1 sec"]
+    lines = _head(marker, nth) + [_noisy(line, kind) for line in RUNS[run]] + ["Started copy to /nowhere/x.plot"]
     cuts = range(len(lines) - len(RUNS[run]) - 2, len(lines))   # resumed after any line of the run
     one, states = model.parser_for("gigahorse"), {}
     for number, line in enumerate(lines, 1):
@@ -83,7 +83,7 @@ def test_a_run_counts_its_highest_step_and_clears_a_warning():
     block = model.parser_for("gigahorse")
     block.feed_text("\n".join(lines[:-3]))
     assert block.plots[-1]["warning"]
-    block.feed_text("\n".join(lines[-3:]))
+    block.feed_text("\n".join(["Started copy to /nowhere/x.plot"] + lines[-3:] + ["Started copy to /nowhere/x.plot"]))
     assert block.plots[-1]["step"] == "1:6" and block.plots[-1]["warning"] is None
 
 
@@ -94,6 +94,9 @@ def test_a_failed_plot_is_not_moved_by_a_run():
     block.feed_text("\n".join(lines))
     assert block.plots[-1]["state"] == "failed" and block.plots[-1]["step"] == "1:3"
     assert _state(block) == _state(_per_line(lines))
+    resumed = model.parser_for("gigahorse", json.loads(_state(_per_line(lines[:-2]))))   # a block of the run alone
+    resumed.feed_text("\n".join(lines[-2:]))
+    assert _state(resumed) == _state(block)
 
 
 def test_the_step_keys_are_the_table_lines_bracket_reads():
