@@ -340,39 +340,10 @@ host_warnings:
   elements: str
 """
 
-import os  # noqa: E402
-
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 import ansible_collections.plotfleet.chia.plugins.module_utils.compiled_cache  # noqa: E402,F401  (first: .pyc cache)
-from ansible_collections.plotfleet.chia.plugins.module_utils import hoststate, metrics, options, replot  # noqa: E402
-from ansible_collections.plotfleet.chia.plugins.module_utils import replot_status as replot_state  # noqa: E402
-from ansible_collections.plotfleet.chia.plugins.module_utils import storage_slots as slots  # noqa: E402
-
-
-def replot_room(config):
-    """{dir: replot.room(...)} for the storage dirs where replot is on (docs/replot.md)."""
-    out = {}
-    for directory in (config or {}).get("storage_dirs") or []:
-        policy = replot.policy_for(config, directory)
-        if policy is not None and os.path.isdir(directory):
-            out[directory] = replot.room(directory, policy, replot.journal_of(config))
-    return out
-
-
-def replot_status(config, state_dir=None, now=None):
-    """{dir: replot_state.dir_status(...)} for the storage dirs where replot is on. The journal is read once,
-    and with a state_dir only what was appended since the last call (its summary is cached there)."""
-    out, summaries = {}, None
-    cache = os.path.join(state_dir, replot_state.CACHE_NAME) if state_dir else None
-    for directory in (config or {}).get("storage_dirs") or []:
-        policy = replot.policy_for(config, directory)
-        if policy is None or not os.path.isdir(directory):
-            continue
-        if summaries is None:
-            summaries = replot_state.journal_summary(replot.journal_of(config), cache, now)
-        out[directory] = replot_state.dir_status(directory, policy, summaries.get(os.path.realpath(directory)), now)
-    return out
+from ansible_collections.plotfleet.chia.plugins.module_utils import hoststate, metrics, options, storage_state  # noqa: E402
 
 
 def _write_metrics(params, state, warnings):
@@ -393,10 +364,8 @@ def main():
         module.fail_json(msg="stall_after_s must be > 0, got %d" % module.params["stall_after_s"])
     state = hoststate.gather(module.params)
     warnings = state.pop("warnings")
-    state["storage_incoming"] = slots.incoming(module.params["dst_dirs"])
-    if module.params["replot"] is not None:   # before the metrics, which show the replot progress
-        state["replot_room"] = replot_room(module.params["replot"])
-        state["replot_status"] = replot_status(module.params["replot"], module.params["state_dir"])
+    # storage_incoming and, with replot, replot_room/replot_status: before the metrics, which show them
+    storage_state.add_figures(state, module.params["dst_dirs"], module.params["replot"], module.params["state_dir"])
     if module.params["metrics_path"] and not module.check_mode:   # no metrics file nor counters in check mode
         _write_metrics(module.params, state, warnings)
     for warning in warnings:

@@ -5,9 +5,8 @@ policy counts the room as free space: a full dir of replaceable old plots is cho
 import replot_lib as lib
 
 from ansible_collections.plotfleet.chia.plugins.filter import fleet
-from ansible_collections.plotfleet.chia.plugins.module_utils import replot, transfer_worker
+from ansible_collections.plotfleet.chia.plugins.module_utils import replot, storage_state, transfer_worker
 from ansible_collections.plotfleet.chia.plugins.module_utils.policy import move
-from ansible_collections.plotfleet.chia.plugins.modules import plot_info
 
 
 def storage_dir(tmp_path, name, count):
@@ -33,16 +32,16 @@ def test_plot_info_reports_the_room_within_the_limits_for_dirs_with_replot_on(tm
     full, sizes = storage_dir(tmp_path, "full", 3)
     off, _ = storage_dir(tmp_path, "off", 2)
     conf = config(tmp_path, full, off, dirs={str(off): {"enabled": False}})
-    rooms = plot_info.replot_room(conf)
+    rooms = storage_state.replot_room(conf)
     assert rooms == {str(full): {"bytes": sum(sorted(sizes, reverse=True)[:2]), "plots": 2}}   # max_per_pass 2
-    assert plot_info.replot_room(dict(conf, keep_min=3)) == {str(full): {"bytes": 0, "plots": 0}}
-    assert plot_info.replot_room(dict(conf, enabled=False)) == {}
+    assert storage_state.replot_room(dict(conf, keep_min=3)) == {str(full): {"bytes": 0, "plots": 0}}
+    assert storage_state.replot_room(dict(conf, enabled=False)) == {}
 
 
 def test_the_offer_and_the_remote_destinations_carry_room_and_policy_only_with_replot_on(tmp_path):
     full, sizes = storage_dir(tmp_path, "full", 2)
     conf = config(tmp_path, full)
-    state = dict(state_of(full), replot_room=plot_info.replot_room(conf))
+    state = dict(state_of(full), replot_room=storage_state.replot_room(conf))
     (item,) = fleet.storage_offer(state, [str(full)], "10.0.0.5", replot=conf)
     offered = item["replot"]["policy"].pop(replot.OFFER_KEY)   # the offer's identity (the controller's time)
     assert item["replot"] == {"room_bytes": sum(sizes), "room_plots": 2, "arrivals": ["v2"], "policy": conf}
@@ -87,7 +86,7 @@ def test_the_room_counts_only_for_plots_of_a_format_that_may_make_room_in_that_d
     full, sizes = storage_dir(tmp_path, "full", 2)
     v1_arrivals, _ = storage_dir(tmp_path, "v1_arrivals", 2)
     conf = config(tmp_path, full, v1_arrivals, dirs={str(v1_arrivals): {"arrivals": ["v1"], "formats": ["v1"]}})
-    state = dict(state_of(full, v1_arrivals), replot_room=plot_info.replot_room(conf))
+    state = dict(state_of(full, v1_arrivals), replot_room=storage_state.replot_room(conf))
     offer = fleet.storage_offer(state, [str(full), str(v1_arrivals)], "10.0.0.5", replot=conf)
     assert [item["replot"]["arrivals"] for item in offer] == [["v2"], ["v1"]]
     size = min(sizes)

@@ -8,8 +8,7 @@ import os
 import replot_lib as lib
 
 from ansible_collections.plotfleet.chia.plugins.filter import fleet
-from ansible_collections.plotfleet.chia.plugins.module_utils import replot
-from ansible_collections.plotfleet.chia.plugins.modules import plot_info
+from ansible_collections.plotfleet.chia.plugins.module_utils import replot, storage_state
 
 
 def storage_dir(tmp_path, name):
@@ -47,7 +46,7 @@ def test_each_dir_follows_its_own_enabled_in_room_offer_and_deletion(tmp_path):
         conf = config(tmp_path, on, off, host_enabled)
         assert replot.enabled_anywhere(conf)
         assert replot.policy_for(conf, str(on)) and replot.policy_for(conf, str(off)) is None
-        rooms = plot_info.replot_room(conf)
+        rooms = storage_state.replot_room(conf)
         assert set(rooms) == {str(on)} and rooms[str(on)]["plots"] == 2, (host_enabled, rooms)
         offer = fleet.storage_offer(dict(state_of(on, off), replot_room=rooms), [str(on), str(off)], "nas",
                                     replot=conf)

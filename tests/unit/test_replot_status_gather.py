@@ -10,8 +10,7 @@ import time
 
 import replot_lib as lib
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import replot, replot_status
-from ansible_collections.plotfleet.chia.plugins.modules import plot_info
+from ansible_collections.plotfleet.chia.plugins.module_utils import replot, replot_status, storage_state
 
 DAY = 86400
 
@@ -71,10 +70,10 @@ def test_replot_status_counts_old_and_new_plots_and_explains_the_journal(tmp_pat
     directory, v1, v2 = storage_dir(tmp_path, "d1")
     journal_of(tmp_path, directory, "plot-k18-2019-04-01-00-00-%s.plot" % ("e" * 64), v1[0])
     before = fingerprint(tmp_path)
-    status = plot_info.replot_status(config(tmp_path, directory), str(tmp_path / "state"))
+    status = storage_state.replot_status(config(tmp_path, directory), str(tmp_path / "state"))
     assert fingerprint(tmp_path) == before    # read-only: no file, no journal line written
     assert os.listdir(str(tmp_path / "state" / "cache")) == ["replot-journal.json"]   # only its summary
-    assert plot_info.replot_status(config(tmp_path, directory), str(tmp_path / "state")) == status   # from the cache
+    assert storage_state.replot_status(config(tmp_path, directory), str(tmp_path / "state")) == status  # from the cache
     row = status[str(directory)]
     old_bytes = sum(p.stat().st_size for p in v1[:2])      # the 2022 one is protected
     assert row["old"] == {"count": 2, "bytes": old_bytes}
@@ -104,12 +103,12 @@ def test_only_dirs_with_replot_on_and_bounded_lists(tmp_path):
         replot.append_journal(journal, {"event": "deleted", "dir": os.path.realpath(str(on)), "size": 1,
                                         "name": "plot-k18-%064x.plot" % i})
     conf = config(tmp_path, on, off, dirs={str(off): {"enabled": False}})
-    status = plot_info.replot_status(conf)
+    status = storage_state.replot_status(conf)
     assert list(status) == [str(on)]
     assert len(status[str(on)]["recent"]) == replot_status.RECENT
     assert status[str(on)]["recent"][0]["name"] == "plot-k18-%064x.plot" % 29   # newest first
     assert status[str(on)]["deleted_total"]["count"] == 30
-    assert plot_info.replot_status(dict(conf, enabled=False)) == {}
+    assert storage_state.replot_status(dict(conf, enabled=False)) == {}
 
 
 def test_no_arrival_in_the_window_gives_no_eta_and_nothing_old_left_is_done(tmp_path):

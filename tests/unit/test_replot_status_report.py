@@ -12,8 +12,7 @@ import replot_lib as lib
 from test_report_html import Page
 
 from ansible_collections.plotfleet.chia.plugins.filter import fleet, fleet_report
-from ansible_collections.plotfleet.chia.plugins.module_utils import metrics, replot
-from ansible_collections.plotfleet.chia.plugins.modules import plot_info
+from ansible_collections.plotfleet.chia.plugins.module_utils import metrics, replot, storage_state
 from ansible_collections.plotfleet.chia.plugins.plugin_utils import fleet_table
 
 parser = pytest.importorskip("prometheus_client.parser", reason="prometheus_client (requirements-test.txt)")
@@ -54,7 +53,7 @@ def fleet_state(tmp_path_factory):
         "9" * 64), "size": 77, "plot_id": "9" * 64, "for": "plot-k18-%s.plot2" % ("e" * 64), "ino": 99}, now=NOW - 60)
     conf = {"enabled": True, "storage_dirs": [d1, d2], "journal": journal}
     state = {"jobs": [], "history": [], "transfers": [], "load": {}, "dirs": [dir_row(d1), dir_row(d2)],
-             "replot_status": plot_info.replot_status(conf, None, NOW)}
+             "replot_status": storage_state.replot_status(conf, None, NOW)}
     plotter = {"jobs": [], "history": [], "transfers": [], "load": {}, "dirs": [dict(dir_row("/mnt/dst"))]}
     hostvars = {"storage1": {"plotfleet_host_state": state, "plotfleet_storage_dirs": [d1, d2]},
                 "plotter1": {"plotfleet_host_state": plotter, "plotfleet_dst_dirs": ["/mnt/dst"]}}
