@@ -7,12 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from test_plot_pass import pass_params
 from test_replot_status_gather import config, journal_of, storage_dir
 from test_storage_slots import end, open_session
 
-from ansible_collections.plotfleet.chia.plugins.module_utils import host_pass, storage_slots
+from ansible_collections.plotfleet.chia.plugins.module_utils import host_pass
 
 REPO = Path(__file__).resolve().parents[2]
 # Read at each call - the load, and plotter processes of other tests this machine may run (their
@@ -38,14 +37,6 @@ def plot_info(args, home):
     for key in ("changed", "invocation", "warnings"):
         result.pop(key, None)
     return steady(result)
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.delenv(storage_slots.STATE_ENV, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    (tmp_path / "home").mkdir()
-    return tmp_path / "home"
 
 
 def test_a_storage_hosts_pass_returns_what_plot_info_returns_there(tmp_path, home):

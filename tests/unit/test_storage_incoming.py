@@ -17,15 +17,6 @@ from ansible_collections.plotfleet.chia.plugins.module_utils import plotfile, st
 from ansible_collections.plotfleet.chia.plugins.module_utils.policy import move as move_policy
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    """The storage user's home: where the agent (HOME=home) and the reader keep the slots file."""
-    monkeypatch.delenv(storage_slots.STATE_ENV, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    (tmp_path / "home").mkdir()
-    return tmp_path / "home"
-
-
 def test_running_copies_count_what_they_still_have_to_write(tmp_path, home):
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir(), b.mkdir()
