@@ -18,7 +18,6 @@ decreases within a plot.
 
 from __future__ import absolute_import, division, print_function
 
-import os
 import re
 import time
 
@@ -188,6 +187,7 @@ def clean_block(text):
 
 
 _DIRT = ("\r", "\x1b", "\x00")   # what clean_block removes: overdraws, ANSI codes, NULs
+_ONE_PIECE = 32768   # LogParser.feed_text: a clean block shorter than this is scanned as one piece
 
 
 def block_pieces(text):
@@ -291,7 +291,8 @@ def _hour_base(text):
 
 # (year, month, day, hour) -> seconds to add to the naive UTC epoch: time.mktime costs a few system calls
 # (glibc checks /etc/localtime on each call: ~2-20 us on a loaded machine, most of a chiapos date line's cost).
-# Also: the hour text of a date ("Nov 28 20 2026") -> that hour's epoch (parse_date; cleared with the offsets).
+# Also: the hour text of a date ("Nov 28 20 2026") -> that hour's epoch (parse_date; cleared with the offsets),
+# and (year, month, day, hour, None) of a valid hour with an offset -> that hour's epoch (local_epoch).
 _UTC_OFFSETS = {}
 
 
@@ -312,12 +313,16 @@ def local_epoch(year, month, day, hh, mm, ss):
     offset. Values mktime would normalise (31 April, hour 24, second 60...), and the hours at a DST
     change (skipped, repeated or next to one: mktime's own guess decides those), go to mktime itself.
     """
+    base = _UTC_OFFSETS.get((year, month, day, hh, None))   # a valid hour seen before: its epoch, no call below
+    if base is not None and 0 <= mm <= 59 and 0 <= ss <= 59:
+        return base + mm * 60 + ss   # integers in floats: the same sum as below, in another order
     if not (0 <= hh <= 23 and 0 <= mm <= 59 and 0 <= ss <= 59 and 1 <= day <= _month_days(year, month)):
         return _mktime(year, month, day, hh, mm, ss)
     offset = _utc_offset(year, month, day, hh)
     if offset is False:
         return _mktime(year, month, day, hh, mm, ss)
-    return (_days_from_civil(year, month, day) * 24 + hh) * 3600.0 + mm * 60 + ss + offset
+    base = _UTC_OFFSETS[(year, month, day, hh, None)] = (_days_from_civil(year, month, day) * 24 + hh) * 3600.0 + offset
+    return base + mm * 60 + ss
 
 
 def _utc_offset(year, month, day, hh):
@@ -373,6 +378,16 @@ def plot_name_info(text):
     return int(k), ts, pid
 
 
+_TUPLES = {}   # step text -> step_tuple(step text) (LogParser.finish)
+
+
+def _step_tuple_entry(step):
+    if len(_TUPLES) > 4096:
+        _TUPLES.clear()
+    value = _TUPLES[step] = step_tuple(step)
+    return value
+
+
 def step_tuple(step):
     """'2:1' -> (2, 1); anything unparsable -> (0, 0)."""
     try:
@@ -394,6 +409,9 @@ def new_plot(plotter, index):
     plot.update(plotter=plotter, index=index, phase=0, step="0:0", progress=0.0, state="plotting",
                 phase_seconds={})
     return plot
+
+
+_NEW_PLOT = new_plot(None, None)   # LogParser.start_plot copies it (fewer calls than new_plot on a cold call)
 
 
 def phase_fraction(plot):
@@ -447,8 +465,24 @@ class LogParser(object):
 
     def feed_text(self, text):
         """Feed a block of complete lines (joined by "\n"); the same result as feed() of each line."""
-        for piece, start, end in block_pieces(text):
-            self._scan(piece, start, end)
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        if "\r" in text or "\x1b" in text or "\x00" in text:
+            for piece, start, end in block_pieces(text):
+                self._scan(piece, start, end)
+            return
+        # No dirt (most logs): clean_block(text) is "\n" + text, so block_pieces' calls are skipped (each distinct
+        # function costs a cold call ~5-20 us); a short block is copied whole and scanned once, a long one (a copy
+        # of it costs more than a second _scan) as the first line and the rest, as block_pieces gives them.
+        if len(text) < _ONE_PIECE:
+            self._scan("\n" + text, 0, len(text) + 1)
+            return
+        first = text.find("\n")
+        if first < 0:
+            first = len(text)
+        self._scan("\n" + text[:first], 0, first + 1)
+        if first < len(text):
+            self._scan(text, first, len(text))
 
     # Lines that may change anything (a regex over the cleaned block: group 1 = one line); the
     # others are skipped without a Python call. None: every non-empty line.
@@ -485,14 +519,21 @@ class LogParser(object):
 
     def start_plot(self, count=None):
         """Begin a new plot; a previous one that never completed is marked failed (the log moved on)."""
-        prev = self.current
-        if prev is not None and prev["state"] == "plotting" and prev["phase"] > 0:
-            self.fail(prev, "log moved on to the next plot before this one completed")
-        plot = new_plot(self.plotter, len(self.plots) + 1)
+        plots = self.plots
+        if plots:
+            prev = plots[-1]
+            if prev["state"] == "plotting" and prev["phase"] > 0:
+                self.fail(prev, "log moved on to the next plot before this one completed")
+        plot = _NEW_PLOT.copy()   # new_plot(), in its key order
+        plot["plotter"] = self.plotter
+        plot["index"] = len(plots) + 1
         plot["count"] = count
-        self.plots.append(plot)
-        self.ctx["sub"] = 0.0
-        self.ctx.pop("retry_error", None)
+        plot["phase_seconds"] = {}
+        plots.append(plot)
+        ctx = self.ctx
+        ctx["sub"] = 0.0
+        if "retry_error" in ctx:
+            del ctx["retry_error"]
         return plot
 
     def ensure_plot(self):
@@ -512,12 +553,37 @@ class LogParser(object):
             return
         else:
             moved = True
+        ctx = self.ctx
+        newest = plot is self.plots[-1]
         if moved:
             plot["phase"] = phase
-            plot["step"] = "%d:%d" % (phase, minor)
-            if plot is self.plots[-1]:
-                self.ctx["sub"] = 0.0
-        self.set_sub(plot, sub)
+            step = plot["step"] = "%d:%d" % (phase, minor)
+            if newest:
+                ctx["sub"] = 0.0
+        else:
+            step = plot["step"]
+        # set_sub(plot, sub), inline (one function less on each plot's cold path)
+        if newest:
+            done = ctx.get("sub", 0.0)
+            if sub > done:
+                done = ctx["sub"] = min(1.0, sub)
+            sub = done
+        else:
+            sub = min(1.0, sub)
+        if "retry_error" in ctx:
+            self._recover(plot)
+        if phase >= 1:   # plot["phase"] is phase here
+            at = self._at.get(step) or self._step_at(step)
+            value = at[0] + at[1] * (at[2] + at[3] * sub)
+            if value > 0.9999 and plot["state"] != "finished":
+                value = 0.9999
+            elif value > 1.0:
+                value = 1.0
+            scaled = value * 10000.0
+            tenths = int(scaled + 0.5)
+            value = tenths / 10000.0 if 1e-6 < scaled + 0.5 - tenths < 1 - 1e-6 else round(value, 4)
+            if value > plot["progress"]:
+                plot["progress"] = value
         if phase == 5 and plot["state"] == "plotting":
             plot["state"] = "copying"
 
@@ -565,14 +631,21 @@ class LogParser(object):
     def finish(self, plot, plot_file=None, finished_ts=None):
         if plot_file:
             plot["plot_file"] = plot_file
-            plot["plot_name"] = os.path.basename(plot_file)
+            cut = plot_file.rfind("/") + 1
+            plot["plot_name"] = plot_file[cut:]   # posixpath.basename (workers are Linux/macOS)
             if not plot["dst_dir"]:
-                plot["dst_dir"] = os.path.dirname(plot_file)
+                head = plot_file[:cut]   # posixpath.dirname
+                if head and head != "/" * len(head):
+                    head = head.rstrip("/")
+                plot["dst_dir"] = head
         plot["state"] = "finished"
         plot["error"] = None
         plot["phase"] = 5
-        if step_tuple(plot["step"]) < step_tuple(self.FINAL_STEP):
-            plot["step"] = self.FINAL_STEP
+        final = self.FINAL_STEP
+        step = plot["step"]
+        if step != final and (_TUPLES.get(step) or _step_tuple_entry(step)) < (
+                _TUPLES.get(final) or _step_tuple_entry(final)):
+            plot["step"] = final
         plot["progress"] = 1.0
         if finished_ts is not None:
             plot["finished_ts"] = finished_ts
