@@ -8,7 +8,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import suite_order  # noqa: E402
 
-import plotfleet_testlib  # noqa: E402,F401  (puts collections/ on sys.path for module_utils imports)
+import plotfleet_testlib  # noqa: E402  (also puts collections/ on sys.path for module_utils imports)
 
 # PLOTFLEET_TEST_FOREIGN_PLOT=1: the integration tests run beside real foreign plots (tests/foreign_plot.py),
 # as on a farmer's plotter or a busy CI machine, so that a test that counts "all jobs" fails.
@@ -33,6 +33,23 @@ def foreign_plot():
 def _foreign_plot_beside_integration_tests(request):
     if FOREIGN_PLOT and INTEGRATION in Path(str(request.node.path)).resolve().parents:
         request.getfixturevalue("foreign_plot")
+
+
+# make test installs .venv-chia beside the integration suite (Makefile, PLOTFLEET_CHIA_VENV_RC): the tests that
+# run chia from it wait for the install, the others run meanwhile.
+CHIA_VENV_TESTS = ("test_chia_cli_live.py", "test_pos2_chia_id.py")
+
+
+@pytest.fixture(scope="session")
+def chia_venv_installed():
+    plotfleet_testlib.wait_chia_venv()
+    return plotfleet_testlib.CHIA_VENV
+
+
+@pytest.fixture(autouse=True)
+def _chia_venv_before_its_tests(request):
+    if Path(str(request.node.path)).name in CHIA_VENV_TESTS:
+        request.getfixturevalue("chia_venv_installed")
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -66,6 +66,32 @@ def run_playbook(playbook, extra_vars=None, check=False, inventory=None, env=Non
                           stderr=subprocess.STDOUT, universal_newlines=True, timeout=timeout)
 
 
+CHIA_VENV = REPO / ".venv-chia"
+
+
+def chia_venv_pending():
+    """The file make test's background install of .venv-chia writes its exit code to, None when no install runs."""
+    return os.environ.get("PLOTFLEET_CHIA_VENV_RC") or None
+
+
+def wait_chia_venv(timeout=1800):
+    """Wait for make test's install of .venv-chia (if one runs); an install that failed fails the caller."""
+    rc_file = chia_venv_pending()
+    if rc_file is None:
+        return
+    deadline = time.time() + timeout
+    while not os.path.exists(rc_file):
+        if time.time() > deadline:
+            raise AssertionError("the install of %s did not end in %d s (%s)" % (CHIA_VENV, timeout, rc_file))
+        time.sleep(1)
+    with open(rc_file) as handle:
+        rc = handle.read().strip()
+    if rc != "0":
+        log = os.path.join(os.path.dirname(rc_file), "chia-venv.log")
+        tail = open(log, errors="replace").read()[-3000:] if os.path.exists(log) else "(no %s)" % log
+        raise AssertionError("the install of %s failed (rc %s):\n%s" % (CHIA_VENV, rc, tail))
+
+
 def wait_for(predicate, timeout=60, interval=0.1):
     """Poll predicate until it returns something truthy (returned) or timeout passes (its last value)."""
     deadline = time.time() + timeout

@@ -9,21 +9,22 @@ import subprocess
 import pytest
 from startstop_lib import Host, alive
 
-from plotfleet_testlib import REPO, run_module, wait_for
+from plotfleet_testlib import CHIA_VENV, chia_venv_pending, run_module, wait_for
 
-CHIA_VENV = REPO / ".venv-chia"
 CHIA = CHIA_VENV / "bin" / "chia"
 
 pytestmark = pytest.mark.live
-if not CHIA.exists():
+# make test installs chia beside the running suite: then the fixtures wait for it (tests/conftest.py).
+if not CHIA.exists() and not chia_venv_pending():
     if os.environ.get("CI"):
         raise RuntimeError("%s is missing: `make chia-venv` installs chia-blockchain (make test does)" % CHIA)
     pytestmark = [pytest.mark.live, pytest.mark.skip(reason="no %s: run `make chia-venv`" % CHIA)]
 
 
 @pytest.fixture(scope="module")
-def chia_root(tmp_path_factory):
+def chia_root(tmp_path_factory, chia_venv_installed):
     """A fresh CHIA_ROOT: `chia init` writes the config `chia plots create` reads (no keys in it)."""
+    assert CHIA.exists(), "%s is missing after its install" % CHIA
     root = tmp_path_factory.mktemp("chia-root")
     subprocess.run([str(CHIA), "init"], env=dict(os.environ, CHIA_ROOT=str(root)), check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, timeout=120)
@@ -31,7 +32,7 @@ def chia_root(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def public_key():
+def public_key(chia_venv_installed):
     """A BLS public key (G1) from a fixed throw-away seed: plots made with it farm nothing."""
     code = "from chia_rs import AugSchemeMPL; print(bytes(AugSchemeMPL.key_gen(bytes(range(32))).get_g1()).hex())"
     return subprocess.run([str(CHIA_VENV / "bin" / "python"), "-c", code], stdout=subprocess.PIPE, check=True,
