@@ -3,8 +3,8 @@
 One sequence, in order: check mode changes nothing -> a pass starts a plot -> the next pass, inside
 the phase stagger, starts none (changed=0) and says why -> once the plot finished, a pass moves it
 to storage -> a pass with nothing to do reports changed=0 -> status.yml prints the table and writes
-valid JSON -> a JMESPath query. Plus bad input: a missing tmp dir, a wrong type and an unknown
-plotter fail with the variable and the host named, while a good host in the same run goes on.
+valid JSON -> a JMESPath query. Plus setup.yml's list of what is missing. (Bad input in a pass, a
+missing tmp dir, a wrong type, an unknown plotter beside a good host: test_role_inputs.py.)
 """
 
 import json
@@ -79,30 +79,6 @@ def test_passes_start_stagger_move_and_report(tmp_path):
                         extra_vars={"plotfleet_query": "hosts[0].dirs[?role=='storage'].plot_count"})
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert re.search(r'"?msg"?:\s*\[\s*1\s*\]', proc.stdout), proc.stdout[-2000:]
-
-
-def test_bad_input_names_the_variable_and_the_host(tmp_path):
-    hosts = {
-        "missing_tmp": host_vars(tmp_path, "missing_tmp", plotfleet_tmp_dirs=[str(tmp_path / "no-such-dir")]),
-        "wrong_type": host_vars(tmp_path, "wrong_type", plotfleet_k="thirty-two"),
-        "bad_plotter": host_vars(tmp_path, "bad_plotter", plotfleet_plotter="gpuplot"),
-        "good": host_vars(tmp_path, "good", plotfleet_start_enabled=False),
-    }
-    inventory = write_inventory(tmp_path, hosts, storage=[])
-    proc = run_playbook(REPO / "reconcile.yml", inventory=inventory)
-    out = proc.stdout
-    assert proc.returncode != 0
-    assert re.search(r"fatal: \[missing_tmp\].*plotfleet_tmp_dirs: %s" % re.escape(str(tmp_path / "no-such-dir")), out)
-    assert re.search(r"fatal: \[wrong_type\].*plotfleet_k", out)
-    assert re.search(r"fatal: \[bad_plotter\].*plotfleet_plotter.*gpuplot", out)
-    failures = dict((f["host"], f["msg"]) for f in status_doc(tmp_path)["failures"])
-    assert set(failures) == {"missing_tmp", "wrong_type", "bad_plotter"}
-    assert "plotfleet_tmp_dirs" in failures["missing_tmp"] and "plotfleet_k" in failures["wrong_type"]
-    assert "plotfleet_plotter" in failures["bad_plotter"]
-    assert recap(out, "good")["failed"] == 0  # the good host went on
-    for name in ("missing_tmp", "wrong_type", "bad_plotter"):
-        assert recap(out, name)["failed"] == 1
-        assert not list((tmp_path / name / "state").glob("jobs/*.json"))
 
 
 def test_setup_lists_what_is_missing_with_the_fix(tmp_path):

@@ -146,15 +146,33 @@ BAD_VALUES = {
 
 
 def test_bad_values_are_named_by_the_variable_the_user_set(tmp_path):
+    """One pass for the bad values above and a missing tmp dir, a wrong type and an unknown plotter (each
+    names the variable and the host), beside a good host that goes on."""
     hosts = dict((name, host_vars(tmp_path, name, **values)) for name, (values, _) in BAD_VALUES.items())
+    hosts.update({
+        "missing_tmp": host_vars(tmp_path, "missing_tmp", plotfleet_tmp_dirs=[str(tmp_path / "no-such-dir")]),
+        "wrong_type": host_vars(tmp_path, "wrong_type", plotfleet_k="thirty-two"),
+        "bad_plotter": host_vars(tmp_path, "bad_plotter", plotfleet_plotter="gpuplot"),
+        "good": host_vars(tmp_path, "good", plotfleet_start_enabled=False),
+    })
+    bad_input = ("missing_tmp", "wrong_type", "bad_plotter")
     inventory = write_inventory(tmp_path, hosts, storage=[])
     proc = run_playbook(REPO / "reconcile.yml", inventory=inventory)
+    out = proc.stdout
     assert proc.returncode != 0
+    assert re.search(r"fatal: \[missing_tmp\].*plotfleet_tmp_dirs: %s" % re.escape(str(tmp_path / "no-such-dir")), out)
+    assert re.search(r"fatal: \[wrong_type\].*plotfleet_k", out)
+    assert re.search(r"fatal: \[bad_plotter\].*plotfleet_plotter.*gpuplot", out)
     failures = dict((f["host"], f["msg"]) for f in status_doc(tmp_path)["failures"])
-    assert set(failures) == set(BAD_VALUES)
+    assert set(failures) == set(BAD_VALUES) | set(bad_input)
+    assert "plotfleet_tmp_dirs" in failures["missing_tmp"] and "plotfleet_k" in failures["wrong_type"]
+    assert "plotfleet_plotter" in failures["bad_plotter"]
     for name, (_, message) in BAD_VALUES.items():
         assert message in failures[name], (name, failures[name])
         assert not re.search(r"\b(rules|plotter)\.\w", failures[name]), failures[name]  # no module option names
+    assert recap(out, "good")["failed"] == 0  # the good host went on
+    for name in bad_input + tuple(BAD_VALUES):
+        assert recap(out, name)["failed"] == 1
         assert not list((tmp_path / name / "state").glob("jobs/*.json"))
 
 
