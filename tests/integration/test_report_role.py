@@ -1,5 +1,5 @@
 """The status role's outputs through real Ansible on localhost: status.yml and analyze.yml write the
-HTML report, its JSON and the status files in one task (no module), report nothing changed, and
+HTML report, its JSON and the status files in one action (no module), report nothing changed, and
 plot_info (plotfleet_metrics_path) writes Prometheus metrics that the real prometheus_client parser
 reads (not in check mode)."""
 
@@ -40,7 +40,7 @@ def test_status_and_analyze_write_the_report_and_metrics(fleet):
     proc = run_playbook("status.yml", inventory=inventory)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert recap(proc.stdout)["changed"] == 0
-    assert "Write the report files on the controller" in proc.stdout
+    assert "Check the status settings, build the fleet status and write the reports" in proc.stdout
     assert "Create the report dirs" not in proc.stdout          # no file module any more
     report = json.loads((tmp_path / "report.json").read_text())
     assert [h["name"] for h in report["hosts"]] == ["localhost"]
