@@ -48,6 +48,31 @@ def wait_glob(pattern, timeout=30):
                  timeout, glob_pattern=pattern)
 
 
+def listdir(path):
+    """A step: the names in dir path, hidden ones too, sorted (os.listdir at that point of the run)."""
+    return {"task": {"ansible.builtin.find": {"paths": str(path), "hidden": True, "file_type": "any"}},
+            "read": lambda result: sorted(f["path"].rsplit("/", 1)[-1] for f in result["files"])}
+
+
+def wait_transfers(state_dir, timeout=90):
+    """A step: wait until state_dir has transfer records and each says done or failed (plotmove_lib's
+    wait_transfers_finished in a playbook); the result: the records then, by id. A task's arguments are
+    templated once, its `until` on every try: the wait is one task, reading the records a second one."""
+    records = "query('ansible.builtin.file', *query('ansible.builtin.fileglob', '%s/transfers/*.json')) " \
+              "| map('from_json') | sort(attribute='id') | list" % state_dir
+    until = "(%s | length > 0) and (%s | rejectattr('state', 'in', ['done', 'failed']) | list | length == 0)" % (
+        records, records)
+    return {"before": _wait(until, timeout, delay=0.1)["task"],
+            "task": {"ansible.builtin.set_fact": {"records": "{{ %s }}" % records}},
+            "read": _finished_records}
+
+
+def _finished_records(result, before):
+    records = result["ansible_facts"]["records"]
+    assert not before.get("failed"), "transfers still running: %s" % records
+    return records
+
+
 def _wait(until, timeout, delay=0.2, **facts):
     """until may name this step's own result SELF (the pattern templated once, on the first try)."""
     return {"task": {"ansible.builtin.set_fact": dict(facts, waited=True), "until": until,
@@ -59,16 +84,22 @@ def run_steps(steps, timeout=300):
     """The results of steps (call, proc_state, wait_*), run in order in one playbook on localhost."""
     with tempfile.TemporaryDirectory(prefix="plotfleet-calls-") as work:
         results = Path(work) / "results.json"
-        tasks = [_task(step, "step_%d" % i) for i, step in enumerate(steps)]
+        tasks = []
+        for i, step in enumerate(steps):
+            if "before" in step:  # a task of the step's own, run first, its result handed to read as well
+                tasks.append(_task({"task": step["before"]}, "step_%d_before" % i))
+            tasks.append(_task(step, "step_%d" % i))
         tasks.append({"name": "Hand the results to the test", "check_mode": False, "ansible.builtin.copy": {
             "dest": str(results), "mode": "0600",
-            "content": "{{ [%s] | to_json }}" % ", ".join("step_%d" % i for i in range(len(steps)))}})
+            "content": "{{ [%s] | to_json }}" % ", ".join(
+                "[step_%d, step_%d_before]" % (i, i) if "before" in step else "[step_%d]" % i
+                for i, step in enumerate(steps))}})
         playbook = Path(work) / "steps.yml"
         playbook.write_text(json.dumps([{"name": "Steps of a test", "hosts": "localhost",
                                          "gather_facts": False, "tasks": tasks}]))
         proc = run_playbook(playbook, inventory=REPO / "inventory" / "localhost.yml", timeout=timeout)
         assert proc.returncode == 0 and results.exists(), proc.stdout[-6000:]
-        return [step["read"](result) for step, result in zip(steps, json.loads(results.read_text()))]
+        return [step["read"](*result) for step, result in zip(steps, json.loads(results.read_text()))]
 
 
 def _task(step, register):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import module_batch as batch  # noqa: E402
 import plotmove_lib as lib  # noqa: E402
 from plotmove_lib import run_module  # noqa: E402
 
@@ -34,12 +35,14 @@ def test_rsync_over_ssh_to_real_sshd(tmp_path, sshd):
     args = lib.move_args(tmp_path, [sshd.destination(storage, free_bytes=10 ** 12)], ssh_options=sshd.ssh_options,
                          max_transfers_per_source=2, max_transfers_per_destination=2)
 
-    rc, res = run_module("plot_move", args, check=True)
+    # One playbook: check mode, the pass, the wait for both copies, then two more passes.
+    (rc, res), (rc2, res2), recs, third, fourth = batch.run_steps([
+        batch.call("plot_move", args, check=True), batch.call("plot_move", args),
+        batch.wait_transfers(tmp_path / "state"), batch.call("plot_move", args), batch.call("plot_move", args)])
     assert rc == 0 and res["changed"] and {w["method"] for w in res["would_move"]} == {"rsync"}
-    rc, res = run_module("plot_move", args)
+    rc, res = rc2, res2
     assert rc == 0 and sorted(s["plot"] for s in res["started"]) == sorted(p.name for p in plots)
     assert all(s["host"] == "127.0.0.1" for s in res["started"])
-    recs = lib.wait_transfers_finished(tmp_path / "state")
     assert [r["state"] for r in recs] == ["done", "done"], [r.get("reason") for r in recs]
 
     # Verified at the destination through the same sshd, byte for byte; no temp files left there.
@@ -51,10 +54,10 @@ def test_rsync_over_ssh_to_real_sshd(tmp_path, sshd):
     log = Path(recs[0]["log"]).read_text()
     assert "--partial-dir=.plotfleet-rsync" in log and "verified and renamed" in log
 
-    rc, res = run_module("plot_move", args)
+    rc, res = third
     assert res["changed"] is True and len(res["completed"]) == 2
     assert {t["bytes_done"] for t in res["transfers"]} == {os.path.getsize(str(storage / p.name)) for p in plots}
-    rc, res = run_module("plot_move", args)
+    rc, res = fourth
     assert res["changed"] is False
 
 
@@ -67,8 +70,7 @@ def test_remote_not_a_mount_point_is_ruled_out_before_choosing(tmp_path, sshd):
     (plot,) = lib.place_plots(tmp_path / "src", 1)
     dest = sshd.destination(storage, must_be_mount=True, mounted=False, free_bytes=10 ** 12)
     args = lib.move_args(tmp_path, [dest], ssh_options=sshd.ssh_options)
-    for check in (True, False):
-        rc, res = run_module("plot_move", args, check=check)
+    for rc, res in batch.run_steps([batch.call("plot_move", args, check=check) for check in (True, False)]):
         assert rc == 0 and res["would_move"] == [] and res["started"] == [], res
         assert res["reasons"] == ["%s: not moved: 127.0.0.1:%s not a mount point" % (plot, storage)]
     assert lib.transfer_records(tmp_path / "state") == [] and plot.exists()
@@ -82,20 +84,23 @@ def test_remote_not_a_mount_point_fails_and_is_held(tmp_path, sshd):
     storage.mkdir()
     (plot,) = lib.place_plots(tmp_path / "src", 1)
     args = lib.move_args(tmp_path, [sshd.destination(storage, must_be_mount=True)], ssh_options=sshd.ssh_options)
-    rc, res = run_module("plot_move", args)
+    state = tmp_path / "state"
+    # One playbook: the pass, its failure, the pass that holds the dir, the retry and its failure.
+    (rc, res), (rec,), left, held, (rc3, retried), (again,) = batch.run_steps([
+        batch.call("plot_move", args), batch.wait_transfers(state), batch.listdir(storage),
+        batch.call("plot_move", args), batch.call("plot_move", dict(args, retry_after_s=0)),
+        batch.wait_transfers(state)])
     assert len(res["started"]) == 1  # the worker checks the mount point at the far end
-    (rec,) = lib.wait_transfers_finished(tmp_path / "state")
     assert rec["state"] == "failed" and "not a mount point" in rec["reason"] and rec["failure"] == "unmounted"
-    assert plot.exists() and os.listdir(str(storage)) == []
-    rc, res = run_module("plot_move", args)
+    assert left == []
+    rc, res = held
     assert res["changed"] is False and res["started"] == []
     assert "not a mount point (found 0 min ago)" in "\n".join(res["reasons"]), res["reasons"]
     assert "marked full" not in "\n".join(res["reasons"])
     assert res["transfers"][0]["state"] == "failed" and res["transfers"][0]["failure"] == "unmounted"
-    rc, res = run_module("plot_move", dict(args, retry_after_s=0))
-    assert len(res["started"]) == 1, res["reasons"]
-    (rec,) = lib.wait_transfers_finished(tmp_path / "state")
-    assert rec["attempt"] == 2 and rec["failure"] == "unmounted" and plot.exists()
+    assert len(retried["started"]) == 1, retried["reasons"]
+    assert again["attempt"] == 2 and again["failure"] == "unmounted"
+    assert plot.exists() and os.listdir(str(storage)) == []  # after the second attempt too
 
 
 def test_partial_copy_at_an_abandoned_remote_destination_is_removed(tmp_path, sshd):
