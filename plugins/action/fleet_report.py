@@ -17,6 +17,7 @@ from ansible import constants as C
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
+from ansible.plugins.loader import callback_loader
 from ansible.utils.vars import combine_vars
 
 from ansible_collections.plotfleet.chia.plugins.filter import fleet as fleet_filters
@@ -54,8 +55,17 @@ def table_as_block(variables=None):
         return True
     if callback not in ("default", "ansible.builtin.default"):
         return False
-    fmt = C.config.get_config_value("result_format", plugin_type="callback", plugin_name="default", variables=variables)
+    try:
+        fmt = _default_result_format(variables)
+    except AnsibleError:   # the default callback's options are known once it is loaded (it is, as stdout callback)
+        callback_loader.get("default", class_only=True)
+        fmt = _default_result_format(variables)
     return fmt == "yaml"
+
+
+def _default_result_format(variables):
+    return C.config.get_config_value("result_format", plugin_type="callback", plugin_name="default",
+                                     variables=variables)
 
 
 def report_dests(settings):

@@ -11,16 +11,16 @@ DOCUMENTATION = r"""
 module: fleet_report
 short_description: The fleet report on the controller in one action - settings, status document, what to show, files
 description:
-  - The status role's controller work in one task (run it with C(run_once)), which
-  - checks the status role's settings (C(plotfleet_status_file), C(plotfleet_table_width), C(plotfleet_query), ...
+  - The status role's controller work in one task (run it with C(run_once)).
+  - Checks the status role's settings (C(plotfleet_status_file), C(plotfleet_table_width), C(plotfleet_query), ...
     every option of C(ansible-doc -t role plotfleet.chia.status)) against the role's C(meta/argument_specs.yml) with
     Ansible's own C(ArgumentSpecValidator), as C(ansible.builtin.validate_argument_spec) does, with its messages;
     they are read from the task's variables (the role's defaults included), O(settings) overriding them.
-  - builds the fleet status document (what the filter C(plotfleet.chia.fleet_status) builds) from every play
-    host's results (C(hostvars), C(ansible_play_hosts_all), the groups C(plotters) and C(storage));
-  - renders what to show - what C(plotfleet_query) selects, else the analysis (C(plotfleet_analyze)), else the
-    fleet table - as lines for the stdout callback in use (RV(shown));
-  - writes the report files the settings name (the status document, its table, the loop's summary, the HTML
+  - Builds the fleet status document (what the filter C(plotfleet.chia.fleet_status) builds) from every play
+    host's results (C(hostvars), C(ansible_play_hosts_all), the groups C(plotters) and C(storage)).
+  - Renders what to show - what C(plotfleet_query) selects, else the analysis (C(plotfleet_analyze)), else the
+    fleet table - as lines for the stdout callback in use (RV(shown)).
+  - Writes the report files the settings name (the status document, its table, the loop's summary, the HTML
     report and its JSON) as M(plotfleet.chia.write_reports) does - temp file and rename each, missing dirs created,
     a file that already holds its content left alone.
   - An action plugin only - nothing is copied to or run on the task's host, and it never connects to it. It shows
@@ -88,7 +88,7 @@ shown:
   description:
     - What to show. What C(plotfleet_query) selects (any JSON value); else the analysis or the table - one string of
       lines where the stdout callback writes YAML (the default callback with C(result_format=yaml), a C(*yaml)
-      callback), so that M(ansible.builtin.debug) prints a C(msg: |-) block, else a list of lines (JSON result
+      callback), so that M(ansible.builtin.debug) prints a YAML block (C(|-)), else a list of lines (JSON result
       format, the json callback, AWX). The table is C(plotfleet_table_width) wide less the callback's indent.
   returned: success
   type: raw
