@@ -54,6 +54,12 @@ def listdir(path):
             "read": lambda result: sorted(f["path"].rsplit("/", 1)[-1] for f in result["files"])}
 
 
+def remove(path):
+    """A step: delete the file path (the test's own change to the host between two calls)."""
+    return {"task": {"ansible.builtin.file": {"path": str(path), "state": "absent"}},
+            "read": lambda result: not result.get("failed")}
+
+
 def wait_transfers(state_dir, timeout=90):
     """A step: wait until state_dir has transfer records and each says done or failed (plotmove_lib's
     wait_transfers_finished in a playbook); the result: the records then, by id. A task's arguments are

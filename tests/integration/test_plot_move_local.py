@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import module_batch as batch  # noqa: E402
 import plotmove_lib as lib  # noqa: E402
 from plotmove_lib import run_module  # noqa: E402
 
@@ -42,23 +43,27 @@ def test_same_filesystem_rename_leaves_temp_and_unfinished_files(tmp):
     data[268 - 80:268] = bytes(80)
     (tmp / "src" / unfinished.name).write_bytes(bytes(data))
     args = lib.move_args(tmp, [{"path": str(tmp / "dst")}])
+    # One playbook: check mode, the pass (both while the plot is held open), then, with the held plot
+    # deleted, a pass with only the unfinished one left: nothing to do. The dirs are listed in between.
     with open(str(held), "r+b"):
-        rc, res = run_module("plot_move", args, check=True)
-        assert rc == 0 and res["changed"] is True
-        assert [m["plot"] for m in res["would_move"]] == [plot.name]
-        assert res["would_move"][0]["method"] == "rename" and plot.exists()
-        reasons = "\n".join(res["reasons"])
-        assert "open for writing" in reasons and "incomplete" in reasons
+        (rc, res), after_check, moved, after_move, dst_after_move, _, last = batch.run_steps([
+            batch.call("plot_move", args, check=True), batch.listdir(tmp / "src"), batch.call("plot_move", args),
+            batch.listdir(tmp / "src"), batch.listdir(tmp / "dst"), batch.remove(held),
+            batch.call("plot_move", args)])
+    assert rc == 0 and res["changed"] is True
+    assert [m["plot"] for m in res["would_move"]] == [plot.name]
+    assert res["would_move"][0]["method"] == "rename" and plot.name in after_check
+    reasons = "\n".join(res["reasons"])
+    assert "open for writing" in reasons and "incomplete" in reasons
 
-        rc, res = run_module("plot_move", args)
-        assert rc == 0 and res["changed"] is True and res["started"] == []
-        assert res["moved"][0]["destination"] == str(tmp / "dst" / plot.name)
+    rc, res = moved
+    assert rc == 0 and res["changed"] is True and res["started"] == []
+    assert res["moved"][0]["destination"] == str(tmp / "dst" / plot.name)
     assert (tmp / "dst" / plot.name).read_bytes() == originals(1)[plot.name]
     assert not plot.exists() and temp.read_bytes() == b"partial plot"
-    assert held.exists() and (tmp / "src" / unfinished.name).exists()
-    assert sorted(p.name for p in (tmp / "dst").iterdir()) == [plot.name]
-    os.unlink(str(held))  # now the only other plot is the unfinished one: nothing to do
-    rc, res = run_module("plot_move", args)
+    assert after_move == sorted([temp.name, held.name, unfinished.name]) and not held.exists()
+    assert dst_after_move == [plot.name] and sorted(p.name for p in (tmp / "dst").iterdir()) == [plot.name]
+    rc, res = last
     assert rc == 0 and res["changed"] is False and res["moved"] == []
 
 
@@ -68,18 +73,21 @@ def test_copy_to_other_filesystem_verifies_then_deletes(tmp):
     with lib.tmpfs(tmp / "disk", "64m") as disk:
         args = lib.move_args(tmp, [{"path": str(disk), "must_be_mount": True}], max_transfers_per_source=2,
                              max_transfers_per_destination=2)
-        rc, res = run_module("plot_move", args)
+        # One playbook: the pass, the wait for both copies, the disk's listing, two more passes.
+        (rc, res), _, landed, completed, last = batch.run_steps([
+            batch.call("plot_move", args), batch.wait_transfers(tmp / "state"), batch.listdir(disk),
+            batch.call("plot_move", args), batch.call("plot_move", args)])
         assert rc == 0 and res["changed"] and res["moved"] == []
         assert sorted(s["plot"] for s in res["started"]) == sorted(p.name for p in plots)
         assert {s["method"] for s in res["started"]} == {"copy"}
-        lib.wait_transfers_finished(tmp / "state")
         want = originals(2)
         for plot in plots:
             assert (disk / plot.name).read_bytes() == want[plot.name] and not plot.exists()
-        assert sorted(os.listdir(str(disk))) == sorted(p.name for p in plots)  # no partial left
-        rc, res = run_module("plot_move", args)
+        assert landed == sorted(p.name for p in plots)  # no partial left
+        assert sorted(os.listdir(str(disk))) == landed
+        rc, res = completed
         assert res["changed"] is True and len(res["completed"]) == 2
-        rc, res = run_module("plot_move", args)
+        rc, res = last
         assert res["changed"] is False and res["completed"] == []
         assert {t["state"] for t in res["transfers"]} == {"done"}
 
@@ -112,11 +120,11 @@ def test_worker_killed_half_way_then_next_pass_completes(tmp):
         assert not (disk / plot.name).exists() and plot.read_bytes() == originals(1)[plot.name]
         assert partial.stat().st_size < plot.stat().st_size
 
-        rc, res = run_module("plot_move", dict(args, bwlimit_kbps=None), check=True)
+        (rc, res), (rc2, resumed), (rec,) = batch.run_steps([
+            batch.call("plot_move", dict(args, bwlimit_kbps=None), check=True),
+            batch.call("plot_move", dict(args, bwlimit_kbps=None)), batch.wait_transfers(tmp / "state")])
         assert res["transfers"][0]["state"] == "interrupted" and res["would_move"][0]["resume"] is True
-        rc, res = run_module("plot_move", dict(args, bwlimit_kbps=None))
-        assert res["started"][0]["resumed"] is True
-        (rec,) = lib.wait_transfers_finished(tmp / "state")
+        assert resumed["started"][0]["resumed"] is True
         assert rec["state"] == "done" and rec["attempt"] == 2
         assert (disk / plot.name).read_bytes() == originals(1)[plot.name]
         assert not plot.exists() and not partial.exists()
