@@ -7,7 +7,11 @@ after the first one's modules are set aside), and each log is parsed by A and B 
 alternating order. On a loaded machine the other sessions' load then hits both sides alike: the ratio
 per round is the figure to read. Both sides must give the same plots on every log (checked first).
 
-Usage: python bench/bench_parser_small.py --a DIR --b DIR [--plotters madmax,bladebit] [--rounds 61]
+--plotman-heap: import plotman 0.5.3's parsers first (run with bench/results/venv-plotman/bin/python), so that
+each gc.collect() walks the heap it walks in bench_parser.py: the caches are as cold there as here (without it
+the heap is smaller and a call ~1.7x cheaper).
+
+Usage: python bench/bench_parser_small.py --a DIR --b DIR [--plotters madmax,bladebit] [--rounds 61] [--plotman-heap]
 (DIR: a checkout's collections/ dir, e.g. of a `git archive` of the commit to compare with.)
 """
 
@@ -76,7 +80,12 @@ def main():
     ap.add_argument("--b", default=str(REPO / "collections"), help="collections dir of side B (default: this checkout)")
     ap.add_argument("--plotters", default="madmax,bladebit")
     ap.add_argument("--rounds", type=int, default=61)
+    ap.add_argument("--plotman-heap", action="store_true", help="import plotman's parsers first (bench_parser's heap)")
     args = ap.parse_args()
+    if args.plotman_heap:
+        import plotman.plotters.bladebit  # noqa: F401
+        import plotman.plotters.chianetwork  # noqa: F401
+        import plotman.plotters.madmax  # noqa: F401
     plotters = args.plotters.split(",")
     sides = {"A": load(args.a, plotters), "B": load(args.b, plotters)}
     logs = fixture_logs(sides["B"], plotters)

@@ -252,9 +252,13 @@ class MadmaxParser(model.LogParser):
     def _scan(self, text, start, end):
         """_line of each selected line; a run of step lines (_STEP_KEYS) of one plot costs one set_step: the
         highest (phase, minor, sub) of the run, which is where set_step of each line in turn ends (it never
-        moves back; at the same step it keeps the highest sub; progress is monotonic in the step and sub)."""
+        moves back; at the same step it keeps the highest sub; progress is monotonic in the step and sub).
+        The header lines in madMAx's spelling are read here, not by a method each (_dir_match, _threads_match,
+        _plots_match, _buckets_match, _k_match, _crafting_match do the same): on a cold call each distinct
+        function costs more than its work (BENCHMARKS.md, parser round 6)."""
         plots = self.plots
         plot = plots[-1] if plots else None
+        ctx = self.ctx
         best = None
         for match in _SELECT_RE.finditer(text, start, end):
             kind = match.lastgroup
@@ -276,8 +280,31 @@ class MadmaxParser(model.LogParser):
             if best is not None:
                 self.set_step(plot, *best)
                 best = None
-            _BRANCHES[kind](self, match)
-            plot = plots[-1] if plots else None
+            if kind == "dir":   # _dir_match
+                value = match.group("dir_value").strip()
+                if len(value) > 1:   # model.strip_dir
+                    value = value.rstrip("/") or "/"
+                ctx[_HEADER[match.group("dir_key") + ":"]] = value
+            elif kind == "threads":   # _threads_match
+                ctx["threads"] = int(match.group("threads"))
+            elif kind == "buckets":   # _buckets_match
+                if match.group("buckets_p3") != "P1" and ctx.get("buckets"):
+                    continue   # keep the P1 bucket count
+                ctx["buckets"] = int(match.group("buckets"))
+            elif kind == "plots":   # _plots_match
+                ctx["count"] = int(match.group("plots"))
+                continue
+            elif kind == "k":   # _k_match
+                ctx["k"] = int(match.group("k"))
+                continue
+            elif kind == "crafting":   # _crafting_match
+                plot = self.start_plot(int(match.group("crafting")))
+            else:
+                _BRANCHES[kind](self, match)
+                plot = plots[-1] if plots else None
+                continue
+            if plot is not None and plot["phase"] == 0:   # _apply_header (and _crafting's _inherit)
+                self._inherit(plot)
         if best is not None:
             self.set_step(plot, *best)
 

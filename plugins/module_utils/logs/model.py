@@ -187,7 +187,6 @@ def clean_block(text):
 
 
 _DIRT = ("\r", "\x1b", "\x00")   # what clean_block removes: overdraws, ANSI codes, NULs
-_ONE_PIECE = 32768   # LogParser.feed_text: a clean block shorter than this is scanned as one piece
 
 
 def block_pieces(text):
@@ -472,11 +471,8 @@ class LogParser(object):
                 self._scan(piece, start, end)
             return
         # No dirt (most logs): clean_block(text) is "\n" + text, so block_pieces' calls are skipped (each distinct
-        # function costs a cold call ~5-20 us); a short block is copied whole and scanned once, a long one (a copy
-        # of it costs more than a second _scan) as the first line and the rest, as block_pieces gives them.
-        if len(text) < _ONE_PIECE:
-            self._scan("\n" + text, 0, len(text) + 1)
-            return
+        # function costs a cold call ~5-20 us): the first line as a small piece, then the block itself (not a copy
+        # of it with a "\n" in front: the copy's cache misses cost more than the second, warm, _scan).
         first = text.find("\n")
         if first < 0:
             first = len(text)
