@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import module_batch as batch  # noqa: E402
 import plotmove_lib as lib  # noqa: E402
 from plotmove_lib import run_module  # noqa: E402
 
@@ -30,12 +31,18 @@ def sha(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def assert_conflict_kept_both(tmp_path, plot, original, final, fake):
-    (rec,) = lib.wait_transfers_finished(tmp_path / "state")
+def two_passes(tmp_path, args, final):
+    """One playbook: a pass, the wait for its transfer, the destination dir's listing, the next pass."""
+    return batch.run_steps([batch.call("plot_move", args), batch.wait_transfers(tmp_path / "state"),
+                            batch.listdir(final.parent), batch.call("plot_move", args)])
+
+
+def assert_conflict_kept_both(plot, original, final, fake, rec, listing):
     assert rec["state"] == "failed" and rec["failure"] == "conflict", rec
     assert plot.read_bytes() == original, "the source is kept"
     assert final.read_bytes() == fake, "nothing at the destination is overwritten"
-    assert sorted(os.listdir(str(final.parent))) == [final.name], "no partial copy left beside it"
+    assert listing == [final.name], "no partial copy left beside it"
+    assert sorted(os.listdir(str(final.parent))) == [final.name]
     assert rec["conflict"]["source"] == str(plot)
     assert rec["conflict"]["destination"].endswith(str(final))
     return rec
@@ -52,11 +59,11 @@ def test_local_destination_with_other_bytes_is_a_conflict(tmp_path, where):
         fake = impostor(plot, where)
         final.write_bytes(fake)
         args = lib.move_args(tmp_path, [{"path": str(disk)}])
-        rc, res = run_module("plot_move", args)
+        (rc, res), (rec,), listing, (rc2, res2) = two_passes(tmp_path, args, final)
         assert rc == 0 and len(res["started"]) == 1, res
-        rec = assert_conflict_kept_both(tmp_path, plot, original, final, fake)
+        rec = assert_conflict_kept_both(plot, original, final, fake, rec, listing)
         # The next pass shows the conflict with both paths and does not try again on its own.
-        rc, res = run_module("plot_move", args)
+        rc, res = rc2, res2
         assert res["started"] == [], res
         (view,) = res["transfers"]
         assert view["failure"] == "conflict" and view["conflict"] == rec["conflict"]
@@ -93,11 +100,11 @@ def test_remote_destination_with_other_bytes_is_a_conflict(tmp_path, where):
     final.write_bytes(fake)
     with lib.Sshd(tmp_path / "sshd") as sshd:
         args = lib.move_args(tmp_path, [sshd.destination(storage, free_bytes=10 ** 12)], ssh_options=sshd.ssh_options)
-        rc, res = run_module("plot_move", args)
+        (rc, res), (rec,), listing, (rc2, res2) = two_passes(tmp_path, args, final)
         assert rc == 0 and len(res["started"]) == 1, res
-        rec = assert_conflict_kept_both(tmp_path, plot, original, final, fake)
+        rec = assert_conflict_kept_both(plot, original, final, fake, rec, listing)
         assert rec["conflict"]["host"] == "127.0.0.1"
-        rc, res = run_module("plot_move", args)
+        rc, res = rc2, res2
         assert res["started"] == [] and "conflict" in "\n".join(res["reasons"]), res
         assert res["transfers"][0]["conflict"]["destination"] == "127.0.0.1:%s" % final
 
