@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import module_batch as batch  # noqa: E402
 import plotmove_lib as lib  # noqa: E402
 from plotmove_lib import run_module  # noqa: E402
 
@@ -71,8 +72,7 @@ def test_a_killed_workers_rsync_still_counts_as_the_transfer_running(tmp_path, s
     plot, args, pid = start_slow_copy(tmp_path, sshd, storage, kbps=100)  # outlives two passes on a busy machine
     kill_worker_only(pid)
 
-    for check in (True, False):
-        rc, res = run_module("plot_move", args, check=check)
+    for _rc, res in batch.run_steps([batch.call("plot_move", args, check=check) for check in (True, False)]):
         assert [t["state"] for t in res["transfers"]] == ["running"], res["transfers"]
         assert res["started"] == [] and res["would_move"] == [], res
         assert "running" in "\n".join(res["reasons"])
