@@ -10,11 +10,20 @@ own module does, under the host lock and on a state gathered under that lock; a 
 nothing to do on the pass's gather returns at once (no lock, no second gather, no probe of the
 plotter's Python). The host is gathered again only after a step changed it.
 In storage mode (a storage host's pass) only the gather runs, with what plot_info adds for a storage host
-(storage_state): one module, so a pass builds one AnsiballZ payload for every host.
+(storage_state): one module, so a pass builds one AnsiballZ payload for every host. A plotter that is also
+storage (storage_dirs given) gets those figures in its own pass's gather.
+
+A reconcile pass runs every host's pass in one round (issue 15): the storage hosts' offers are not known
+yet when the plotters' passes run, so with defer_move a plotter moves nothing that needs them - a finished
+plot its transfer records let move is left for a second call, mode=move (gather, the move step only, with
+destinations from this pass's offers), and the move result says so (deferred, the plots). With none such the
+move step runs at once with no destinations, which can move nothing but does the rest (completed transfers
+acknowledged, old records archived, the transfers listed), so a quiet fleet pays one round.
 """
 
 from __future__ import absolute_import, division, print_function
 
+import os
 import sys
 import time
 
@@ -26,6 +35,12 @@ __metaclass__ = type
 
 ENDED_STATES = ("dead", "failed", "stopped")
 STORAGE_MODE = "mode is storage"
+MOVE_MODE = "mode is move"
+DEFERRED = "moves wait for this pass's offers (plot_pass mode=move)"
+# policy.move.plan's reason for a plot with no destination at all: in a round without destinations, a plot
+# that finished after the look for such plots (it moves in the next pass, or this pass's move round).
+NO_DESTINATION = ": not moved: no destination configured"
+LATE = ": not moved: finished while this pass ran (moves in the next pass)"
 
 
 class PassError(Exception):
@@ -40,6 +55,8 @@ class PassError(Exception):
 def run(params, check_mode, warnings):
     """The pass: gather once -> clean up -> start -> move. Returns the module result; a failed step's
     PassError carries the gathered state (host_state), so the status still shows the host's jobs."""
+    if params["mode"] == "move":
+        return move_round(params, check_mode, warnings)
     state = gather(params, warnings, check_mode)
     if params["mode"] == "storage":  # a storage host's pass: its state (and offer) for the plotters' passes
         return {"changed": False, "reasons": [], "host_state": state, "cleanup": skipped(STORAGE_MODE),
@@ -61,6 +78,19 @@ def run(params, check_mode, warnings):
             "cleanup": cleanup, "start": start, "move": move}
 
 
+def move_round(params, check_mode, warnings):
+    """mode=move: the move step alone, on a fresh gather (its live jobs keep their plots), with the
+    destinations this pass's offers made. No host_state: the pass's own gather (its first round) stands."""
+    state = gather_again(params)
+    try:
+        move = move_plots(params, state, check_mode, warnings)
+    except PassError as exc:
+        exc.result.setdefault("host_state", state)
+        raise
+    return {"changed": changed(move), "reasons": list(move.get("reasons") or []),
+            "cleanup": skipped(MOVE_MODE), "start": skipped(MOVE_MODE), "move": move}
+
+
 def option_problems(params):
     """plot_info's and plot_move's checks of their options (before anything runs)."""
     problems = []
@@ -68,7 +98,7 @@ def option_problems(params):
         problems.append("history_limit must be >= 0, got %d" % params["history_limit"])
     if params["stall_after_s"] is not None and params["stall_after_s"] <= 0:
         problems.append("stall_after_s must be > 0, got %d" % params["stall_after_s"])
-    moves = params["move_enabled"] and params["mode"] == "plotter"
+    moves = params["move_enabled"] and params["mode"] != "storage"
     return problems + (options.move_problems(params) if moves else [])
 
 
@@ -92,7 +122,7 @@ def gather(params, warnings, check_mode=False):
     dst_dirs = list(params["dst_dirs"]) + list(params["storage_dirs"])
     state = hoststate.gather(dict(params, dst_dirs=dst_dirs))
     host_warnings = state["host_warnings"] = state.pop("warnings")
-    if params["mode"] == "storage":
+    if params["mode"] == "storage" or params["storage_dirs"]:  # a storage host, or a plotter that is one too
         storage_state.add_figures(state, dst_dirs, params["replot"], params["state_dir"])
     if params.get("metrics_path") and not check_mode:
         # Imported here: a pass without metrics does not pay for it (AnsiballZ still ships it).
@@ -172,10 +202,12 @@ def start_plots(params, state, check_mode, now=None):
 
 
 def move_plots(params, state, check_mode, warnings):
-    """plot_move on the given state (plot_move too gathers before its lock and decides under it)."""
+    """plot_move on the given state (plot_move too gathers before its lock and decides under it). With
+    defer_move, nothing that needs destinations moves here (see waiting_plots)."""
     if not params["move_enabled"]:
         return skipped("move_enabled is false")
-    if not params["destinations"]:
+    defer = params["defer_move"] and params["mode"] == "plotter"
+    if not params["destinations"] and not defer:
         return skipped("no destinations")
     from ansible_collections.plotfleet.chia.plugins.module_utils import moving
     move_params = dict(params, python=params["python"] or sys.executable)
@@ -184,10 +216,48 @@ def move_plots(params, state, check_mode, warnings):
     except Exception as exc:  # the process table only refines liveness checks (as in plot_move)
         warnings.append("process table unavailable (%s); checking pids directly" % exc)
         procs = None
+    if defer:
+        # Its own storage dirs become local destinations with the offers: plots there stay (as in plot_move).
+        sources = own_sources(params)
+        waiting = waiting_plots(dict(params, dst_dirs=sources, source_dirs=[]), state, procs)
+        if waiting:
+            return dict(skipped(DEFERRED), deferred=True, plots=waiting)
+        move_params.update(destinations=[], dst_dirs=sources, source_dirs=[])
     try:
-        return moving.run_pass(move_params, state, procs, check_mode, warnings)
+        result = moving.run_pass(move_params, state, procs, check_mode, warnings)
     except (IOError, OSError) as exc:
         raise PassError("plot_move failed: %s" % exc, warnings_list=warnings) from None
+    if defer:  # a plot that finished after waiting_plots looked: no destination this round, not none at all
+        result["reasons"] = [r[:-len(NO_DESTINATION)] + LATE if r.endswith(NO_DESTINATION) else r
+                             for r in result["reasons"]]
+    return result
+
+
+def own_sources(params):
+    """The dirs plot_move takes plots from (dst_dirs, source_dirs) without the host's own storage dirs."""
+    own = set(os.path.realpath(d) for d in params["storage_dirs"])
+    return [d for d in list(params["dst_dirs"]) + list(params["source_dirs"]) if os.path.realpath(d) not in own]
+
+
+def waiting_plots(params, state, procs, now=None):
+    """Paths of the finished plots in the source dirs that plot_move would try to place now: those whose
+    transfer record (current or archived) does not forbid a move (policy.move: running, done, failed and
+    not yet due). Read-only and without the lock: it only tells whether the move round is needed; that
+    round decides again under the lock, as plot_move does."""
+    from ansible_collections.plotfleet.chia.plugins.module_utils import transfer
+    from ansible_collections.plotfleet.chia.plugins.module_utils.policy import move as move_policy
+    now = now or time.time()
+    busy_dirs, busy_files = transfer.busy_from_state(state)
+    candidates, _reasons = transfer.find_candidates(params["dst_dirs"], busy_dirs, busy_files, now)
+    if not candidates:
+        return []
+    quiet = []  # the move step reports the records' warnings; this look repeats none
+    transfers = transfer.load_transfers(params["state_dir"], procs, quiet, now)
+    known = transfers + transfer.archived_for(params["state_dir"], candidates, transfers, quiet)
+    by_plot = dict((rec.get("plot_id"), rec) for rec in known)
+    return [cand["path"] for cand in sorted(candidates, key=lambda c: (c["mtime"], c["name"]))
+            if move_policy._record_blocks(by_plot.get(cand["plot_id"]), now, params["retry_after_s"],
+                                          params["max_attempts"]) is None]
 
 
 def changed(*results):

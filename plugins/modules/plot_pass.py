@@ -11,8 +11,10 @@ DOCUMENTATION = r"""
 module: plot_pass
 short_description: One reconcile pass on a plotter in one call - gather, clean up, start, move
 description:
-  - What the reconcile role runs on each plotter, in one module call instead of one per step (issue 15 - each
-    call costs seconds of interpreter, AnsiballZ and SSH round trip, the steps themselves milliseconds).
+  - What the reconcile role runs on every host, in one module call instead of one per step (issue 15 - each
+    call costs seconds of interpreter, AnsiballZ and SSH round trip, the steps themselves milliseconds); the
+    storage hosts (O(mode=storage)) and the plotters (O(defer_move)) in the same task, and a second round
+    (O(mode=move)) only on the plotters that have a plot to move.
   - Gathers the host state once, as M(plotfleet.chia.plot_info) does (RV(host_state)), and then, each step as
     its own module does it - deletes the temp files of dead jobs (M(plotfleet.chia.plot_stop) with
     C(ended=true cleanup=true), only when the gather shows some; RV(cleanup)); applies O(rules) and starts what
@@ -42,7 +44,8 @@ options:
   storage_dirs:
     description:
       - Storage dirs of a storage host (O(mode=storage)) or of a plotter that is also one; gathered with the others
-        (reported in C(host_state.dirs)) but never a destination of its own starts.
+        (reported in C(host_state.dirs)) but never a destination of its own starts. Given, the gather adds what
+        M(plotfleet.chia.plot_info) adds for a storage host (as in O(mode=storage)), in O(mode=plotter) too.
     type: list
     elements: path
     default: []
@@ -52,15 +55,29 @@ options:
       - V(storage) - a storage host's pass - the gather only, returning in RV(host_state) what
         M(plotfleet.chia.plot_info) returns for a storage host (with C(storage_incoming) over O(dst_dirs) and
         O(storage_dirs) and, given O(replot), C(replot_room) and C(replot_status)); RV(cleanup), RV(start) and
-        RV(move) are skipped. The reconcile role runs every host's pass with this one module, so a pass builds
-        one AnsiballZ payload (issue 15). O(plotter) is still required (its kind) but not used.
+        RV(move) are skipped. The reconcile role runs every host's pass with this one module, in one task, so a
+        pass builds one AnsiballZ payload and pays one round for every host (issue 15). O(plotter) is still
+        required (its kind) but not used.
+      - V(move) - the move step alone (a fresh gather under it, as M(plotfleet.chia.plot_move) does), with
+        O(destinations) - the second round of a plotter whose O(defer_move) pass left plots for the offers of
+        that pass. RV(cleanup) and RV(start) are skipped; no RV(host_state).
     type: str
-    choices: [plotter, storage]
+    choices: [plotter, storage, move]
     default: plotter
+  defer_move:
+    description:
+      - O(mode=plotter) - the storage hosts' offers are not known yet (their pass runs in the same round). When a
+        finished plot in the source dirs could move (its transfer record, if any, does not forbid it), nothing
+        moves - RV(move) is C({skipped - true, deferred - true, plots - [paths]}) and a O(mode=move) call with the
+        offers of this pass moves them. Otherwise the move step runs without destinations (so it can move nothing;
+        it acknowledges finished transfers and lists them as always). O(destinations) are not used.
+    type: bool
+    default: false
   replot:
     description:
-      - O(mode=storage) - as O(plotfleet.chia.plot_info#module:replot) of M(plotfleet.chia.plot_info) (the host's
-        C(plotfleet_replot) with C(storage_dirs) added). Unset - no C(replot_room) nor C(replot_status).
+      - With O(storage_dirs) (O(mode=storage), or a plotter that is also storage) - as
+        O(plotfleet.chia.plot_info#module:replot) of M(plotfleet.chia.plot_info) (the host's C(plotfleet_replot)
+        with C(storage_dirs) added). Unset - no C(replot_room) nor C(replot_status).
     type: dict
   cleanup_dead_tmp:
     description: Delete the temp files that dead, failed or stopped jobs left (see RV(cleanup)).
@@ -92,7 +109,8 @@ options:
     default: {}
 notes:
   - Supports check mode (see above). A second run with nothing to do reports C(changed=false).
-  - The storage hosts' free space comes in O(destinations), from their own pass (O(mode=storage)) earlier.
+  - The storage hosts' free space comes in O(destinations), from their own pass (O(mode=storage)) earlier - or,
+    with O(defer_move), in the O(mode=move) call after it.
 seealso:
   - module: plotfleet.chia.plot_info
   - module: plotfleet.chia.plot_stop
@@ -127,6 +145,27 @@ EXAMPLES = r"""
 - name: Print the decision
   ansible.builtin.debug:
     msg: "{{ preview.start.would_start | length }} to start; {{ preview.move.would_move | length }} to move"
+
+- name: Clean up and start now; leave the moves for the offers the storage hosts make in this same round
+  plotfleet.chia.plot_pass:
+    log_dir: /var/log/plotfleet
+    state_dir: /var/lib/plotfleet
+    tmp_dirs: [/mnt/nvme1]
+    dst_dirs: [/mnt/nvme1/done]
+    plotter: {kind: madmax, threads: 16, farmer_public_key: "{{ farmer_key }}", pool_contract_address: "{{ pool }}"}
+    defer_move: true
+  register: first_round
+
+- name: Move what waited, to this pass's offers
+  plotfleet.chia.plot_pass:
+    mode: move
+    log_dir: /var/log/plotfleet
+    state_dir: /var/lib/plotfleet
+    tmp_dirs: [/mnt/nvme1]
+    dst_dirs: [/mnt/nvme1/done]
+    plotter: {kind: madmax}
+    destinations: [{path: /srv/plots, host: storage1.example.net, free_bytes: 4000000000000}]
+  when: first_round.move.deferred | default(false)
 """
 
 RETURN = r"""
@@ -139,9 +178,9 @@ reasons:
 host_state:
   description:
     - The host state gathered at the start of the pass - the return values of M(plotfleet.chia.plot_info)
-      (C(jobs), C(history), C(dirs), C(transfers), C(load), C(host_warnings), ...; in O(mode=storage) also
+      (C(jobs), C(history), C(dirs), C(transfers), C(load), C(host_warnings), ...; with O(storage_dirs) also
       C(storage_incoming), C(replot_room), C(replot_status) as plot_info returns them for a storage host).
-  returned: always
+  returned: except in O(mode=move)
   type: dict
 cleanup:
   description:
@@ -160,7 +199,8 @@ start:
 move:
   description:
     - What M(plotfleet.chia.plot_move) returns (C(moved), C(started), C(completed), C(would_move), C(reasons),
-      C(transfers)), or C({skipped - true, skip_reason}) when O(move_enabled=false) or there are no destinations.
+      C(transfers)), or C({skipped - true, skip_reason}) when O(move_enabled=false) or there are no destinations;
+      with O(defer_move) and plots that wait for the offers, C({skipped - true, deferred - true, plots}).
   returned: always
   type: dict
   sample: {changed: false, moved: [], started: [], completed: [], would_move: [], reasons: [], transfers: []}
@@ -176,7 +216,8 @@ def argument_spec():
     return options.host_argument_spec(
         metrics_path=dict(type="path"),
         storage_dirs=dict(type="list", elements="path", default=[]),
-        mode=dict(type="str", choices=["plotter", "storage"], default="plotter"),
+        mode=dict(type="str", choices=["plotter", "storage", "move"], default="plotter"),
+        defer_move=dict(type="bool", default=False),
         replot=dict(type="dict"),
         cleanup_dead_tmp=dict(type="bool", default=True),
         start_enabled=dict(type="bool", default=True),
