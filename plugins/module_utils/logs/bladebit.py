@@ -35,7 +35,8 @@ _FATAL_PREFIXES = ("Error", "Fatal", "*** Fatal", "Failed to", "terminate called
 # live plot (most of them) come first, read by _scan itself, the match ending at their key: `step` (the key
 # of the step they set, _step_of), `sub` (complete the sub-step), `write` (P4's writes: a step in phase 4
 # only), `done` (`Finished Phase N in S seconds`); any other line, and these for a plot that is not live,
-# go to _line (timestamp-prefixed ones too: `line0`). `Generating F1` is not selected: _line does nothing
+# go to _line (timestamp-prefixed ones too: `line0`), but the header's `key: value` lines (`head`, which _line
+# hands to _header in any state: _scan does so itself). `Generating F1` is not selected: _line does nothing
 # with it in any state.
 _STEP_KEYS = (r"(?:Running Phase |Forward propagating to table |Prunning table |Compressing tables "
               r"|Finished marking table )[0-9]{1,3}(?![0-9])|Table [0-9]{1,3}(?=[^\S\n]*(?:\n|\Z))"
@@ -53,6 +54,7 @@ _SELECT_RE = re.compile(
     r"\n(?:(?P<line0>(?:%s)[^\n]*)|%s(?=%s)(?:(?P<step>%s)"
     r"|(?P<sub>Finished (?:forward propagating|compressing tables))|Writing (?P<write>P7|C1|C2|C3)"
     r"|(?P<done>Finished Phase (?P<done_n>[0-4]) in (?P<done_s>[0-9.]+) seconds)"
+    r"|(?P<head>(?:Output path|Temp[12] path|Thread count|Bucket count)[^\S\n]*:[^\n]*)"
     r"|(?P<line>(?:Running Phase |Finished (?:Phase |forward propagating|marking table "
     r"|compressing tables|writing plot |plotting in)|Forward propagating to table "
     r"|Generating plot |Table \w+[^\S\n]*(?=\n|\Z)|Prunning table |Compressing tables "
@@ -105,6 +107,13 @@ def _step_entry(key):
     return step
 
 
+def _minor(plot):
+    """The minor of the plot's step, kept in _MINORS (0 is not kept: `_MINORS.get(step) or _minor(plot)`)."""
+    step = plot["step"]
+    minor = _MINORS[step] = model.step_tuple(step)[1]
+    return minor
+
+
 def _line_at(text, match, end):
     """The whole line of a selector match in text[:end] (without its "\n")."""
     stop = text.find("\n", match.end(), end)
@@ -146,7 +155,7 @@ class BladebitParser(model.LogParser):
         best = None   # the highest step of the run so far, not yet set
         for match in _SELECT_RE.finditer(text, start, end):
             kind = match.lastgroup
-            if live and kind != "line" and kind != "line0":
+            if live and kind != "line" and kind != "line0" and kind != "head":
                 if kind == "step":
                     step = _STEPS.get(match.group(kind), False)
                     if step is False:
@@ -161,7 +170,7 @@ class BladebitParser(model.LogParser):
                         if best is None or step > best:
                             best = step
                     continue
-                if best is not None and best[:2] >= self._step_of_plot(plot):
+                if best is not None and best[:2] >= (plot["phase"], _MINORS.get(plot["step"]) or _minor(plot)):
                     if kind == "sub":   # set_sub(1.0) at the step the run ends on
                         best = (best[0], best[1], 1.0)
                         continue
@@ -173,20 +182,15 @@ class BladebitParser(model.LogParser):
             if best is not None:
                 self.set_step(plot, *best)
                 best = None
+            if kind == "head":   # _line's way for these: _header (the line as _line_at gives it, stripped)
+                stop = text.find("\n", match.end(), end)
+                self._header(text[match.start() + 1:stop if stop >= 0 else end].strip())
+                continue
             self._selected(_line_at(text, match, end))
             plot = plots[-1] if plots else None
             live = plot is not None and plot["state"] in _LIVE
         if best is not None:
             self.set_step(plot, *best)
-
-    @staticmethod
-    def _step_of_plot(plot):
-        """(phase, minor) of the plot's step."""
-        step = plot["step"]
-        minor = _MINORS.get(step)
-        if minor is None:
-            minor = _MINORS[step] = model.step_tuple(step)[1]
-        return plot["phase"], minor
 
     # -- header ------------------------------------------------------------------------------------
     def _header(self, text):
