@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: plotfleet developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Controller-side filter of reconcile.yml's rounds: which plotters take part in the move round.
+"""Controller-side filters of reconcile.yml's plays whose hosts are worked out when they start: the plotters
+that take part in the move round, the hosts that stop on a wrong plotfleet_* variable.
 
-Documentation: plugins/filter/move_round_hosts.yml (ansible-doc -t filter plotfleet.chia.move_round_hosts).
+Documentation of each filter: plugins/filter/<filter name>.yml (ansible-doc -t filter plotfleet.chia.<name>).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -25,6 +26,21 @@ def move_round_hosts(hostvars, hosts):
     return movers
 
 
+def variable_problem_hosts(hostvars, hosts):
+    """The hosts that the variable check (plotfleet_variable_report, set on every play host by one run_once
+    task) found a wrong plotfleet_* variable on, in the order given, each once."""
+    found = []
+    for name in hosts or []:
+        try:
+            report = hostvars[name].get("plotfleet_variable_report")
+        except Exception:  # not in hostvars: not in the pass
+            continue
+        problems = report.get("problems") if isinstance(report, dict) else None
+        if isinstance(problems, dict) and problems.get(name) and name not in found:
+            found.append(name)
+    return found
+
+
 class FilterModule(object):
     def filters(self):
-        return {"move_round_hosts": move_round_hosts}
+        return {"move_round_hosts": move_round_hosts, "variable_problem_hosts": variable_problem_hosts}
