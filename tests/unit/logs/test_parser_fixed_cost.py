@@ -155,9 +155,12 @@ def _mktime(*when):
 @pytest.mark.parametrize("tz", ["UTC0", "CET-1CEST,M3.5.0,M10.5.0/3"])
 def test_a_known_hour_gives_mktime_every_minute_and_second(zone, tz):
     zone(tz)
-    for hour in ((2026, 11, 28, 20), (2026, 3, 29, 1), (2026, 10, 25, 3), (2024, 2, 29, 23), (2026, 12, 31, 23)):
+    for hour in ((2026, 11, 28, 20), (2026, 3, 29, 0), (2026, 3, 29, 1), (2026, 10, 25, 0), (2026, 10, 25, 3),
+                 (2024, 2, 29, 23), (2026, 12, 31, 23)):
         assert model.local_epoch(*hour + (0, 0)) == _mktime(*hour + (0, 0))   # the hour is known from here on
-        for mm, ss in ((0, 0), (59, 59), (30, 1), (1, 30), (60, 0), (0, 60), (75, 61), (-1, 0), (0, -1)):
+        # minutes and seconds out of range go to mktime (two hours on: across CET's DST changes from hour 0)
+        for mm, ss in ((0, 0), (59, 59), (30, 1), (1, 30), (60, 0), (0, 60), (75, 61), (-1, 0), (0, -1),
+                       (130, 0), (0, 7800), (185, 59), (150, 150)):
             assert model.local_epoch(*hour + (mm, ss)) == _mktime(*hour + (mm, ss)), hour + (mm, ss)
     for hour in ((2026, 11, 28, 21), (2026, 11, 29, 20), (2026, 12, 28, 20), (2027, 11, 28, 20)):   # neighbours
         assert model.local_epoch(*hour + (5, 6)) == _mktime(*hour + (5, 6)), hour
