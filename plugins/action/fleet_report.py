@@ -118,6 +118,45 @@ def shown(status, settings, hostvars, hosts, block):
     return what, "\n".join(lines) if block else lines
 
 
+class Memo(object):
+    """hostvars, or one host's vars, with every lookup done once: the document, the report and the analysis read
+    the same values, and each HostVars lookup builds the host's variables and templates the value anew (about
+    half the action's time at 8 plotters before). A missing key raises KeyError every time, as hostvars does."""
+
+    _MISSING = object()
+
+    def __init__(self, source, depth=1):
+        self._source, self._depth, self._cache = source, depth, {}
+
+    def __getitem__(self, key):
+        value = self._cache.get(key, self._MISSING)
+        if value is self._MISSING:
+            try:
+                value = self._source[key]
+            except Exception:   # missing, or an undefined template value: unset, as the readers treat it
+                value = KeyError(key)
+            else:
+                if self._depth:
+                    value = Memo(value, self._depth - 1)
+            self._cache[key] = value
+        if isinstance(value, KeyError):
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key):
+        try:
+            self[key]
+        except KeyError:
+            return False
+        return True
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False   # controller only: never connects to the task's host
@@ -147,7 +186,7 @@ class ActionModule(ActionBase):
             return dict(result, failed=True, argument_errors=errors,
                         msg="Validation of arguments failed:\n%s" % "\n".join(errors))
 
-        hostvars = task_vars.get("hostvars") or {}
+        hostvars = Memo(task_vars.get("hostvars") or {})
         hosts = list(task_vars.get("ansible_play_hosts_all") or [])
         groups = task_vars.get("groups") or {}
         status = fleet_filters.fleet_status(hostvars, hosts, list(groups.get("plotters") or []),

@@ -84,3 +84,34 @@ def test_what_is_shown_follows_query_analysis_table(recorded):
     assert what == "table" and block.splitlines()[1:] == fleet.fleet_table(status, 112).splitlines()[1:]
     _what, lines = action.shown(status, settings(plotfleet_table_width=120), hostvars, names, False)
     assert lines[1:] == fleet.fleet_table(status, 109).splitlines()[1:]
+
+
+class Counting(dict):
+    """A hostvars stand-in that counts its lookups (HostVars builds and templates on every one)."""
+
+    def __init__(self, *args):
+        super(Counting, self).__init__(*args)
+        self.reads = 0
+
+    def __getitem__(self, key):
+        self.reads += 1
+        return super(Counting, self).__getitem__(key)
+
+
+def test_memo_reads_each_host_and_key_once_and_keeps_missing_keys_missing():
+    host = Counting({"plotfleet_host_state": {"jobs": []}})
+    hostvars = Counting({"p1": host})
+    memo = action.Memo(hostvars)
+    for _ in range(3):
+        assert memo["p1"]["plotfleet_host_state"] == {"jobs": []}
+        assert "plotfleet_failure" not in memo["p1"] and memo["p1"].get("plotfleet_failure", 7) == 7
+        with pytest.raises(KeyError):
+            memo["gone"]
+    assert hostvars.reads == 2 and host.reads == 2   # p1 and gone once; the state and the failure once
+
+
+def test_the_document_through_the_memo_is_the_filters(recorded):
+    hostvars, names, status = recorded
+    data = json.loads(FIXTURE.read_text())
+    again = fleet.fleet_status(action.Memo(hostvars), names, data["plotters"], data["storage"], now=status["generated"])
+    assert again == fleet.fleet_status(hostvars, names, data["plotters"], data["storage"], now=status["generated"])
