@@ -105,3 +105,18 @@ def test_a_plot_finished_after_the_look_waits_for_the_next_pass(tmp_path, monkey
     move = host_pass.run(round_params(tmp_path), False, [])["move"]
     assert move["reasons"] == [str(plot) + host_pass.LATE], json.dumps(move)
     assert plot.exists()
+
+
+def test_the_move_play_takes_the_plotters_whose_pass_deferred_and_the_stop_play_those_with_a_wrong_variable():
+    from ansible_collections.plotfleet.chia.plugins.filter import pass_rounds
+    deferred = dict(host_pass.skipped(host_pass.DEFERRED), deferred=True, plots=["/d/p.plot"])
+    report = {"problems": {"bad": ["plotfleet_k: 17 is out of range"]}, "start": {}, "unknown": {}, "warnings": []}
+    hostvars = {"p1": {"plotfleet_move_result": deferred, "plotfleet_variable_report": report},
+                "p2": {"plotfleet_move_result": {"moved": [], "reasons": []}, "plotfleet_variable_report": report},
+                "s1": {"plotfleet_move_result": host_pass.skipped(host_pass.STORAGE_MODE)},
+                "bad": {"plotfleet_variable_report": report},  # stopped before its pass: no move result
+                "down": {"plotfleet_move_result": None}}  # unreachable
+    hosts = ["p2", "p1", "s1", "bad", "down", "gone"]  # gone: left out of the pass
+    assert pass_rounds.move_round_hosts(hostvars, hosts) == ["p1"]
+    assert pass_rounds.variable_problem_hosts(hostvars, hosts + ["bad"]) == ["bad"]
+    assert pass_rounds.move_round_hosts({}, hosts) == pass_rounds.variable_problem_hosts({}, hosts) == []
