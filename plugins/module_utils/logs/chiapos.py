@@ -74,10 +74,11 @@ _LINE_STARTS = tuple((month, None) for month in _MONTHS) + (
 _KINDS = {}   # regex group name -> a _LINE_STARTS action
 
 
-def _alternatives(words, kinds=None):
+def _alternatives(words, kinds=None, plain=False):
     """A regex for any of words, grouped by first character: sre tries a group's alternatives one by one,
     so a line that matches none fails after ~15 character tests instead of ~45. kinds: word -> a name for an
-    empty group right after it (the match's lastgroup), or None; registered in _KINDS."""
+    empty group right after it (the match's lastgroup), or None; registered in _KINDS. plain: a word whose kind
+    is None gets a group too, registered as None (read by _selected, see _PLAIN)."""
     kinds = kinds or {}
     by_first = {}
     for word in words:
@@ -89,32 +90,40 @@ def _alternatives(words, kinds=None):
             continue
         sub = dict((rest, kinds.get(first + rest)) for rest in rests)
         if len(rests) == 1:
-            out.append(re.escape(first + rests[0]) + _kind_group(sub[rests[0]]))
+            out.append(re.escape(first + rests[0]) + _kind_group(sub[rests[0]], plain))
         else:
-            out.append(re.escape(first) + "(?:" + _alternatives(rests, sub) + ")")
+            out.append(re.escape(first) + "(?:" + _alternatives(rests, sub, plain) + ")")
     if empty:
-        out.append(_kind_group(kinds.get("")))
+        out.append(_kind_group(kinds.get(""), plain))
     return "|".join(out)
 
 
-def _kind_group(kind):
-    if kind is None:
+def _kind_group(kind, plain=False):
+    if kind is None and not plain:
         return ""
     name = "k%d" % len(_KINDS)
     _KINDS[name] = kind
     return "(?P<%s>)" % name
 
 
+# Every alternative starts with a literal or a character set, never a group: sre's alternation skips such an
+# alternative in a few instructions where the line's first character does not match, but enters every one that
+# starts with a group (~150 instructions each, for each of the ~1,200 non-bucket lines a round that nothing
+# selects). So a kind's group starts after its first character (the groups' text is not read, their subgroups
+# are), and the generic starts name their own groups (_alternatives, _PLAIN).
 _SELECT_RE = re.compile(
     r"\n(?!\tB)(?:"
-    r"(?P<computing>Computing table " + _NUMBER_END % (1, 1) + ")"
-    r"|(?P<backprop>Backpropagating on table " + _NUMBER_END % (2, 2) + ")"
-    r"|(?P<compressing>Compressing tables " + _NUMBER_END % (3, 3) + ")"
-    r"|(?P<first_pass>\tFirst computation pass[^\n]*)|(?P<second_pass>\tSecond computation pass[^\n]*)"
+    r"C(?P<computing>omputing table " + _NUMBER_END % (1, 1) + ")"
+    r"|B(?P<backprop>ackpropagating on table " + _NUMBER_END % (2, 2) + ")"
+    r"|C(?P<compressing>ompressing tables " + _NUMBER_END % (3, 3) + ")"
+    r"|\t(?P<first_pass>First computation pass[^\n]*)|\t(?P<second_pass>Second computation pass[^\n]*)"
     r"|Progress update: (?P<progress>[^\n]*)"
-    r"|" + chiapos_blocks.HEADER + "|" + chiapos_blocks.BOUNDARY + "|" + chiapos_blocks.ENDING +
-    r"|(?P<line>)(?:\d|" + _alternatives([w for w, _k in _LINE_STARTS], dict(_LINE_STARTS)) + r")[^\n]*"
-    r"|(?P<mark>)(?=[^\t\n])(?=[^\n]*g (?:(?<=Creating )|plot (?<=Starting plot )))[^\n]*)")
+    r"|" + chiapos_blocks.HEADER + "|" + chiapos_blocks.BOUNDARY + "|" + chiapos_blocks.BOUNDARY_TABLE1 +
+    "|" + chiapos_blocks.ENDING +
+    r"|\d(?P<line>)[^\n]*|(?:" + _alternatives([w for w, _k in _LINE_STARTS], dict(_LINE_STARTS), plain=True) +
+    r")[^\n]*"
+    r"|[^\t\n](?=[^\n]*g (?:(?<=Creating )|plot (?<=Starting plot )))(?P<mark>)[^\n]*)")
+_PLAIN = frozenset(["line", "mark"] + [name for name, kind in _KINDS.items() if kind is None])
 _BUCKET = "\n\tBucket "
 _BUCKET_INDEX_RE = re.compile(r"\n\tBucket ([^ \n]*) ")
 _ABOVE = {}   # number -> compiled _above(number)
@@ -292,7 +301,7 @@ class ChiaposParser(model.LogParser):
                 if plot is not None:
                     self._pass_line(plot, kind == "first_pass", text, run_from, at)
                 continue
-            if kind == "line" or kind == "mark":
+            if kind in _PLAIN:
                 if run:
                     self._run(text, run_from, at)
                 if dates:
@@ -319,9 +328,10 @@ class ChiaposParser(model.LogParser):
                     self._run(text, run_from, at)
                 chiapos_blocks.read_header(self, match)
                 continue
-            if kind == "boundary" or kind == "ending":   # a bucket run before is skipped: see chiapos_blocks
+            reader = chiapos_blocks.READERS.get(kind)
+            if reader is not None:   # a boundary or the end; a bucket run before is skipped: see chiapos_blocks
                 if plot is not None:
-                    chiapos_blocks.READERS[kind](self, plot, match, dates)
+                    reader(self, plot, match, dates)
                 continue
             step = progress = None   # what _line does with these lines, without its dispatch
             if kind == "progress":

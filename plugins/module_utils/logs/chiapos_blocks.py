@@ -30,7 +30,7 @@ _NUMBER = r"[0-9]+(?:\.[0-9]+)?"
 
 # Group names are prefixed (h_, e_): they are part of chiapos' selector, whose other names must not clash.
 HEADER = (
-    r"(?P<header>Starting plotting progress into temporary dirs: (?P<h_dirs>[^\n]*)"
+    r"S(?P<header>tarting plotting progress into temporary dirs: (?P<h_dirs>[^\n]*)"
     r"\nID: (?P<h_id>[^\n]*)"
     r"\nPlot size is: (?P<h_k>[0-9]+)"
     r"\nBuffer size is: (?P<h_buffer>[0-9]+)MiB"
@@ -41,16 +41,21 @@ HEADER = (
     r"(?:\n+(?P<h_phase1>Starting phase 1/4: [^\n]*))?)")
 
 # A phase's end and the next one's start (`table 1 new size` before phase 2's; C1/C3 right after phase 4's start).
-BOUNDARY = (
-    r"(?P<boundary>(?:(?P<b_table1>table 1 new size[^\n]*)\n)?"
-    r"(?P<b_time>Time for phase (?P<b_phase>[1-3]) = (?P<b_seconds>" + _NUMBER + r") seconds[^\n]*)"
+# Two alternatives, each starting with a literal (sre's alternation skips an alternative whose first character
+# does not match in a few instructions, but enters one that starts with a group): BOUNDARY_TABLE1 (from `table 1
+# new size`, groups c_*) and BOUNDARY (from `Time for phase`, groups b_*); the empty group closing each one names
+# it (the match's lastgroup).
+_BOUNDARY_TAIL = (
+    r"(?P<{p}_phase>[1-3]) = (?P<{p}_seconds>" + _NUMBER + r") seconds(?P<{p}_time>[^\n]*)"
     r"(?:\nWrote: [0-9]+)?"
-    r"\n+(?P<b_start>Starting phase (?P<b_next>[2-4])/4: [^\n]*)"
-    r"(?P<b_c1c3>\n\tStarting to write C1 and C3[^\n]*)?)")
+    r"\n+(?P<{p}_start>Starting phase (?P<{p}_next>[2-4])/4: [^\n]*)"
+    r"(?P<{p}_c1c3>\n\tStarting to write C1 and C3[^\n]*)?(?P<{kind}>)")
+BOUNDARY = r"Time for phase " + _BOUNDARY_TAIL.format(p="b", kind="boundary")
+BOUNDARY_TABLE1 = r"table 1 new size[^\n]*\nTime for phase " + _BOUNDARY_TAIL.format(p="c", kind="boundary_table1")
 
 # Phase 4 after its C1/C3 buckets, and the plot's end (a copy to another device: `Copied` .. `Removed temp2`).
 ENDING = (
-    r"(?P<ending>\tFinished writing C1 and C3 tables"
+    r"\t(?P<ending>Finished writing C1 and C3 tables"
     r"\n\tWriting C2 table[^\n]*"
     r"\n\tFinished writing C2 table[^\n]*"
     r"\n\tFinal table pointers[^\n]*"
@@ -92,14 +97,15 @@ def read_header(parser, match):
         parser.set_step(plot, 1, 0)
 
 
-def read_boundary(parser, plot, match, dates):
-    """The lines as _table1_size, _dated (the phase's time), _starting and the C1/C3 tab line read them."""
-    table1, line, phase, seconds, start, following, c1c3 = match.group(
-        "b_table1", "b_time", "b_phase", "b_seconds", "b_start", "b_next", "b_c1c3")
-    if table1 is not None:
+def read_boundary(parser, plot, match, dates, prefix="b"):
+    """The lines as _table1_size (BOUNDARY_TABLE1 only: prefix "c"), _dated (the phase's time), _starting and the
+    C1/C3 tab line read them."""
+    phase, seconds, start, following, c1c3 = match.group(
+        prefix + "_phase", prefix + "_seconds", prefix + "_start", prefix + "_next", prefix + "_c1c3")
+    if prefix == "c":
         parser.set_step(plot, 2, 7)
     plot["phase_seconds"][phase] = float(seconds)
-    dates.append((line, False))
+    dates.append((match.string[match.start(prefix + "_phase") - 15:match.end(prefix + "_time")], False))
     parser.set_sub(plot, 1.0)
     following = int(following)
     if following == 3:
@@ -108,6 +114,10 @@ def read_boundary(parser, plot, match, dates):
     parser.set_step(plot, following, 0)
     if c1c3 is not None:
         parser.set_step(plot, 4, 1)
+
+
+def read_boundary_table1(parser, plot, match, dates):
+    read_boundary(parser, plot, match, dates, "c")
 
 
 def read_ending(parser, plot, match, dates):
@@ -138,4 +148,4 @@ def read_ending(parser, plot, match, dates):
     parser._renamed(plot, renamed)
 
 
-READERS = {"boundary": read_boundary, "ending": read_ending}
+READERS = {"boundary": read_boundary, "boundary_table1": read_boundary_table1, "ending": read_ending}
