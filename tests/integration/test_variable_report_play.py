@@ -7,6 +7,9 @@ from localhost_lib import host_vars, recap, status_doc, write_inventory
 
 from plotfleet_testlib import REPO, run_playbook
 
+# The status role's first task (the fleet_report action).
+STATUS_TASK = "TASK [plotfleet.chia.status : Check the status settings, build the fleet status and write the reports]"
+
 
 def test_each_host_stops_on_its_own_bad_value_only(tmp_path):
     hosts = {"fine": host_vars(tmp_path, "fine", plotfleet_max_jobs=0),
@@ -35,6 +38,6 @@ def test_the_status_settings_are_checked_once_and_a_bad_one_stops_the_pass(tmp_p
     proc = run_playbook(REPO / "reconcile.yml", inventory=inventory, args=["-e", "plotfleet_table_width=wide"])
     out = proc.stdout
     assert proc.returncode != 0
-    check = out.split("TASK [plotfleet.chia.status : Check the status settings]", 1)[1].split("TASK [", 1)[0]
+    check = out.split(STATUS_TASK, 1)[1].split("TASK [", 1)[0]
     assert "argument 'plotfleet_table_width' is of type str" in check, out[-3000:]
     assert check.count("fatal: [") == 1  # one check for the play, on the controller
