@@ -41,7 +41,7 @@ INTERNAL_FACTS = frozenset([
     "plotfleet_host_state", "plotfleet_failure", "plotfleet_start_result", "plotfleet_move_result",
     "plotfleet_cleanup_result", "plotfleet_stop_result", "plotfleet_storage_offer", "plotfleet_status",
     "plotfleet_setup_dir_stats", "plotfleet_setup_plotter", "plotfleet_setup_ssh", "plotfleet_setup_problems",
-    "plotfleet_entry_point", "plotfleet_report_written", "plotfleet_pass_result", "plotfleet_storage_pass",
+    "plotfleet_entry_point", "plotfleet_report_written", "plotfleet_pass_result",
 ])
 
 # Lowest and highest value of every number a host uses (None: no bound). The same bounds as the
