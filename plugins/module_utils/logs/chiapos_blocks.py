@@ -28,7 +28,7 @@ __metaclass__ = type
 
 _NUMBER = r"[0-9]+(?:\.[0-9]+)?"
 
-# Group names are prefixed (h_, e_): they are part of chiapos' selector, whose other names must not clash.
+# Group names are prefixed (h_, b_, c_, e_): they are part of chiapos' selector, whose other names must not clash.
 HEADER = (
     r"S(?P<header>tarting plotting progress into temporary dirs: (?P<h_dirs>[^\n]*)"
     r"\nID: (?P<h_id>[^\n]*)"
