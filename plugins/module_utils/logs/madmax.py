@@ -43,7 +43,7 @@ _COPY_DONE_RE = re.compile(r"^Copy to (.*) finished, took ([0-9.]+) sec")
 # line up again (each distinct step costs ~5-30 us on a cold call: see BENCHMARKS.md, parser round 5b);
 # any other spelling of them falls to the generic groups after them (`header`, `name`, `phase`...).
 _STEP_KEYS = (r"\[P[1-3](?:-[12])?\] Table [0-9]{1,3} (?:scan|rewrite|took)|\[P2\] max_table_size"
-              r"|\[P4\] (?:Starting to write C1|Writing C2|Finished writing C1)|Wrote plot header")
+              r"|\[P4\] (?:Starting to write C1|Writing C2|Finished writing C[12])|Wrote plot header")
 # model.PLOT_NAME_RE with its groups named (test_madmax_fast_lines checks that it is the same pattern).
 _NAME = (r"plot-k(?P<name_k>\d\d)-(?:c\d\d?-)?(?P<name_y>\d{4})-(?P<name_mo>\d\d)-(?P<name_d>\d\d)"
          r"-(?P<name_h>\d\d)-(?P<name_mi>\d\d)-(?P<name_id>[0-9a-f]{64})")
@@ -266,7 +266,13 @@ class MadmaxParser(model.LogParser):
                 step = _STEPS.get(match.group(kind), False)
                 if step is False:
                     step = _step_entry(match.group(kind))
-                if step is not None and plot is not None and (best is None or step > best):
+                if step is _C2_WRITTEN:   # `[P4] Finished writing C2` (_bracket): set_sub(0.5) after the run so far
+                    if plot is not None:
+                        if best is not None:
+                            self.set_step(plot, *best)
+                            best = None
+                        self.set_sub(plot, 0.5)
+                elif step is not None and plot is not None and (best is None or step > best):
                     best = step
                 continue
             if kind == "took" and plot is not None:
@@ -299,6 +305,14 @@ class MadmaxParser(model.LogParser):
                 continue
             elif kind == "crafting":   # _crafting_match
                 plot = self.start_plot(int(match.group("crafting")))
+            elif kind == "total":   # _total_match
+                if plot is not None:
+                    self._total_at(plot, float(match.group("total_s")))
+                continue
+            elif kind == "started" or kind == "renamed" or kind == "copy":   # their _line methods, no lambda
+                _LINE_METHODS[kind](self, match.group(kind))
+                plot = plots[-1] if plots else None
+                continue
             else:
                 _BRANCHES[kind](self, match)
                 plot = plots[-1] if plots else None
@@ -388,8 +402,10 @@ class MadmaxParser(model.LogParser):
         plot["total_seconds"] = seconds
         self.set_step(plot, 5, 0)
         dst, tmp2 = plot["dst_dir"], plot["tmp2_dir"] or plot["tmp_dir"]
-        if dst and tmp2 and _same_dir(dst, tmp2) and plot["plot_name"]:
-            self.finish(plot, os.path.join(dst, plot["plot_name"]))
+        name = plot["plot_name"]
+        if dst and tmp2 and name and (dst == tmp2 or _same_dir(dst, tmp2)):
+            # posixpath.join(dst, name) for a relative name and a dst without a trailing slash (the usual case)
+            self.finish(plot, dst + "/" + name if name[0] != "/" and dst[-1] != "/" else os.path.join(dst, name))
 
     def _by_name(self, path):
         path = path.strip()
@@ -435,6 +451,9 @@ _BRANCHES = {"took": MadmaxParser._took_match, "dir": MadmaxParser._dir_match,
              "buckets": MadmaxParser._buckets_match, "k": MadmaxParser._k_match,
              "crafting": MadmaxParser._crafting_match, "named": MadmaxParser._named_match,
              "total": MadmaxParser._total_match}
+# The lines _scan hands to their _line method itself (no _BRANCHES lambda: a frame less on each one's cold call).
+_LINE_METHODS = {"started": MadmaxParser._started_copy_line, "renamed": MadmaxParser._renamed_line,
+                 "copy": MadmaxParser._copy_line}
 for _group, _method in (("bracket", MadmaxParser._bracket_line), ("phase", MadmaxParser._phase_took),
                         ("name", MadmaxParser._name_line), ("generic_crafting", MadmaxParser._crafting),
                         ("generic_total", MadmaxParser._total), ("renamed", MadmaxParser._renamed_line),
