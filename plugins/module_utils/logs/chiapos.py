@@ -294,12 +294,57 @@ class ChiaposParser(model.LogParser):
             if steps is not None and plot is not None:   # a table line (and the progress line after it), its
                 number, progress = match.group(*_TABLE_GROUPS[kind])   # number as written in chiapos' logs
                 step = steps.get(number)
+                # The most frequent lines, read here (set_step inline where it only moves the newest plot forward):
+                # step = (phase, minor, step text, progress at its start) from _TABLE_STEPS; text[run_from:at]: the
+                # lines before it since the last selected one (none: run_from == at).
                 if step is not None:
-                    self._table_line(plot, kind, step, progress, text, run_from, at)
+                    phase, minor, step_text, start = step
+                    now = plot["phase"]
+                    if phase != now:   # _moves_forward
+                        forward = now < phase
+                    else:
+                        was = _MINORS.get(plot["step"])
+                        forward = minor > (was if was is not None else model.step_minor(plot["step"]))
+                    if run_from < at and not forward:
+                        self._run(text, run_from, at)
+                    ctx = self.ctx
+                    if kind == "compressing":
+                        ctx["pass"] = 0
+                    if forward and "retry_error" not in ctx:   # set_step: moved; set_sub(0.0): the step's start
+                        plot["phase"] = phase
+                        plot["step"] = step_text
+                        ctx["sub"] = 0.0
+                        if start > plot["progress"]:
+                            plot["progress"] = start
+                    else:
+                        self.set_step(plot, phase, minor)
+                    if progress is not None:
+                        self._progress(plot, progress)
                     continue
             elif kind == "first_pass" or kind == "second_pass":   # phase 3's half-way and end of a table pair
-                if plot is not None:
-                    self._pass_line(plot, kind == "first_pass", text, run_from, at)
+                if plot is not None:   # as _tab_line reads them (set_sub 0.5 and 1.0)
+                    ctx = self.ctx
+                    if kind == "first_pass":
+                        # Phase 3 prints part of a sort's buckets before each computation pass line (~half of all
+                        # bucket lines, never up to the last bucket): the first pass line's set_sub(0.5) is at least
+                        # what any bucket line before it sets (0.5 * (N + 1) / buckets with pass 0), in the same
+                        # step of the same plot, with nothing between them; so that run is skipped unread (set_sub
+                        # keeps the maximum; its other effects happen here).
+                        if run_from < at and (plot["phase"] != 3 or ctx.get("pass")):
+                            self._run(text, run_from, at)
+                        ctx["pass"] = 1
+                        sub = 0.5
+                    else:
+                        sub = 1.0
+                    # set_sub(plot, sub) of the newest plot, its progress looked up (_SUB_VALUES: phases 1..4, below
+                    # phase 5's weight, so a finished plot's 1.0 cap never applies)
+                    value = _SUB_VALUES.get((plot["step"], sub))
+                    if value is None or ctx.get("sub", 0.0) > sub or "retry_error" in ctx or plot["phase"] < 1:
+                        self.set_sub(plot, sub)
+                    else:
+                        ctx["sub"] = sub
+                        if value > plot["progress"]:
+                            plot["progress"] = value
                 continue
             if kind in _PLAIN:
                 if run:
@@ -357,45 +402,15 @@ class ChiaposParser(model.LogParser):
         if end > done and plots:
             self._run(text, done, end)
 
-    def _table_line(self, plot, kind, step, progress, text, run_from, at):
-        """What the generic path below does with a table line (set_step inline where it only moves the newest
-        plot forward, bump inline); `step`: (phase, minor, step text, progress at its start) from _TABLE_STEPS.
-        text[run_from:at]: the lines before it since the last selected one (none: run_from == at); plot: the newest."""
-        phase, minor, step_text, start = step
-        now = plot["phase"]
-        forward = now < phase if phase != now else minor > model.step_minor(plot["step"])   # _moves_forward
-        if run_from < at and not forward:
-            self._run(text, run_from, at)
-        ctx = self.ctx
-        if kind == "compressing":
-            ctx["pass"] = 0
-        if forward and "retry_error" not in ctx:   # set_step: moved; set_sub(0.0): the step's start
-            plot["phase"] = phase
-            plot["step"] = step_text
-            ctx["sub"] = 0.0
-            if start > plot["progress"]:
-                plot["progress"] = start
-        else:
-            self.set_step(plot, phase, minor)
-        if progress is not None:   # bump(plot, value), for 0 <= value <= 1
-            value = _float(progress.strip())
-            if value is not None and 0 <= value <= 1:
-                if value > 0.9999 and plot["state"] != "finished":
-                    value = 0.9999
-                value = model.round4(value)
-                if value > plot["progress"]:
-                    plot["progress"] = value
-
-    def _pass_line(self, plot, first, text, run_from, at):
-        """A `\tFirst/Second computation pass` line (first: which), as _tab_line reads it; text[run_from:at] as
-        for _table_line. A run before it is skipped where the line sets at least as much (_pass_dominates)."""
-        if first:
-            if run_from < at and not self._pass_dominates():
-                self._run(text, run_from, at)
-            self.ctx["pass"] = 1
-            self.set_sub(plot, 0.5)
-        else:
-            self.set_sub(plot, 1.0)
+    def _progress(self, plot, progress):
+        """A `Progress update: x` line's text after a table line (bump(plot, value), for 0 <= value <= 1)."""
+        value = _float(progress.strip())
+        if value is not None and 0 <= value <= 1:
+            if value > 0.9999 and plot["state"] != "finished":
+                value = 0.9999
+            value = model.round4(value)
+            if value > plot["progress"]:
+                plot["progress"] = value
 
     def _dated(self, plot, action, line, dates):
         """_time, _total or _copy, but for ctx["last_ts"]: the line joins `dates`, parsed when needed (only
@@ -431,18 +446,6 @@ class ChiaposParser(model.LogParser):
             value = self.ctx.get("last_ts")
         self.ctx["last_ts"] = value
         del dates[:]
-
-    def _pass_dominates(self):
-        """Whether a `\tFirst computation pass` line sets at least what a bucket run before it could.
-
-        Phase 3 prints part of a sort's buckets before each computation pass line (~half of all bucket
-        lines, never up to the last bucket): the pass line's set_sub (0.5 for the first, 1.0 for the
-        second) is at least what any bucket line before it sets (0.5 * pass + 0.5 * (N + 1) / buckets,
-        pass 0 before the first), in the same step of the same plot, with nothing between them; so the
-        run is skipped unread (set_sub keeps the maximum; its other effects happen in the pass line's call).
-        """
-        plot = self.plots[-1] if self.plots else None
-        return plot is not None and plot["phase"] == 3 and not self.ctx.get("pass")
 
     def _run(self, text, start, end):
         """text[start:end]: lines none of which is selected; its bucket lines count (if it has any)."""
@@ -709,6 +712,24 @@ def _table_steps():
 
 
 _TABLE_STEPS = _table_steps()
+_MINORS = model._MINORS
+
+
+def _sub_values():
+    """(step text, sub) -> the progress set_sub(plot, sub) gives at that step, for the pass lines' subs (0.5,
+    1.0) at the steps of phases 1..4 (the formula and rounding of set_sub; test_parser_round7 checks the cap)."""
+    probe = ChiaposParser()
+    values = {}
+    for phase in (1, 2, 3, 4):
+        for minor in range(8):
+            text = "%d:%d" % (phase, minor)
+            at = probe._at.get(text) or probe._step_at(text)
+            for sub in (0.5, 1.0):
+                values[(text, sub)] = model.round4(min(at[0] + at[1] * (at[2] + at[3] * sub), 0.9999))
+    return values
+
+
+_SUB_VALUES = _sub_values()
 # The tab lines _tab_line acts on, but for bucket and computation pass lines (_scan reads those itself).
 _TAB_ACTIONS = {
     "\tc1c3": lambda parser, plot: parser.set_step(plot, 4, 1),

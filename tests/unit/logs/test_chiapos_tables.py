@@ -1,6 +1,6 @@
 """chiapos' table lines (`Computing table N`, `Backpropagating on table N`, `Compressing tables N and N+1`, each
 with the `Progress update` after it) move the plot inline where they only move the newest plot forward
-(ChiaposParser._table_line): every kind and number, after a bucket run or not, with each progress value, from
+(ChiaposParser._scan_lines): every kind and number, after a bucket run or not, with each progress value, from
 every step a plot can be at (before, at and after the line's own, a retried or fatal error, finished, none),
 read as feed() of each line reads them, whole and resumed."""
 

@@ -8,7 +8,7 @@ import os
 import pytest
 from logs_testlib import fixture_path, read_lines
 
-from ansible_collections.plotfleet.chia.plugins.module_utils.logs import model
+from ansible_collections.plotfleet.chia.plugins.module_utils.logs import chiapos, model
 
 
 def _state(parser):
@@ -126,3 +126,72 @@ def test_madmax_copy_lines_match_feed(first):
     lines = _madmax_plot("/farm/dst", "/farm/a")
     _assert_block_is_per_line("madmax", lines + COPY_LINES[first:] + COPY_LINES[:first])
     _assert_block_is_per_line("madmax", COPY_LINES[first:first + 2])
+
+
+def _chiapos_head(count):
+    """chiapos-k18-rename.log up to its count-th `\tFirst computation pass` line (excluded)."""
+    lines = read_lines(fixture_path("chiapos-k18-rename.log"))
+    at = [i for i, line in enumerate(lines) if line.startswith("\tFirst computation pass")][count - 1]
+    return lines[:at]
+
+
+def _assert_tail_is_per_line(plotter, lines, tail, state=None):
+    """feed_text of lines (whole, and resumed after each of the last `tail` lines) against feed() of each."""
+    def per_line(part):
+        parser = model.parser_for(plotter, state)
+        for line in part:
+            parser.feed(line)
+        return parser
+    expected = _state(per_line(lines))
+    block = model.parser_for(plotter, state)
+    block.feed_text("\n".join(lines))
+    assert _state(block) == expected
+    for cut in range(len(lines) - tail, len(lines)):
+        resumed = model.parser_for(plotter, json.loads(_state(per_line(lines[:cut]))))
+        resumed.feed_text("\n".join(lines[cut:]))
+        assert _state(resumed) == expected, "cut after line %d" % cut
+
+
+PASS = ["\tFirst computation pass time: 0.022 seconds. CPU (99.930%)",
+        "\tBucket 3 uniform sort. Ram: 0.010GiB, u_sort min: 0.001GiB, qs min: 0.000GiB.",
+        "\tSecond computation pass time: 0.020 seconds. CPU (100.340%)"]
+
+
+@pytest.mark.parametrize("error", ["Only wrote 0 of 10 bytes", "Could not copy x", "Caught plotting error: x"])
+@pytest.mark.parametrize("count", [1, 2])
+def test_chiapos_pass_lines_after_an_error_match_feed(error, count):
+    """A retried error before the pass lines: their set_sub brings the plot back (not the looked-up progress)."""
+    lines = _chiapos_head(count) + [error] + PASS
+    _assert_tail_is_per_line("chiapos", lines, len(PASS) + 2)
+    block = model.parser_for("chiapos")
+    block.feed_text("\n".join(lines))
+    assert block.plots[-1]["state"] == ("failed" if error.startswith("Caught") else "plotting")
+
+
+@pytest.mark.parametrize("state", ["finished", "plotting", "copying", "failed"])
+@pytest.mark.parametrize("sub", [0.0, 0.5, 0.75, 1.0])
+@pytest.mark.parametrize("step", ["3:2", "1:7", "4:0", "4:3", "2:3"])
+def test_chiapos_pass_lines_from_any_resumed_state_match_feed(step, sub, state):
+    """Pass lines on a plot resumed in any state, sub-step and step (the looked-up progress is only for a plot
+    that is not finished, at a sub-step below the line's)."""
+    head = model.parser_for("chiapos")
+    head.feed_text("\n".join(_chiapos_head(1)))
+    saved = head.state()
+    plot = saved["plots"][-1]
+    plot["step"], plot["phase"], plot["state"] = step, int(step[0]), state
+    plot["progress"] = 0.0
+    saved["ctx"]["sub"] = sub
+    for lines in (PASS, PASS[1:], PASS[2:] + PASS[:1], ["Compressing tables 3 and 4"] + PASS):
+        _assert_tail_is_per_line("chiapos", lines, len(lines) - 1, saved)
+
+
+def test_chiapos_pass_values_are_below_the_finished_cap():
+    """_SUB_VALUES leaves out set_sub's cap (0.9999, 1.0 for a finished plot): every value is below both."""
+    assert max(chiapos._SUB_VALUES.values()) < 0.9999
+    probe = model.parser_for("chiapos")
+    for (step, sub), value in chiapos._SUB_VALUES.items():
+        plot = probe.start_plot()
+        plot["phase"], plot["step"] = int(step[0]), step
+        probe.ctx["sub"] = 0.0
+        probe.set_sub(plot, sub)
+        assert plot["progress"] == value, (step, sub)
