@@ -2,7 +2,8 @@
 # Copyright: plotfleet developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Controller-side filters of reconcile.yml's plays whose hosts are worked out when they start: the plotters
-that take part in the move round, the hosts that stop on a wrong plotfleet_* variable.
+that take part in the move round, the hosts that stop on a wrong plotfleet_* variable, the hosts that the report
+fails.
 
 Documentation of each filter: plugins/filter/<filter name>.yml (ansible-doc -t filter plotfleet.chia.<name>).
 """
@@ -41,6 +42,23 @@ def variable_problem_hosts(hostvars, hosts):
     return found
 
 
+def failed_pass_hosts(hostvars, hosts):
+    """The hosts that failed this pass (a recorded plotfleet_failure) or were unreachable in it (their
+    plotfleet_host_state says so), in the order given, each once: the ones the report play fails."""
+    found = []
+    for name in hosts or []:
+        try:
+            host = hostvars[name]
+            failure, state = host.get("plotfleet_failure"), host.get("plotfleet_host_state")
+        except Exception:  # not in hostvars: not in the pass
+            continue
+        unreachable = isinstance(state, dict) and state.get("unreachable") is True
+        if (failure is not None or unreachable) and name not in found:
+            found.append(name)
+    return found
+
+
 class FilterModule(object):
     def filters(self):
-        return {"move_round_hosts": move_round_hosts, "variable_problem_hosts": variable_problem_hosts}
+        return {"move_round_hosts": move_round_hosts, "variable_problem_hosts": variable_problem_hosts,
+                "failed_pass_hosts": failed_pass_hosts}

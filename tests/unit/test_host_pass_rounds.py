@@ -120,3 +120,17 @@ def test_the_move_play_takes_the_plotters_whose_pass_deferred_and_the_stop_play_
     assert pass_rounds.move_round_hosts(hostvars, hosts) == ["p1"]
     assert pass_rounds.variable_problem_hosts(hostvars, hosts + ["bad"]) == ["bad"]
     assert pass_rounds.move_round_hosts({}, hosts) == pass_rounds.variable_problem_hosts({}, hosts) == []
+
+
+def test_the_fail_play_takes_the_hosts_that_failed_or_were_unreachable_only():
+    from ansible_collections.plotfleet.chia.plugins.filter import pass_rounds
+    hostvars = {"ok": {"plotfleet_host_state": {"jobs": []}},
+                "failed": {"plotfleet_failure": {"task": "Run the pass on every host", "msg": "boom"},
+                           "plotfleet_host_state": {"jobs": []}},
+                "down": {"plotfleet_host_state": {"unreachable": True, "msg": "no route"}},
+                "stopped": {"plotfleet_failure": {"task": "Stop on its variables", "msg": "bad"}},  # no state
+                "odd": {"plotfleet_host_state": {"unreachable": "yes"}},  # only a true unreachable counts
+                "never": {}}
+    hosts = ["ok", "down", "failed", "stopped", "odd", "never", "gone", "down"]  # gone: not in hostvars
+    assert pass_rounds.failed_pass_hosts(hostvars, hosts) == ["down", "failed", "stopped"]
+    assert pass_rounds.failed_pass_hosts({}, hosts) == pass_rounds.failed_pass_hosts(hostvars, None) == []
