@@ -6,6 +6,7 @@ up as a disagreement.
 """
 
 import glob
+import json
 import os
 import re
 
@@ -197,3 +198,28 @@ def walk(path, plotter=None, parser=None, check=True):
             best[p["index"]] = p["progress"]
             assert (p["progress"] == 1.0) == (p["state"] == "finished"), where
     return parser
+
+
+# ---------------------------------------------------------------- a block fed at once vs line by line
+def state_json(parser):
+    return json.dumps(parser.state(), sort_keys=True)
+
+
+def per_line(plotter, lines, state=None):
+    """A parser fed each line with feed() (the reference of every fast path over blocks)."""
+    parser = model.parser_for(plotter, state)
+    for line in lines:
+        parser.feed(line)
+    return parser
+
+
+def assert_block_is_per_line(plotter, lines):
+    """feed_text of the lines at once, and resumed after every line, ends where feed() of each line does."""
+    expected = state_json(per_line(plotter, lines))
+    block = model.parser_for(plotter)
+    block.feed_text("\n".join(lines))
+    assert state_json(block) == expected
+    for cut in range(1, len(lines)):
+        resumed = model.parser_for(plotter, json.loads(state_json(per_line(plotter, lines[:cut]))))
+        resumed.feed_text("\n".join(lines[cut:]))
+        assert state_json(resumed) == expected, "cut after line %d" % cut

@@ -7,13 +7,9 @@ import posixpath
 import time
 
 import pytest
-from logs_testlib import fixture_logs, fixture_path, read_lines
+from logs_testlib import assert_block_is_per_line, fixture_logs, fixture_path, per_line, read_lines, state_json
 
 from ansible_collections.plotfleet.chia.plugins.module_utils.logs import model
-
-
-def _state(parser):
-    return json.dumps(parser.state(), sort_keys=True)
 
 
 def _by_pieces(plotter, text, state=None):
@@ -38,11 +34,11 @@ def test_clean_block_is_scanned_as_block_pieces_gives_it(name, path):
         if cut >= len(lines):
             continue
         before = _by_pieces(plotter, "\n".join(text.split("\n")[:cut])) if cut else None
-        state = json.loads(_state(before)) if before is not None else None
+        state = json.loads(state_json(before)) if before is not None else None
         block = "\n".join(text.split("\n")[cut:])
         parser = model.parser_for(plotter, state)
         parser.feed_text(block)
-        assert _state(parser) == _state(_by_pieces(plotter, block, state)), (name, cut)
+        assert state_json(parser) == state_json(_by_pieces(plotter, block, state)), (name, cut)
 
 
 @pytest.mark.parametrize("text", ["", "\n", "Multi-threaded pipelined Chia k32 plotter - 974d6e5",
@@ -54,7 +50,7 @@ def test_short_clean_blocks(text):
     parser = model.parser_for("madmax")
     parser.feed_text(text)
     expected = _by_pieces("madmax", text.decode() if isinstance(text, bytes) else text)
-    assert _state(parser) == _state(expected)
+    assert state_json(parser) == state_json(expected)
 
 
 def _set_step_two_calls(parser, plot, phase, minor, sub=0.0):
@@ -102,7 +98,7 @@ def test_set_step_is_set_step_then_set_sub(plotter, state, older):
                     parser.ctx["retry_error"] = plot["index"]
                 way(parser, plot, *move)
                 way(parser, plot, move[0], move[1], move[2] / 2)   # the same step again, less done
-                sides.append(_state(parser))
+                sides.append(state_json(parser))
             assert sides[0] == sides[1], (phase, step, sub, move)
 
 
@@ -180,29 +176,11 @@ MADMAX_EXTRA = ["Final Directory: /other/dst/", "Working Directory:   /w/", "Wor
                 "Number of Plots: 4", "Multi-threaded pipelined Chia k33 plotter - x", "Crafting plot 2 out of 4"]
 
 
-def _per_line(plotter, lines, state=None):
-    parser = model.parser_for(plotter, state)
-    for line in lines:
-        parser.feed(line)
-    return parser
-
-
-def _assert_block_is_per_line(plotter, lines):
-    expected = _state(_per_line(plotter, lines))
-    block = model.parser_for(plotter)
-    block.feed_text("\n".join(lines))
-    assert _state(block) == expected
-    for cut in range(1, len(lines)):
-        resumed = model.parser_for(plotter, json.loads(_state(_per_line(plotter, lines[:cut]))))
-        resumed.feed_text("\n".join(lines[cut:]))
-        assert _state(resumed) == expected, "cut after line %d" % cut
-
-
 @pytest.mark.parametrize("at", [0, 3, 6, 14, 15, 30, 52, 57, 59])
 @pytest.mark.parametrize("extra", [[x] for x in MADMAX_EXTRA] + [MADMAX_EXTRA, MADMAX_EXTRA[::-1]])
 def test_madmax_header_lines_anywhere(at, extra):
     lines = read_lines(fixture_path(MADMAX))
-    _assert_block_is_per_line("madmax", lines[:at] + extra + lines[at:])
+    assert_block_is_per_line("madmax", lines[:at] + extra + lines[at:])
 
 
 BLADEBIT = ["plotman__bladebit.plot.log", "plotman__bladebit2disk.plot.log"]
@@ -221,14 +199,14 @@ def test_bladebit_header_lines_anywhere(name, marker):
     at = 0 if marker is None else next(i for i, line in enumerate(lines) if line.strip().startswith(marker)) + 1
     for extra in [[x] for x in HEAD_LINES] + [HEAD_LINES]:
         full = lines[:at] + extra + lines[at:]
-        expected = _state(_per_line("bladebit", full))
+        expected = state_json(per_line("bladebit", full))
         block = model.parser_for("bladebit")
         block.feed_text("\n".join(full))
-        assert _state(block) == expected, extra
+        assert state_json(block) == expected, extra
         for cut in (at, at + len(extra)):   # resumed right before and after the extra lines
-            resumed = model.parser_for("bladebit", json.loads(_state(_per_line("bladebit", full[:cut]))))
+            resumed = model.parser_for("bladebit", json.loads(state_json(per_line("bladebit", full[:cut]))))
             resumed.feed_text("\n".join(full[cut:]))
-            assert _state(resumed) == expected, (extra, cut)
+            assert state_json(resumed) == expected, (extra, cut)
 
 
 def test_the_head_group_takes_exactly_the_key_colon_lines():

@@ -6,31 +6,9 @@ import json
 import os
 
 import pytest
-from logs_testlib import fixture_path, read_lines
+from logs_testlib import assert_block_is_per_line, fixture_path, read_lines, state_json
 
 from ansible_collections.plotfleet.chia.plugins.module_utils.logs import chiapos, model
-
-
-def _state(parser):
-    return json.dumps(parser.state(), sort_keys=True)
-
-
-def _per_line(plotter, lines):
-    parser = model.parser_for(plotter)
-    for line in lines:
-        parser.feed(line)
-    return parser
-
-
-def _assert_block_is_per_line(plotter, lines):
-    expected = _state(_per_line(plotter, lines))
-    block = model.parser_for(plotter)
-    block.feed_text("\n".join(lines))
-    assert _state(block) == expected
-    for cut in range(1, len(lines)):   # resumed after every line
-        resumed = model.parser_for(plotter, json.loads(_state(_per_line(plotter, lines[:cut]))))
-        resumed.feed_text("\n".join(lines[cut:]))
-        assert _state(resumed) == expected, "cut after line %d" % cut
 
 
 def _madmax_head(marker):
@@ -51,7 +29,7 @@ C2_RUNS = {
 
 @pytest.mark.parametrize("case", sorted(C2_RUNS))
 def test_madmax_c2_written_as_a_step_line_matches_feed(case):
-    _assert_block_is_per_line("madmax", _madmax_head("Wrote plot header") + C2_RUNS[case])
+    assert_block_is_per_line("madmax", _madmax_head("Wrote plot header") + C2_RUNS[case])
 
 
 def test_madmax_c2_written_counts_after_the_run():
@@ -87,7 +65,7 @@ IN_PLACE = {
 @pytest.mark.parametrize("case", sorted(IN_PLACE))
 def test_madmax_total_in_place_matches_feed_and_join(case):
     lines = _madmax_plot(*IN_PLACE[case])
-    _assert_block_is_per_line("madmax", lines)
+    assert_block_is_per_line("madmax", lines)
     block = model.parser_for("madmax")
     block.feed_text("\n".join(lines))
     plot = block.plots[-1]
@@ -103,7 +81,7 @@ def test_madmax_total_with_an_odd_plot_name_matches_feed_and_join():
     """A `Plot Name:` that is not madMAx's spelling (the generic path keeps it as written, a slash included)."""
     for name in ("/abs/odd name", "odd/name"):
         lines = _madmax_plot("/farm/a", "/farm/a", None, "Plot Name: " + name)
-        _assert_block_is_per_line("madmax", lines)
+        assert_block_is_per_line("madmax", lines)
         block = model.parser_for("madmax")
         block.feed_text("\n".join(lines))
         plot = block.plots[-1]
@@ -124,8 +102,8 @@ COPY_LINES = [
 def test_madmax_copy_lines_match_feed(first):
     """The copy lines _scan hands to their methods itself, for a copying plot and with no plot at all."""
     lines = _madmax_plot("/farm/dst", "/farm/a")
-    _assert_block_is_per_line("madmax", lines + COPY_LINES[first:] + COPY_LINES[:first])
-    _assert_block_is_per_line("madmax", COPY_LINES[first:first + 2])
+    assert_block_is_per_line("madmax", lines + COPY_LINES[first:] + COPY_LINES[:first])
+    assert_block_is_per_line("madmax", COPY_LINES[first:first + 2])
 
 
 def _chiapos_head(count):
@@ -142,14 +120,14 @@ def _assert_tail_is_per_line(plotter, lines, tail, state=None):
         for line in part:
             parser.feed(line)
         return parser
-    expected = _state(per_line(lines))
+    expected = state_json(per_line(lines))
     block = model.parser_for(plotter, state)
     block.feed_text("\n".join(lines))
-    assert _state(block) == expected
+    assert state_json(block) == expected
     for cut in range(len(lines) - tail, len(lines)):
-        resumed = model.parser_for(plotter, json.loads(_state(per_line(lines[:cut]))))
+        resumed = model.parser_for(plotter, json.loads(state_json(per_line(lines[:cut]))))
         resumed.feed_text("\n".join(lines[cut:]))
-        assert _state(resumed) == expected, "cut after line %d" % cut
+        assert state_json(resumed) == expected, "cut after line %d" % cut
 
 
 PASS = ["\tFirst computation pass time: 0.022 seconds. CPU (99.930%)",
