@@ -37,10 +37,10 @@ ENDED_STATES = ("dead", "failed", "stopped")
 STORAGE_MODE = "mode is storage"
 MOVE_MODE = "mode is move"
 DEFERRED = "moves wait for this pass's offers (plot_pass mode=move)"
-# policy.move.plan's reason for a plot with no destination at all: in a round without destinations, a plot
-# that finished after the look for such plots (it moves in the next pass, or this pass's move round).
-NO_DESTINATION = ": not moved: no destination configured"
-LATE = ": not moved: finished while this pass ran (moves in the next pass)"
+# Why a plot did not move in a deferring round (no destinations given): it finished after the look for plots
+# that wait for the offers (it moves in the next pass, or this pass's move round).
+LATE_REASON = "finished while this pass ran (moves in the next pass)"
+LATE = ": not moved: " + LATE_REASON   # as a move reason reads after the plot's path
 
 
 class PassError(Exception):
@@ -222,15 +222,11 @@ def move_plots(params, state, check_mode, warnings):
         waiting = waiting_plots(dict(params, dst_dirs=sources, source_dirs=[]), state, procs)
         if waiting:
             return dict(skipped(DEFERRED), deferred=True, plots=waiting)
-        move_params.update(destinations=[], dst_dirs=sources, source_dirs=[])
+        move_params.update(destinations=[], dst_dirs=sources, source_dirs=[], no_destination_reason=LATE_REASON)
     try:
-        result = moving.run_pass(move_params, state, procs, check_mode, warnings)
+        return moving.run_pass(move_params, state, procs, check_mode, warnings)
     except (IOError, OSError) as exc:
         raise PassError("plot_move failed: %s" % exc, warnings_list=warnings) from None
-    if defer:  # a plot that finished after waiting_plots looked: no destination this round, not none at all
-        result["reasons"] = [r[:-len(NO_DESTINATION)] + LATE if r.endswith(NO_DESTINATION) else r
-                             for r in result["reasons"]]
-    return result
 
 
 def own_sources(params):
@@ -256,7 +252,7 @@ def waiting_plots(params, state, procs, now=None):
     known = transfers + transfer.archived_for(params["state_dir"], candidates, transfers, quiet)
     by_plot = dict((rec.get("plot_id"), rec) for rec in known)
     return [cand["path"] for cand in sorted(candidates, key=lambda c: (c["mtime"], c["name"]))
-            if move_policy._record_blocks(by_plot.get(cand["plot_id"]), now, params["retry_after_s"],
+            if move_policy.record_blocks(by_plot.get(cand["plot_id"]), now, params["retry_after_s"],
                                           params["max_attempts"]) is None]
 
 

@@ -111,7 +111,8 @@ def run_pass(params, state, procs, check_mode, warnings, now=None):
         decided = policy.plan(candidates, dests, known, params.get("max_transfers_per_destination") or 1,
                               params.get("max_transfers_per_source") or 1, now,
                               retry_after_s=params.get("retry_after_s", policy.RETRY_AFTER_S),
-                              max_attempts=params.get("max_attempts", policy.MAX_ATTEMPTS))
+                              max_attempts=params.get("max_attempts", policy.MAX_ATTEMPTS),
+                              no_destination=params.get("no_destination_reason") or policy.NO_DESTINATION)
         result["reasons"] = reasons + decided["reasons"]
         for rec in transfers:
             if rec["state"] == "done" and not rec.get("acknowledged"):

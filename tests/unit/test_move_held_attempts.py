@@ -88,8 +88,8 @@ def test_held_attempts_carried_pass_by_pass_leave_the_plot_all_its_own_attempts(
     dest = dict(destinations()[0])
     rec = None
     for failure in ["full"] * 10 + ["network"] * 5:
-        assert move._record_blocks(rec, NOW) is None, (failure, rec and rec["attempt"])
+        assert move.record_blocks(rec, NOW) is None, (failure, rec and rec["attempt"])
         new = moving.new_record({"candidate": candidate(), "destination": dest, "record": rec}, params, NOW)
         rec = dict(new, state="failed", failure=failure, reason="it failed", finished=NOW - 10 ** 6,
                    id=new.get("id") or candidate()["plot_id"], _path="/state/transfer.json")
-    assert rec["attempt"] == 15 and "failed 5 times" in move._record_blocks(rec, NOW)
+    assert rec["attempt"] == 15 and "failed 5 times" in move.record_blocks(rec, NOW)

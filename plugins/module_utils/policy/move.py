@@ -15,6 +15,7 @@ from ansible_collections.plotfleet.chia.plugins.module_utils import transfer_fac
 __metaclass__ = type
 
 RETRY_AFTER_S = 600       # default: a failed transfer is retried after this long ...
+NO_DESTINATION = "no destination configured"   # default reason of a plot with no destination
 MAX_ATTEMPTS = 5          # ... at most this many times (then a human looks at the reason)
 failure_of = transfer_facts.failure_of
 # a destination held (full, unmounted, missing) or a slot refused: retried at once, never a failed attempt
@@ -22,8 +23,9 @@ NOT_THE_PLOTS_FAILURES = transfer_facts.HELD_FAILURES + ("busy",)
 
 
 def plan(candidates, destinations, transfers, max_per_destination=1, max_per_source=1, now=None,
-         retry_after_s=RETRY_AFTER_S, max_attempts=MAX_ATTEMPTS):
+         retry_after_s=RETRY_AFTER_S, max_attempts=MAX_ATTEMPTS, no_destination=NO_DESTINATION):
     """Decide what moves where. Returns {"actions": [...], "reasons": [...]}.
+    no_destination: why a plot that no destination was given for did not move (the caller knows why).
 
     actions: {"kind": "rename"|"transfer", "candidate", "destination", "record" (existing or None)}.
     destinations come from measure_destinations(); transfers from load_transfers() (with "source_dev").
@@ -41,14 +43,14 @@ def plan(candidates, destinations, transfers, max_per_destination=1, max_per_sou
     actions, reasons = [], []
     for cand in sorted(candidates, key=lambda c: (c["mtime"], c["name"])):
         rec = by_plot.get(cand["plot_id"])
-        why = _record_blocks(rec, now, retry_after_s, max_attempts)
+        why = record_blocks(rec, now, retry_after_s, max_attempts)
         if why:
             reasons.append("%s: %s" % (cand["path"], why))
             continue
         ranked, notes = _choose(cand, destinations, rec, reserved, per_dest, per_source,
                                 max_per_destination, max_per_source, own)
         if not ranked:
-            reasons.append("%s: not moved: %s" % (cand["path"], "; ".join(notes) or "no destination configured"))
+            reasons.append("%s: not moved: %s" % (cand["path"], "; ".join(notes) or no_destination))
             continue
         choice = ranked[0]
         kind = "rename" if choice["dev"] is not None and choice["dev"] == cand["dev"] else "transfer"
@@ -67,7 +69,7 @@ def _same_host(a, b):
     return bool(a.get("host")) and all(a.get(key) == b.get(key) for key in ("host", "user", "port", "ssh_key"))
 
 
-def _record_blocks(rec, now, retry_after_s=RETRY_AFTER_S, max_attempts=MAX_ATTEMPTS):
+def record_blocks(rec, now, retry_after_s=RETRY_AFTER_S, max_attempts=MAX_ATTEMPTS):
     """Why an existing transfer record of this plot forbids starting one now (or None)."""
     if rec is None:
         return None
