@@ -12,6 +12,11 @@ Method
   of the CPU time (time.process_time: a loaded machine's waits do not count) for all logs of a plotter.
   Ratio = plotman's time / plotfleet's time; "ratio/round" = the median of the ratios of each round
   (both sides measured next to each other, so load changes between rounds cancel out).
+- Two figures (--mode both, the default): "cold calls", each log a call of its own after gc.collect()
+  (the collection walks the whole heap, so each call starts with cold caches: the latency of parsing one
+  log now and then; each call pays a floor of ~40-80 us of first touches, which weighs most on the short
+  logs), and "stream", a plotter's logs parsed one after the other in one timed loop with the collector
+  as in production (what a cold plot_info gather does over a host's logs: the throughput of bulk parsing).
 - Same answers: for each log, plotman's final phase, plot id, k, dirs, buckets, threads, buffer, phase
   and total times and final file are compared with plotfleet's last plot; differences are listed.
 - plotman runs from a venv of its own (default bench/results/venv-plotman, made on first use from the
@@ -22,6 +27,7 @@ Method
   then its logcache loop, feed() per line, is timed).
 
 Usage: python bench/bench_parser.py [--rounds 21] [--venv DIR] [--profile] [--collections DIR] [--no-collect]
+       [--mode cold|stream|both]
 """
 
 import argparse
@@ -138,6 +144,76 @@ def timed(function, *args):
         gc.enable()
 
 
+def cold_times(logs, plotters, model, rounds):
+    """(tool, plotter) -> [seconds per round]: each log in a call of its own (timed())."""
+    times = {}
+    for rnd in range(rounds + 1):
+        per = {}
+        for i, (_name, plotter, data) in enumerate(logs):
+            order = ("plotman", "plotfleet") if (rnd + i) % 2 else ("plotfleet", "plotman")
+            for tool in order:
+                if tool == "plotman":
+                    spent = timed(plotman_parse, plotters, plotter, data)
+                else:
+                    spent = timed(plotfleet_parse, model, plotter, data)
+                per[(tool, plotter)] = per.get((tool, plotter), 0.0) + spent
+        if rnd:   # round 0 is the warm-up
+            for key, spent in per.items():
+                times.setdefault(key, []).append(spent)
+    return times
+
+
+def stream_times(logs, plotters, model, rounds):
+    """(tool, plotter) -> [seconds per round]: all logs of a plotter parsed one after the other in one timed
+    loop, as a cold plot_info gather reads a host's logs: no collection forced before a call, the collector on
+    (each side pays the collections its own allocations trigger). The sides alternate which goes first."""
+    by_plotter = {}
+    for _name, plotter, data in logs:
+        by_plotter.setdefault(plotter, []).append(data)
+    times = {}
+    for rnd in range(rounds + 1):
+        for i, (plotter, datas) in enumerate(sorted(by_plotter.items())):
+            order = ("plotman", "plotfleet") if (rnd + i) % 2 else ("plotfleet", "plotman")
+            for tool in order:
+                t0 = time.process_time()
+                if tool == "plotman":
+                    for data in datas:
+                        plotman_parse(plotters, plotter, data)
+                else:
+                    for data in datas:
+                        plotfleet_parse(model, plotter, data)
+                spent = time.process_time() - t0
+                if rnd:   # round 0 is the warm-up
+                    times.setdefault((tool, plotter), []).append(spent)
+    return times
+
+
+def print_table(title, logs, times, rounds):
+    print(title)
+    print("%-9s %5s %10s | %12s %10s | %12s %10s | %6s %11s" % (
+        "plotter", "logs", "bytes", "plotman ms", "MB/s", "plotfleet ms", "MB/s", "ratio", "ratio/round"))
+    total = {"plotman": 0.0, "plotfleet": 0.0}
+    for plotter in KINDS:
+        size = sum(len(d) for _n, p, d in logs if p == plotter)
+        a = statistics.median(times[("plotman", plotter)])
+        b = statistics.median(times[("plotfleet", plotter)])
+        total["plotman"] += a
+        total["plotfleet"] += b
+        per_round = statistics.median(x / y for x, y in zip(times[("plotman", plotter)], times[("plotfleet", plotter)]))
+        print("%-9s %5d %10d | %12.3f %10.1f | %12.3f %10.1f | %6.2f %11.2f" % (
+            plotter, sum(1 for _n, p, _d in logs if p == plotter), size, a * 1e3, size / a / 1e6,
+            b * 1e3, size / b / 1e6, a / b, per_round))
+    size = sum(len(d) for _n, _p, d in logs)
+    sums = [(sum(times[("plotman", p)][i] for p in KINDS), sum(times[("plotfleet", p)][i] for p in KINDS))
+            for i in range(rounds)]
+    print("%-9s %5d %10d | %12.3f %10.1f | %12.3f %10.1f | %6.2f %11.2f" % (
+        "total", len(logs), size, total["plotman"] * 1e3, size / total["plotman"] / 1e6,
+        total["plotfleet"] * 1e3, size / total["plotfleet"] / 1e6, total["plotman"] / total["plotfleet"],
+        statistics.median(x / y for x, y in sums)))
+    print("(medians of %d rounds; ratio = plotman time / plotfleet time; load average after: %s)"
+          % (rounds, machine().rsplit("load average ", 1)[1]))
+
+
 def machine():
     model = "?"
     with open("/proc/cpuinfo") as handle:
@@ -184,42 +260,13 @@ def run(args):
     print("same answers on %d of %d logs, %d differences not known" % (
         sum(1 for n, p, d in logs if not compare(plotman_parse(plotters, p, d), plotfleet_parse(model, p, d))),
         len(logs), differ))
-    times = {}   # (tool, plotter) -> [seconds per round]
-    for rnd in range(args.rounds + 1):
-        per = {}
-        for i, (_name, plotter, data) in enumerate(logs):
-            order = ("plotman", "plotfleet") if (rnd + i) % 2 else ("plotfleet", "plotman")
-            for tool in order:
-                if tool == "plotman":
-                    spent = timed(plotman_parse, plotters, plotter, data)
-                else:
-                    spent = timed(plotfleet_parse, model, plotter, data)
-                per[(tool, plotter)] = per.get((tool, plotter), 0.0) + spent
-        if rnd:   # round 0 is the warm-up
-            for key, spent in per.items():
-                times.setdefault(key, []).append(spent)
-    print("%-9s %5s %10s | %12s %10s | %12s %10s | %6s %11s" % (
-        "plotter", "logs", "bytes", "plotman ms", "MB/s", "plotfleet ms", "MB/s", "ratio", "ratio/round"))
-    total = {"plotman": 0.0, "plotfleet": 0.0}
-    for plotter in KINDS:
-        size = sum(len(d) for _n, p, d in logs if p == plotter)
-        a = statistics.median(times[("plotman", plotter)])
-        b = statistics.median(times[("plotfleet", plotter)])
-        total["plotman"] += a
-        total["plotfleet"] += b
-        per_round = statistics.median(x / y for x, y in zip(times[("plotman", plotter)], times[("plotfleet", plotter)]))
-        print("%-9s %5d %10d | %12.3f %10.1f | %12.3f %10.1f | %6.2f %11.2f" % (
-            plotter, sum(1 for _n, p, _d in logs if p == plotter), size, a * 1e3, size / a / 1e6,
-            b * 1e3, size / b / 1e6, a / b, per_round))
-    size = sum(len(d) for _n, _p, d in logs)
-    rounds = [(sum(times[("plotman", p)][i] for p in KINDS), sum(times[("plotfleet", p)][i] for p in KINDS))
-              for i in range(args.rounds)]
-    print("%-9s %5d %10d | %12.3f %10.1f | %12.3f %10.1f | %6.2f %11.2f" % (
-        "total", len(logs), size, total["plotman"] * 1e3, size / total["plotman"] / 1e6,
-        total["plotfleet"] * 1e3, size / total["plotfleet"] / 1e6, total["plotman"] / total["plotfleet"],
-        statistics.median(x / y for x, y in rounds)))
-    print("(medians of %d rounds; ratio = plotman time / plotfleet time; load average after: %s)"
-          % (args.rounds, machine().rsplit("load average ", 1)[1]))
+    rounds = args.rounds
+    if args.mode in ("cold", "both"):
+        print_table("cold calls: one log a call, gc.collect() before each (caches cold; both sides pay it)",
+                    logs, cold_times(logs, plotters, model, rounds), rounds)
+    if args.mode in ("stream", "both"):
+        print_table("stream: each plotter's logs back to back in one timed loop, the collector as in production",
+                    logs, stream_times(logs, plotters, model, rounds), rounds)
     return 1 if differ else 0
 
 
@@ -229,6 +276,8 @@ def main():
     ap.add_argument("--venv", default=str(VENV), help="venv with plotman 0.5.3 (created if missing)")
     ap.add_argument("--profile", action="store_true", help="cProfile plotfleet's side instead of timing")
     ap.add_argument("--no-collect", action="store_true", help="no gc.collect() before each timed call")
+    ap.add_argument("--mode", choices=("cold", "stream", "both"), default="both",
+                    help="cold: one log a call after gc.collect(); stream: a plotter's logs back to back")
     ap.add_argument("--collections", default=str(REPO / "collections"), help="collections dir whose code is timed")
     args, _unknown = ap.parse_known_args()
     try:
