@@ -25,7 +25,7 @@ from __future__ import absolute_import, division, print_function
 import os
 import re
 
-from ansible_collections.plotfleet.chia.plugins.module_utils.logs import chiapos_blocks, model
+from ansible_collections.plotfleet.chia.plugins.module_utils.logs import chiapos_blocks, chiapos_phases, model
 
 __metaclass__ = type
 
@@ -118,8 +118,8 @@ _SELECT_RE = re.compile(
     r"|C(?P<compressing>ompressing tables " + _NUMBER_END % (3, 3) + ")"
     r"|\t(?P<first_pass>First computation pass[^\n]*)|\t(?P<second_pass>Second computation pass[^\n]*)"
     r"|Progress update: (?P<progress>[^\n]*)"
-    r"|" + chiapos_blocks.HEADER + "|" + chiapos_blocks.BOUNDARY + "|" + chiapos_blocks.BOUNDARY_TABLE1 +
-    "|" + chiapos_blocks.ENDING +
+    r"|" + chiapos_blocks.HEADER + "|" + chiapos_phases.PHASE2 + "|" + chiapos_blocks.BOUNDARY +
+    "|" + chiapos_blocks.BOUNDARY_TABLE1 + "|" + chiapos_blocks.ENDING +
     r"|\d(?P<line>)[^\n]*|(?:" + _alternatives([w for w, _k in _LINE_STARTS], dict(_LINE_STARTS), plain=True) +
     r")[^\n]*"
     r"|[^\t\n](?=[^\n]*g (?:(?<=Creating )|plot (?<=Starting plot )))(?P<mark>)[^\n]*)")
@@ -373,8 +373,8 @@ class ChiaposParser(model.LogParser):
                     self._run(text, run_from, at)
                 chiapos_blocks.read_header(self, match)
                 continue
-            reader = chiapos_blocks.READERS.get(kind)
-            if reader is not None:   # a boundary or the end; a bucket run before is skipped: see chiapos_blocks
+            reader = _READERS.get(kind)
+            if reader is not None:   # a boundary, phase 2 (chiapos_phases) or the end; a bucket run before: skipped
                 if plot is not None:
                     reader(self, plot, match, dates)
                 continue
@@ -730,6 +730,8 @@ def _sub_values():
 
 
 _SUB_VALUES = _sub_values()
+_READERS = dict(chiapos_blocks.READERS, **chiapos_phases.READERS)
+chiapos_phases.set_high(ChiaposParser)
 # The tab lines _tab_line acts on, but for bucket and computation pass lines (_scan reads those itself).
 _TAB_ACTIONS = {
     "\tc1c3": lambda parser, plot: parser.set_step(plot, 4, 1),
