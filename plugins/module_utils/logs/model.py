@@ -437,20 +437,29 @@ class LogParser(object):
     STEP_SPANS = STEP_SPANS
     FINAL_STEP = "5:1"   # the step of a finished plot (plotman's last step for that plotter)
 
+    weights = None   # PHASE_WEIGHTS[plotter], set on each subclass (__init_subclass__)
+
     def __init__(self, state=None):
+        # A fresh parser (a cold parse, the most frequent) touches nothing else: the weights are the class's.
         self.plots = []
         self.ctx = {"sub": 0.0}
+        if state is not None:
+            self._resume(state)
+
+    def _resume(self, state):
+        """Take the plots and ctx of a state() of this plotter (anything else: a fresh parser)."""
         if isinstance(state, dict) and state.get("version") == STATE_VERSION and state.get("plotter") == self.plotter:
             plots = state.get("plots")
             ctx = state.get("ctx")
             if isinstance(plots, list) and isinstance(ctx, dict):
                 self.plots = [dict(p, phase_seconds=dict(p.get("phase_seconds") or {})) for p in plots]
                 self.ctx = dict(ctx)
-        self.weights = PHASE_WEIGHTS[self.plotter]
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls._at = _STEP_AT.setdefault(cls.plotter, {})
+        if cls.plotter in PHASE_WEIGHTS:
+            cls.weights = PHASE_WEIGHTS[cls.plotter]
 
     def state(self):
         return {"version": STATE_VERSION, "plotter": self.plotter,
@@ -471,8 +480,13 @@ class LogParser(object):
                 self._scan(piece, start, end)
             return
         # No dirt (most logs): clean_block(text) is "\n" + text, so block_pieces' calls are skipped (each distinct
-        # function costs a cold call ~5-20 us): the first line as a small piece, then the block itself (not a copy
-        # of it with a "\n" in front: the copy's cache misses cost more than the second, warm, _scan).
+        # function costs a cold call ~5-20 us). A short block is scanned as that copy (one _scan: the second call
+        # costs more than copying a few KB); a longer one as the first line, a small piece, then the block itself
+        # (the copy's cache misses would cost more than the second, warm, _scan).
+        if len(text) <= 16384:   # (a constant: no global's look-up)
+            block = "\n" + text
+            self._scan(block, 0, len(block))
+            return
         first = text.find("\n")
         if first < 0:
             first = len(text)
@@ -533,7 +547,8 @@ class LogParser(object):
         return plot
 
     def ensure_plot(self):
-        return self.current or self.start_plot()
+        plots = self.plots   # self.current, without the property's call
+        return plots[-1] if plots else self.start_plot()
 
     def set_step(self, plot, phase, minor, sub=0.0):
         """Move to phase:minor with `sub` of that sub-step done; never moves backwards."""
