@@ -410,6 +410,8 @@ def new_plot(plotter, index):
     return plot
 
 
+# "%d:%d" % (phase, minor) of phases 0..5 and minors 0..9 (set_step's steps: integers), by [phase][minor].
+_STEP_TEXTS = tuple(tuple("%d:%d" % (phase, minor) for minor in range(10)) for phase in range(6))
 _NEW_PLOT = new_plot(None, None)   # LogParser.start_plot copies it (fewer calls than new_plot on a cold call)
 
 
@@ -568,7 +570,9 @@ class LogParser(object):
         newest = plot is self.plots[-1]
         if moved:
             plot["phase"] = phase
-            step = plot["step"] = "%d:%d" % (phase, minor)
+            # the text from a table: a %-format is one more cold C path in a cold call (madMAx/BladeBit: -2..3 %)
+            step = plot["step"] = (_STEP_TEXTS[phase][minor] if 0 <= phase <= 5 and 0 <= minor <= 9
+                                   else "%d:%d" % (phase, minor))
             if newest:
                 ctx["sub"] = 0.0
         else:

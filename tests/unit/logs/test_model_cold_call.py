@@ -129,3 +129,16 @@ def test_ensure_plot_is_the_newest_plot_or_a_new_one():
     second = parser.start_plot()
     assert parser.ensure_plot() is second is parser.current
     assert len(parser.plots) == 2
+
+
+@pytest.mark.parametrize("phase", range(-1, 6))   # (set_step takes phases up to 5)
+def test_set_step_texts_are_the_formatted_steps(phase):
+    """set_step's step text comes from a table for phases 0..5 and minors 0..9, else from "%d:%d"."""
+    for minor in range(-1, 13):
+        parser = model.parser_for("madmax")
+        plot = parser.start_plot()
+        plot["phase"] = phase - 1   # so that set_step moves (phase > plot["phase"])
+        parser.set_step(plot, phase, minor)
+        assert plot["step"] == "%d:%d" % (phase, minor), (phase, minor)
+        assert plot["phase"] == phase
+    assert model._STEP_TEXTS[5][9] == "5:9" and model._STEP_TEXTS[0][0] == "0:0"
