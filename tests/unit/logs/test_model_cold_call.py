@@ -1,6 +1,6 @@
 """The short cuts of a cold call's fixed cost in model.py (H3, session 7): a fresh parser's __init__ (the weights on
 the class, a state only looked at when there is one), ensure_plot without the `current` property, and feed_text's
-one _scan of "\\n" + text for a clean block of up to 16,384 characters (longer: the first line, then the block)."""
+one _scan of "\\n" + text for a clean block of up to 8,192 characters (longer: the first line, then the block)."""
 
 import json
 
@@ -9,7 +9,7 @@ from logs_testlib import fixture_logs, per_line, read_lines, state_json
 
 from ansible_collections.plotfleet.chia.plugins.module_utils.logs import model
 
-ONE_PIECE = 16384   # feed_text's limit for the one-piece scan
+ONE_PIECE = 8192   # feed_text's limit for the one-piece scan
 
 
 def _by_pieces(plotter, text, state=None):
