@@ -129,6 +129,32 @@ _BUCKET_INDEX_RE = re.compile(r"\n\tBucket ([^ \n]*) ")
 _ABOVE = {}   # number -> compiled _above(number)
 
 
+def _target(line):
+    """_FROM_TO_RE.search(line).group(2) (a copy's or rename's target), or None where it does not match; by str
+    methods where the line holds no newline (the regex's lazy groups try each character: ~5.5 us a line warm,
+    ~0.6 us this way). Its groups: the first `final file from ` (a match from a later one also needs a ` to `
+    after it), a quote; the source up to the first ` to ` (without a quote right before it) then a quote; the
+    target, the rest but for trailing whitespace (\\s and str.rstrip() take the same characters) and one quote
+    before it."""
+    at = line.find("final file from ")
+    if at < 0:
+        return None
+    if "\n" in line:   # `$` may match before a last newline
+        m = _FROM_TO_RE.search(line)
+        return m.group(2) if m else None
+    start = at + 16
+    if line[start:start + 1] == '"':
+        start += 1
+    to = line.find(" to ", start)
+    if to < 0:
+        return None
+    rest = to + 4
+    if line[rest:rest + 1] == '"':
+        rest += 1
+    target = line[rest:].rstrip()
+    return target[:-1] if target[-1:] == '"' else target
+
+
 def _int_after(line, prefix):
     try:
         return int(line[len(prefix):].split(None, 1)[0].rstrip("MiB"))
@@ -637,10 +663,9 @@ class ChiaposParser(model.LogParser):
     def _copied(self, plot, line):
         if plot is None or not line.startswith("Copied final file from "):
             return
-        m = _FROM_TO_RE.search(line)
-        if not m:
+        target = _target(line)
+        if target is None:
             return
-        target = m.group(2)
         self.set_step(plot, 5, 1, 0.5)
         plot["dst_dir"] = plot["dst_dir"] or os.path.dirname(target)
         if target.endswith(".plot"):  # very old chiapos copied straight to the final name
@@ -649,9 +674,8 @@ class ChiaposParser(model.LogParser):
     def _renamed(self, plot, line):
         if plot is None or not line.startswith("Renamed final file from "):
             return
-        m = _FROM_TO_RE.search(line)
-        if m:
-            target = m.group(2)
+        target = _target(line)
+        if target is not None:
             if not plot["dst_dir"]:
                 plot["dst_dir"] = os.path.dirname(target)
             self.finish(plot, target, self.ctx.get("last_ts"))

@@ -146,3 +146,32 @@ def test_a_line_that_raises_leaves_the_same_last_date():
     with pytest.raises(ValueError):
         block.feed_text("\n".join(head + [bad]))
     assert _state(block) == _state(expected)
+
+
+_TARGET_LINES = [
+    'Copied final file from "/t2/plot-k18-ab.plot.2.tmp" to "/dst/plot-k18-ab.plot.2.tmp"',
+    'Renamed final file from "/dst/plot-k18-ab.plot.2.tmp" to "/dst/plot-k18-ab.plot"',
+    'Renamed final file from /dst/a b.plot.2.tmp to /dst/a to b.plot  ', 'Renamed final file from "a" to "b"\r',
+    'Renamed final file from "a"to "b"', 'Renamed final file from " to "', 'Renamed final file from  to ',
+    'Renamed final file from "a" to ""\u3000\x1c', 'Renamed final file from "a" to "b""', 'Copied final file from x',
+    'Renamed final file from "a" to "b"\n', 'Renamed final file from a\nb to c\n',
+    'final file from final file from  to',
+    'Renamed file from "a" to "b"', 'Renamed final file from "x" to "y" \x85']
+
+
+def test_the_target_of_a_copy_or_rename_is_the_regex_group():
+    """_target (str methods) gives _FROM_TO_RE's second group, or None where it does not match: the usual lines,
+    quotes, whitespace (Unicode too) and ` to ` in odd places, and 20,000 random mixes of the separators."""
+    import random
+    rng = random.Random(15)
+    pieces = ['"', " ", "to", " to ", '" to "', "final file from ", "a", "\t", "\r", "\u3000", "\x85", "\n", '""']
+    lines = list(_TARGET_LINES)
+    for _ in range(20000):
+        line = rng.choice(_TARGET_LINES)
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randint(0, len(line))
+            line = line[:at] + rng.choice(pieces) + line[at + rng.randint(0, 3):]
+        lines.append(line)
+    for line in lines:
+        m = chiapos._FROM_TO_RE.search(line)
+        assert chiapos._target(line) == (m.group(2) if m else None), repr(line)
