@@ -50,7 +50,62 @@ _FIRST = (r"Running Phase |F(?:inished (?:Phase |forward|marking|compressing|wri
           r"|\[Bladebit Disk Plotter\]|Output path|Bucket count|[Ff](?i:inished f1 generation)")
 # The leading blanks, not given back (no alternative starts with one): possessive where sre has it (3.11+).
 _BLANKS = r"[^\S\n]*+" if sys.version_info >= (3, 11) else r"[^\S\n]*"
-_SELECT_RE = re.compile(
+# A plot's phases in their usual shape (RUNS), each read with one selector match: the RAM plotter's four phases
+# (`Running Phase 1` .. `Writing final plot tables to disk`) and the disk plotter's three (`Running Phase 1` ..
+# `Finished Phase 3`), ~50 / ~35 selected lines a plot. Every line whole, in the order BladeBit prints it, with the
+# indent it prints: the selected lines as the selector's group for them takes them (`Finished Phase N in S
+# seconds` with S a plain decimal), the others (pairing, sorting, Fx, I/O wait, `Table N now has`...) by their
+# start, which no group of the selector takes whatever follows (test_bladebit_runs checks each). A run in any
+# other shape (a line between, changed, missing or indented otherwise, a chunk that ends inside it) fails the
+# pattern, and its lines are read one by one. What _scan does for a run (see there) is what it does for its lines.
+_NUMBER = r"[0-9]+(?:\.[0-9]+)?"
+_REST = r"[^\n]*\n"
+
+
+def _ram_table(table):
+    return (r"Forward propagating to table %d\.\.\.\n  Pairing L/R groups\.\.\.\n" % table
+            + r"  Finished pairing L/R groups in " + _REST + r"  Average of " + _REST
+            + r"  Computing Fx\.\.\.\n  Finished computing Fx in " + _REST
+            + (r"  Sorting entries\.\.\.\n  Finished sorting in " + _REST if table < 7 else "")
+            + r"Finished forward propagating table %d in " % table + _REST)
+
+
+def _done(phase, prefix):
+    return r"Finished Phase %d in (?P<%s%d>%s) seconds" % (phase, prefix, phase, _NUMBER)
+
+
+_RAM_RUN = (
+    r"F1\.\.\.\nFinished F1 generation in " + _REST + r"Sorting F1\.\.\.\nFinished F1 sort in " + _REST
+    + "".join(_ram_table(table) for table in range(2, 8)) + _done(1, "ram_") + _REST
+    + r"Running Phase 2\n" + "".join(r"  Prunning table %d\.\.\.\n  Finished prunning table %d in " % (table, table)
+                                     + _REST for table in range(6, 1, -1)) + _done(2, "ram_") + _REST
+    + r"Running Phase 3\n" + "".join(r"  Compressing tables %d and %d\.\.\.\n"
+                                     r"  Finished compressing tables %d and %d in "
+                                     % (table, table + 1, table, table + 1) + _REST + r"  Table %d now has " % table
+                                     + _REST for table in range(1, 7)) + _done(3, "ram_") + _REST
+    + r"Running Phase 4\n" + "".join(r"  Writing %s\.\n  Finished writing %s in " % (part, part) + _REST
+                                     for part in ("P7", "C1 table", "C2 table", "C3 table")) + _done(4, "ram_") + _REST
+    + r"Writing final plot tables to disk(?P<ram_run>)")
+_DISK_RUN = (
+    r"f1\.\.\.\nF1 working heap @ " + _REST + r"Minimum IO buffer size required per bucket @ " + _REST
+    + r"F1 IO size @ " + _REST + r"(?P<disk_f1>Finished f1 generation in [^\n]*)\nTable 1 I/O wait time: " + _REST
+    + "".join(r"Table %d\nCompleted table %d in " % (table, table) + _REST + r"Table %d I/O wait time: " % table + _REST
+              for table in range(2, 8))
+    + r" Phase 1 Total I/O wait time: " + _REST + r"Processing f7s and writing C tables to plot file\.\n"
+    + r"Completed C processing tables in " + _REST + r"C Tables I/O wait time: " + _REST + _done(1, "disk_") + _REST
+    + r"Running Phase 2\n" + "".join(r"Finished marking table %d in " % table + _REST
+                                     + r"Table %d I/O wait time: " % table + _REST for table in range(6, 1, -1))
+    + r" Phase 2 Total I/O wait time: " + _REST + _done(2, "disk_") + _REST
+    + r"Running Phase 3\n" + "".join(r"Compressing tables %d and %d\.\nAllocated " % (table, table + 1) + _REST
+                                     + r"Step 2 using " + _REST + r"Table %d now has " % table + _REST
+                                     + r"Table %d I/O wait time: " % table + _REST
+                                     + r"Finished compressing tables %d and %d in " % (table, table + 1) + _REST
+                                     for table in range(1, 7))
+    + r"Writing P7 parks\.\nFinished writing P7 parks in " + _REST + r"P7 I/O wait time: " + _REST
+    + _done(3, "disk_") + r"[^\n]*(?P<disk_run>)")
+# One alternative, starting with a literal (sre skips it in a few instructions at a line that starts otherwise).
+RUNS = r"Running Phase 1\nGenerating (?:" + _RAM_RUN + "|" + _DISK_RUN + ")"
+_LINES = (
     r"\n(?:(?P<line0>(?:%s)[^\n]*)|%s(?=%s)(?:(?P<step>%s)"
     r"|(?P<sub>Finished (?:forward propagating|compressing tables))|Writing (?P<write>P7|C1|C2|C3)"
     r"|(?P<done>Finished Phase (?P<done_n>[0-4]) in (?P<done_s>[0-9.]+) seconds)"
@@ -62,6 +117,8 @@ _SELECT_RE = re.compile(
     r"|Plot |Error|Fatal|\*\*\* Fatal|Failed to|terminate called|\[Bladebit Disk Plotter\]|Temp[12] path"
     r"|Output path|Thread count|Bucket count|Creating |Will create )[^\n]*)))"
     % (model.TS_START, _BLANKS, _FIRST, _STEP_KEYS))
+_SELECT_RE = re.compile(r"\n(?:" + RUNS + "|" + _LINES[len(r"\n(?:"):])
+_LINES_RE = []   # [the selector without RUNS], compiled on first use (a run read line by line: rare)
 _LIVE = ("plotting", "copying")
 _HEADER = {"Output path": "dst_dir", "Temp1 path": "tmp_dir", "Temp2 path": "tmp2_dir", "Thread count": "threads",
            "Bucket count": "buckets"}
@@ -145,16 +202,43 @@ class BladebitParser(model.LogParser):
         else:
             self._header(text)
 
-    def _scan(self, text, start, end):
+    def _scan(self, text, start, end, select=None, best=None):
         """_line of each selected line; a run of step lines of a live plot costs one set_step: the highest
         (phase, minor, sub) of the run, which is where set_step of each line in turn ends (it never moves
-        back; at the same step it keeps the highest sub; progress is monotonic in the step and sub)."""
+        back; at the same step it keeps the highest sub; progress is monotonic in the step and sub).
+        `select`: _LINES_RE (a run's lines one by one) with `best` the step pending before them: then the step
+        pending after them is returned, not set."""
         plots = self.plots
         plot = plots[-1] if plots else None
         live = plot is not None and plot["state"] in _LIVE
-        best = None   # the highest step of the run so far, not yet set
-        for match in _SELECT_RE.finditer(text, start, end):
+        # best: the highest step of the run so far, not yet set
+        for match in (select or _SELECT_RE).finditer(text, start, end):
             kind = match.lastgroup
+            if kind == "ram_run" or kind == "disk_run":   # RUNS: a plot's phases in their usual shape
+                if best is None and live and plot["phase"] == 0:
+                    # Line by line, no set_step before the disk plotter's `Finished f1 generation` (a `line`:
+                    # the run's 1:0, then its own 1:1) and none after it (each sub-step completion and `Finished
+                    # Phase N` comes at a step at or past the plot's, and each `Finished Phase N` moves past the
+                    # steps before it: only its N+1:0 counts, P4's writes come in phase 4); so what is left is the
+                    # phase times and the run's last step, pending.
+                    seconds = plot["phase_seconds"]
+                    if kind == "ram_run":
+                        seconds["1"], seconds["2"], seconds["3"], seconds["4"] = (
+                            float(value) for value in match.group("ram_1", "ram_2", "ram_3", "ram_4"))
+                        best = (5, 1, 0.0)   # `Writing final plot tables to disk`
+                    else:
+                        self.set_step(plot, 1, 0)
+                        self.set_step(plot, 1, 1)   # _progress of `Finished f1 generation`
+                        seconds["1"], seconds["2"], seconds["3"] = (
+                            float(value) for value in match.group("disk_1", "disk_2", "disk_3"))
+                        best = (4, 0, 0.0)   # `Finished Phase 3` of the disk plotter
+                else:   # a plot further on, not live, or a step pending before the run: its lines one by one
+                    if not _LINES_RE:
+                        _LINES_RE.append(re.compile(_LINES))
+                    best = self._scan(text, match.start(), match.end(), _LINES_RE[0], best)
+                    plot = plots[-1] if plots else None
+                    live = plot is not None and plot["state"] in _LIVE
+                continue
             if live and kind != "line" and kind != "line0" and kind != "head":
                 if kind == "step":
                     step = _STEPS.get(match.group(kind), False)
@@ -189,8 +273,11 @@ class BladebitParser(model.LogParser):
             self._selected(_line_at(text, match, end))
             plot = plots[-1] if plots else None
             live = plot is not None and plot["state"] in _LIVE
+        if select is not None:
+            return best
         if best is not None:
             self.set_step(plot, *best)
+        return None
 
     # -- header ------------------------------------------------------------------------------------
     def _header(self, text):

@@ -44,10 +44,60 @@ _COPY_DONE_RE = re.compile(r"^Copy to (.*) finished, took ([0-9.]+) sec")
 # any other spelling of them falls to the generic groups after them (`header`, `name`, `phase`...).
 _STEP_KEYS = (r"\[P[1-3](?:-[12])?\] Table [0-9]{1,3} (?:scan|rewrite|took)|\[P2\] max_table_size"
               r"|\[P4\] (?:Starting to write C1|Writing C2|Finished writing C[12])|Wrote plot header")
-# model.PLOT_NAME_RE with its groups named (test_madmax_fast_lines checks that it is the same pattern).
-_NAME = (r"plot-k(?P<name_k>\d\d)-(?:c\d\d?-)?(?P<name_y>\d{4})-(?P<name_mo>\d\d)-(?P<name_d>\d\d)"
-         r"-(?P<name_h>\d\d)-(?P<name_mi>\d\d)-(?P<name_id>[0-9a-f]{64})")
-_SELECT_RE = re.compile(
+# A plot in its usual shape, in up to three runs of lines, each line whole in the order madMAx prints it:
+# the header (from `Multi-threaded pipelined Chia` or from `Crafting plot`, to `Plot Name`), phase 1's run
+# (`[P1] Table 1 took` .. `Phase 1 took`) and phases 2 to 4 (`[P2] max_table_size` .. `Phase 4 took`); each
+# run takes the ones after it where they follow, so a whole plot's computation is one match. Each line is
+# spelled as the selector's group for it takes it (the step lines: their _STEP_KEYS key, then the rest of
+# the line; `Phase N took S sec`, with S a plain decimal); the lines between that the selector takes none of
+# (`(Sponsored ...`, the blank line, `Process ID`, the keys) are matched by their start only. _scan then does
+# what it does for those lines one by one, computed once for the shape (see there); a run in any other shape
+# (a line between, changed or missing, a chunk that ends inside it) fails the pattern, and its lines are read
+# one by one.
+_NUM = r"[0-9]+(?:\.[0-9]+)?"
+_REST = r"[^\n]*\n"
+_P1_RUN = ("".join(r"\[P1\] Table %d took " % table + _REST for table in range(1, 8))
+           + r"Phase 1 took (?P<{p}1>" + _NUM + r") sec[^\n]*")
+_P24_RUN = (r"\[P2\] max_table_size" + _REST
+            + "".join(r"\[P2\] Table %d scan took " % table + _REST + r"\[P2\] Table %d rewrite took " % table
+                      + _REST for table in range(7, 1, -1))
+            + r"Phase 2 took (?P<{p}2>" + _NUM + r") sec" + _REST + r"Wrote plot header" + _REST
+            + "".join(r"\[P3-1\] Table %d took " % table + _REST + r"\[P3-2\] Table %d took " % table
+                      + _REST for table in range(2, 8))
+            + r"Phase 3 took (?P<{p}3>" + _NUM + r") sec" + _REST
+            + r"\[P4\] Starting to write C1" + _REST + r"\[P4\] Finished writing C1" + _REST
+            + r"\[P4\] Writing C2" + _REST + r"\[P4\] Finished writing C2" + _REST
+            + r"Phase 4 took (?P<{p}4>" + _NUM + r") sec[^\n]*")
+# model.PLOT_NAME_RE with its groups named, prefixed (_NAME: test_madmax_fast_lines checks that it is the same pattern).
+_NAME_AT = (r"plot-k(?P<{p}name_k>\d\d)-(?:c\d\d?-)?(?P<{p}name_y>\d{{4}})-(?P<{p}name_mo>\d\d)-(?P<{p}name_d>\d\d)"
+          r"-(?P<{p}name_h>\d\d)-(?P<{p}name_mi>\d\d)-(?P<{p}name_id>[0-9a-f]{{64}})")
+_NAME = _NAME_AT.format(p="")
+_HEAD_START = (r"Multi-threaded pipelined Chia k(?P<{p}k>[0-9]+) " + _REST + r"(?:\([^\n]*\n)?\n?"
+               r"Final Directory: (?P<{p}dst>[^\n]*)\nNumber of Plots: (?P<{p}count>[0-9]+)\n")
+_HEAD = (r"Crafting plot [0-9]+ out of (?P<{p}crafting>[0-9]+)\nProcess ID: " + _REST
+         + r"Number of Threads: (?P<{p}threads>[0-9]+)\nNumber of Buckets P1: +2\^[0-9]+ \((?P<{p}b1>[0-9]+)\)\n"
+         r"Number of Buckets P3\+P4: +2\^[0-9]+ \((?P<{p}b3>[0-9]+)\)\nPool " + _REST + r"Farmer Public Key: " + _REST
+         + r"Working Directory: (?P<{p}tmp>[^\n]*)\nWorking Directory 2: (?P<{p}tmp2>[^\n]*)\n"
+         r"Plot Name: (?P<{p}named>" + _NAME_AT + r")(?![^\n])")
+
+
+def _run(prefix, *parts):
+    """The pattern of runs of a plot from `parts` on (each run taken where it follows), the groups prefixed; the
+    empty group closing it names it (the match's lastgroup)."""
+    pattern = ""
+    for part in reversed(parts[1:]):
+        pattern = r"(?P<{p}%s>\n%s%s)?" % (part, _PARTS[part], pattern)
+    return (_PARTS[parts[0]] + pattern + r"(?P<{p}run>)").format(p=prefix)
+
+
+_PARTS = {"start": _HEAD_START + _HEAD, "head": _HEAD, "p1": _P1_RUN, "p24": _P24_RUN}
+# Four alternatives, each starting with a literal (sre skips one at a line that starts otherwise in a few
+# instructions): from the header's first line, from `Crafting plot` (a later plot of the log), from phase 1, from
+# phase 2.
+RUNS = "|".join((_run("a_", "start", "p1", "p24"), _run("b_", "head", "p1", "p24"), _run("c_", "p1", "p24"),
+                 _run("d_", "p24")))
+_RUN_KINDS = {"a_run": "a_", "b_run": "b_", "c_run": "c_", "d_run": "d_"}
+_SELECT = (
     r"\n(?:(?P<step>%s)"
     r"|(?P<bracket>\[[^\n]*)|(?P<took>Phase (?P<took_n>[1-4]) took (?P<took_s>[0-9.]+) sec[^\n]*)"
     r"|(?P<dir>(?P<dir_key>Final Directory|Working Directory|Working Directory 2): (?P<dir_value>[^\n]*))"
@@ -63,6 +113,8 @@ _SELECT_RE = re.compile(
     r"|(?P<header>(?:Multi-threaded pipelined Chia k|Number of "
     r"|[^\S\n]*(?:Final Directory|Working Directory|Number of Threads))[^\n]*)"
     r"|(?P<line>(?:%s)[^\n]*))" % (_STEP_KEYS, _NAME, model.TS_START))
+_LINES_RE = re.compile(_SELECT)   # the lines one by one (a run in another shape)
+_SELECT_RE = re.compile(r"\n(?:" + RUNS + "|" + _SELECT[len(r"\n(?:"):])
 _HEADER = {
     "Final Directory:": "dst_dir",
     "Working Directory:": "tmp_dir",
@@ -78,6 +130,8 @@ def _seconds(line):
 
 _C2_WRITTEN = "set_sub 0.5"   # `[P4] Finished writing C2`: half of 4:2
 _HEADER_WRITTEN = (3, 1, 0.0)
+_P1_DONE = (1, 7, 1.0)   # `[P1] Table 7 took`
+_P4_DONE = (5, 0, 0.0)   # `Phase 4 took`: where it moves to
 _STEPS = {}   # step line start (a _STEP_KEYS match) -> (phase, minor, sub), as _step_of gives it, or None
 
 
@@ -249,7 +303,7 @@ class MadmaxParser(model.LogParser):
         elif step is not None:
             self.set_step(plot, *step)
 
-    def _scan(self, text, start, end):
+    def _scan(self, text, start, end, select=_SELECT_RE):
         """_line of each selected line; a run of step lines (_STEP_KEYS) of one plot costs one set_step: the
         highest (phase, minor, sub) of the run, which is where set_step of each line in turn ends (it never
         moves back; at the same step it keeps the highest sub; progress is monotonic in the step and sub).
@@ -260,8 +314,67 @@ class MadmaxParser(model.LogParser):
         plot = plots[-1] if plots else None
         ctx = self.ctx
         best = None
-        for match in _SELECT_RE.finditer(text, start, end):
+        for match in select.finditer(text, start, end):
             kind = match.lastgroup
+            prefix = _RUN_KINDS.get(kind)
+            if prefix is not None:   # RUNS: a plot's runs in their usual shape
+                if best is not None:
+                    self.set_step(plot, *best)
+                    best = None
+                if prefix == "a_" or prefix == "b_":   # the header
+                    if prefix == "a_":
+                        if plot is not None and plot["phase"] == 0:   # `Final Directory` goes to that plot too
+                            self._scan(text, match.start(), match.end(), _LINES_RE)
+                            plot = plots[-1] if plots else None
+                            continue
+                        ctx["k"] = int(match.group("a_k"))
+                        value = match.group("a_dst").strip()
+                        ctx["dst_dir"] = value.rstrip("/") or "/" if len(value) > 1 else value   # model.strip_dir
+                        ctx["count"] = int(match.group("a_count"))
+                    plot = self.start_plot(int(match.group(prefix + "crafting")))
+                    # the lines up to `Plot Name`, each _inherit of them but the last (_named_match's) left out:
+                    # ctx only gains values, and the plot's k is the name's
+                    ctx["threads"] = int(match.group(prefix + "threads"))
+                    ctx["buckets"] = int(match.group(prefix + "b1"))
+                    if not ctx["buckets"]:   # else the P3+P4 line keeps the P1 count
+                        ctx["buckets"] = int(match.group(prefix + "b3"))
+                    for field, group in (("tmp_dir", "tmp"), ("tmp2_dir", "tmp2")):
+                        value = match.group(prefix + group).strip()
+                        ctx[field] = value.rstrip("/") or "/" if len(value) > 1 else value   # model.strip_dir
+                    self._inherit(plot)   # _named_match, the plot being new
+                    plot["plot_name"] = match.group(prefix + "named") + ".plot"
+                    k, year, month, day, hour, minute, plot["id"] = match.group(
+                        prefix + "name_k", prefix + "name_y", prefix + "name_mo", prefix + "name_d",
+                        prefix + "name_h", prefix + "name_mi", prefix + "name_id")
+                    plot["k"] = int(k)
+                    plot["started_ts"] = model.local_epoch(
+                        int(year), int(month), int(day), int(hour), int(minute), 0)
+                    self.set_step(plot, 1, 1)
+                    if match.start(prefix + "p1") < 0:
+                        continue
+                elif plot is None:
+                    continue   # nothing in phase runs changes anything before a plot
+                if prefix != "d_":   # phase 1: the run's highest step (1:7 done), then `Phase 1 took` (_took_match)
+                    self.set_step(plot, *_P1_DONE)
+                    plot["phase_seconds"]["1"] = float(match.group(prefix + "1"))
+                    if plot["phase"] != 1 or plot["step"] != "1:7" or "retry_error" in ctx:
+                        self.set_sub(plot, 1.0)   # else it changes nothing: set_step(1, 7, 1.0) has done it
+                    run = match.start(prefix + "p24")
+                    if run < 0:
+                        continue
+                else:
+                    run = match.start()
+                if plot["phase"] < 3 and "retry_error" not in ctx:
+                    # `Phase 2 took` and `Phase 3 took` fold (their phase is ahead of the plot and of the run's
+                    # steps), `[P4] Finished writing C2` sets 4:2 and its sub, `Phase 4 took` folds into 5:0:
+                    # what is left is the phase times and 5:0 as the run's step (the 4:2 and its sub are below it)
+                    seconds = plot["phase_seconds"]
+                    seconds["2"], seconds["3"], seconds["4"] = (
+                        float(value) for value in match.group(prefix + "2", prefix + "3", prefix + "4"))
+                    best = _P4_DONE
+                else:   # a plot further on, or in a retried error: the lines one by one
+                    self._scan(text, run, match.end(), _LINES_RE)
+                continue
             if kind == "step":
                 step = _STEPS.get(match.group(kind), False)
                 if step is False:

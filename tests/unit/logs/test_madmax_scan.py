@@ -3,6 +3,7 @@ run, `Phase N took` folded into the step it moves to, one method per _line branc
 of each line gives, also for out-of-order runs, odd spellings and noise."""
 
 import json
+import re
 
 import pytest
 from logs_testlib import fixture_path, read_lines
@@ -116,4 +117,5 @@ def test_every_line_branch_of_the_selector_matches_feed():
                                             "Renamed final plot to /elsewhere/unknown.plot"] + lines[40:60], 60)
     values = {"step", "took_n", "took_s", "dir_key", "dir_value", "buckets_p3", "total_s"}
     values.update(name for name in madmax._SELECT_RE.groupindex if name.startswith("name_"))
+    values.update(re.compile(madmax.RUNS).groupindex)   # the phase runs: read by _scan (test_madmax_runs)
     assert set(madmax._BRANCHES) == set(madmax._SELECT_RE.groupindex) - values
