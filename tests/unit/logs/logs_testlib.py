@@ -223,3 +223,39 @@ def assert_block_is_per_line(plotter, lines):
         resumed = model.parser_for(plotter, json.loads(state_json(per_line(plotter, lines[:cut]))))
         resumed.feed_text("\n".join(lines[cut:]))
         assert state_json(resumed) == expected, "cut after line %d" % cut
+
+
+# A fast path over a run of lines (chiapos_blocks/chiapos_phases, madmax.RUNS, bladebit.RUNS) against feed() of
+# each line, from a given parser state (a JSON copy of it: the state is never shared between parsers).
+def per_line_state(plotter, state, lines):
+    """state_json of a parser resumed from `state` and fed each line with feed()."""
+    return state_json(per_line(plotter, lines, json.loads(json.dumps(state))))
+
+
+def per_line_states(plotter, state, lines):
+    """state_json before the lines and after each one, fed with feed() from `state`."""
+    parser = model.parser_for(plotter, json.loads(json.dumps(state)))
+    states = [state_json(parser)]
+    for line in lines:
+        parser.feed(line)
+        states.append(state_json(parser))
+    return states
+
+
+def fed_text(plotter, state, lines):
+    """A parser resumed from `state` and given the lines at once with feed_text()."""
+    parser = model.parser_for(plotter, json.loads(json.dumps(state)))
+    parser.feed_text("\n".join(lines))
+    return parser
+
+
+def assert_chunked_as_per_line(plotter, state, lines, label=None):
+    """feed_text of the lines cut in two at every line: the first part ends where feed() of its lines does, and the
+    second, resumed from the first's state, where feed() of all of them does."""
+    expected = per_line_states(plotter, state, lines)
+    for cut in range(len(lines) + 1):
+        first = fed_text(plotter, state, lines[:cut])
+        assert state_json(first) == expected[cut], (label, cut)
+        if cut < len(lines):
+            rest = fed_text(plotter, first.state(), lines[cut:])
+            assert state_json(rest) == expected[-1], (label, cut)

@@ -3,10 +3,11 @@ plotter's three) give the states feed() of each line gives: after every line of 
 split at every line, with each line of the run changed, dropped, doubled or something put before it (then the
 run is read line by line), after other lines and for a plot that is not fresh."""
 
+import functools
 import json
 
 import pytest
-from logs_testlib import fixture_path, read_lines
+from logs_testlib import assert_chunked_as_per_line, fed_text, fixture_path, per_line_state, read_lines, state_json
 
 from ansible_collections.plotfleet.chia.plugins.module_utils.logs import bladebit, model
 
@@ -15,8 +16,7 @@ RUNS = {"ram": ("plotman__bladebit.plot.log", "Writing final plot tables to disk
 _CACHE = {}
 
 
-def _state(parser):
-    return json.dumps(parser.state(), sort_keys=True)
+_state = state_json
 
 
 def _run(name):
@@ -34,17 +34,10 @@ def _run(name):
     return json.loads(json.dumps(state)), list(window), list(after)
 
 
-def _per_line(state, lines):
-    parser = model.parser_for("bladebit", json.loads(json.dumps(state)))
-    for line in lines:
-        parser.feed(line)
-    return _state(parser)
+_per_line = functools.partial(per_line_state, "bladebit")
 
 
-def _fed_text(state, lines):
-    parser = model.parser_for("bladebit", json.loads(json.dumps(state)))
-    parser.feed_text("\n".join(lines))
-    return parser
+_fed_text = functools.partial(fed_text, "bladebit")
 
 
 @pytest.mark.parametrize("name", sorted(RUNS))
@@ -57,17 +50,7 @@ def test_the_run_is_one_match(name):
 @pytest.mark.parametrize("name", sorted(RUNS))
 def test_after_every_line_and_chunked_at_every_line(name):
     state, window, after = _run(name)
-    lines = window + after
-    parser = model.parser_for("bladebit", json.loads(json.dumps(state)))
-    expected = [_state(parser)]
-    for line in lines:
-        parser.feed(line)
-        expected.append(_state(parser))
-    for cut in range(len(lines) + 1):
-        first = _fed_text(state, lines[:cut])
-        assert _state(first) == expected[cut], (name, cut)
-        if cut < len(lines):
-            assert _state(_fed_text(first.state(), lines[cut:])) == expected[-1], (name, cut)
+    assert_chunked_as_per_line("bladebit", state, window + after, name)
 
 
 def _variants(line):

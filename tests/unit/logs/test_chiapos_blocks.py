@@ -3,18 +3,26 @@ plot's end) read with one selector match give the states feed() of each line giv
 run, fed whole or as chunks split at every line, with each line of the run changed, dropped, doubled or
 something put before it (then the run is read line by line again)."""
 
+import functools
 import json
 
 import pytest
-from logs_testlib import fixture_path, read_lines
+from logs_testlib import (
+    assert_chunked_as_per_line,
+    fed_text,
+    fixture_path,
+    per_line_state,
+    per_line_states,
+    read_lines,
+    state_json,
+)
 
 from ansible_collections.plotfleet.chia.plugins.module_utils.logs import chiapos, model
 
 BUCKET = "\tBucket 3 uniform sort. Ram: 0.6GiB, u_sort min: 0.1GiB, qs min: 0.1GiB."
 
 
-def _state(parser):
-    return json.dumps(parser.state(), sort_keys=True)
+_state = state_json
 
 
 def _window(log, first, before, count):
@@ -53,26 +61,13 @@ def _run(name):
     return json.loads(json.dumps(state)), list(window)
 
 
-def _per_line_states(state, lines):
-    parser = model.parser_for("chiapos", state)
-    states = [_state(parser)]
-    for line in lines:
-        parser.feed(line)
-        states.append(_state(parser))
-    return states
+_per_line_states = functools.partial(per_line_states, "chiapos")
 
 
-def _per_line(state, lines):
-    parser = model.parser_for("chiapos", json.loads(json.dumps(state)))
-    for line in lines:
-        parser.feed(line)
-    return _state(parser)
+_per_line = functools.partial(per_line_state, "chiapos")
 
 
-def _fed_text(state, lines):
-    parser = model.parser_for("chiapos", json.loads(json.dumps(state)))
-    parser.feed_text("\n".join(lines))
-    return parser
+_fed_text = functools.partial(fed_text, "chiapos")
 
 
 @pytest.mark.parametrize("name", sorted(RUNS))
@@ -86,13 +81,7 @@ def test_the_run_is_one_match(name):
 @pytest.mark.parametrize("name", sorted(RUNS))
 def test_after_every_line_and_chunked_at_every_line(name):
     state, window = _run(name)
-    expected = _per_line_states(state, window)
-    for cut in range(len(window) + 1):
-        first = _fed_text(state, window[:cut])
-        assert _state(first) == expected[cut], (name, cut)
-        if cut < len(window):
-            rest = _fed_text(first.state(), window[cut:])
-            assert _state(rest) == expected[-1], (name, cut)
+    assert_chunked_as_per_line("chiapos", state, window, name)
 
 
 def _variants(line):

@@ -6,8 +6,8 @@ line again), after other lines, and with the lines of no handler holding the tex
 import json
 
 import pytest
-from logs_testlib import fixture_path, read_lines
-from test_chiapos_blocks import _fed_text, _per_line, _per_line_states, _state, _variants
+from logs_testlib import assert_chunked_as_per_line, fixture_path, read_lines
+from test_chiapos_blocks import _fed_text, _per_line, _state, _variants
 
 from ansible_collections.plotfleet.chia.plugins.module_utils.logs import chiapos, chiapos_phases, model
 
@@ -56,13 +56,7 @@ def test_phase_2_is_one_match(name):
 @pytest.mark.parametrize("name", sorted(RUNS))
 def test_after_every_line_and_chunked_at_every_line(name):
     state, window = _run(name)
-    expected = _per_line_states(state, window)
-    for cut in range(len(window) + 1):
-        first = _fed_text(state, window[:cut])
-        assert _state(first) == expected[cut], (name, cut)
-        if cut < len(window):
-            rest = _fed_text(first.state(), window[cut:])
-            assert _state(rest) == expected[-1], (name, cut)
+    assert_chunked_as_per_line("chiapos", state, window, name)
 
 
 @pytest.mark.parametrize("name", sorted(RUNS))

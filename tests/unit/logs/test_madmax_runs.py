@@ -3,10 +3,19 @@ with one selector match give the states feed() of each line gives: after every l
 chunks split at every line, with each line of the run changed, dropped, doubled or something put before it (then
 the run is read line by line again), after other lines and from other states."""
 
+import functools
 import json
 
 import pytest
-from logs_testlib import fixture_path, read_lines
+from logs_testlib import (
+    assert_chunked_as_per_line,
+    fed_text,
+    fixture_path,
+    per_line_state,
+    per_line_states,
+    read_lines,
+    state_json,
+)
 
 from ansible_collections.plotfleet.chia.plugins.module_utils.logs import madmax, model
 
@@ -15,8 +24,7 @@ N2 = "synthetic-madmax-n2-copy-overlap.log"
 IN_PLACE = "plotman__2021-07-11T16_52_48.637488+00_00.plot.log"
 
 
-def _state(parser):
-    return json.dumps(parser.state(), sort_keys=True)
+_state = state_json
 
 
 def _window(log, first, nth, count):
@@ -52,26 +60,13 @@ def _run(name):
     return json.loads(json.dumps(state)), list(window)
 
 
-def _per_line_states(state, lines):
-    parser = model.parser_for("madmax", state)
-    states = [_state(parser)]
-    for line in lines:
-        parser.feed(line)
-        states.append(_state(parser))
-    return states
+_per_line_states = functools.partial(per_line_states, "madmax")
 
 
-def _per_line(state, lines):
-    parser = model.parser_for("madmax", json.loads(json.dumps(state)))
-    for line in lines:
-        parser.feed(line)
-    return _state(parser)
+_per_line = functools.partial(per_line_state, "madmax")
 
 
-def _fed_text(state, lines):
-    parser = model.parser_for("madmax", json.loads(json.dumps(state)))
-    parser.feed_text("\n".join(lines))
-    return parser
+_fed_text = functools.partial(fed_text, "madmax")
 
 
 @pytest.mark.parametrize("name", sorted(RUNS))
@@ -95,13 +90,7 @@ def test_the_runs_cover_the_fixtures():
 @pytest.mark.parametrize("name", sorted(RUNS))
 def test_after_every_line_and_chunked_at_every_line(name):
     state, window = _run(name)
-    expected = _per_line_states(state, window)
-    for cut in range(len(window) + 1):
-        first = _fed_text(state, window[:cut])
-        assert _state(first) == expected[cut], (name, cut)
-        if cut < len(window):
-            rest = _fed_text(first.state(), window[cut:])
-            assert _state(rest) == expected[-1], (name, cut)
+    assert_chunked_as_per_line("madmax", state, window, name)
 
 
 def _variants(line):
