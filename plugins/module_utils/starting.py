@@ -20,6 +20,7 @@ from ansible_collections.plotfleet.chia.plugins.module_utils import (
     pos2_driver,
     records,
 )
+from ansible_collections.plotfleet.chia.plugins.module_utils.logs import model
 from ansible_collections.plotfleet.chia.plugins.module_utils.policy import start as policy
 
 __metaclass__ = type
@@ -189,11 +190,33 @@ def launch_one(params, slot, binary, driver, now, warnings):
         if not seen["alive"]:
             record["ended"] = time.time()  # a start that died at once: history, counted by backoff
         records.write_record(state_dir, records.JOBS, launch_id, record)
+    if not seen["alive"] and plots_finished(log, record["count"]):
+        return record   # it made its plot(s) inside the start check (a toy k, a fast plotter): not a crash
     if not seen["alive"]:
         raise StartError("plotter died at once (launch %s, log %s): %s"
                          % (launch_id, log, " | ".join(seen["head"][:8]) or "empty log"),
                          argv=argv, log=log, log_head=seen["head"], launch_id=launch_id)
     return record
+
+
+def plots_finished(log, count, limit=16 * 1024 * 1024):
+    """Whether the log of a plotter that is gone shows `count` finished plots (its parser's answer, as plot_info
+    reads the log). A plotter whose check waits for no `ID:` line (custom, madMAx, BladeBit) can end a small plot
+    within wait_started's min_wait; it made the plot and did not die."""
+    try:
+        with open(log, "rb") as handle:
+            data = handle.read(limit)
+    except (IOError, OSError):
+        return False
+    plotter = model.detect_plotter(data[:16384])
+    if plotter is None:
+        return False
+    cut = data.rfind(b"\n")   # complete lines only
+    if cut < 0:
+        return False
+    parser = model.parser_for(plotter)
+    parser.feed_text(data[:cut].decode("utf-8", "replace"))
+    return sum(1 for plot in parser.plots if plot["state"] == "finished") >= max(1, count or 1)
 
 
 def public_record(record):
