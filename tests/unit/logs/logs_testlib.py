@@ -259,3 +259,26 @@ def assert_chunked_as_per_line(plotter, state, lines, label=None):
         if cut < len(lines):
             rest = fed_text(plotter, first.state(), lines[cut:])
             assert state_json(rest) == expected[-1], (label, cut)
+
+
+def digit_variants(line):
+    """The line with its first digit changed five ways (another script's digit, a leading 0, a letter before it,
+    the digit +1 and -1), each as a one-line variant; none for a line without a digit."""
+    digit = next((i for i, c in enumerate(line) if c.isdigit()), None)
+    if digit is None:
+        return []
+    out = [[line[:digit] + "\u0663" + line[digit + 1:]], [line[:digit] + "0" + line[digit:]],
+           [line[:digit] + "x" + line[digit:]]]
+    return out + [[line[:digit] + str((int(line[digit]) + step) % 10) + line[digit + 1:]] for step in (1, 9)]
+
+
+def date_swaps(window, dated):
+    """(i, j, lines): the window with line i's trailing chiapos date changed and line j's removed, for each two
+    of the `dated` line numbers."""
+    for i in dated:
+        for j in dated:
+            if i != j:
+                lines = list(window)
+                lines[i] = lines[i][:-24] + "Mon Nov 30 11:22:33 2026"
+                lines[j] = lines[j][:-25]
+                yield i, j, lines

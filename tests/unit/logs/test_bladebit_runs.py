@@ -7,7 +7,15 @@ import functools
 import json
 
 import pytest
-from logs_testlib import assert_chunked_as_per_line, fed_text, fixture_path, per_line_state, read_lines, state_json
+from logs_testlib import (
+    assert_chunked_as_per_line,
+    digit_variants,
+    fed_text,
+    fixture_path,
+    per_line_state,
+    read_lines,
+    state_json,
+)
 
 from ansible_collections.plotfleet.chia.plugins.module_utils.logs import bladebit, model
 
@@ -54,14 +62,10 @@ def test_after_every_line_and_chunked_at_every_line(name):
 
 
 def _variants(line):
-    digit = next((i for i, c in enumerate(line) if c.isdigit()), None)
     out = [[], [line, line], ["Error: x", line], ["Running Phase 3", line], ["  Writing C2 table.", line],
            ["2026-11-29T01:58:46 " + line], [line + " x"], [" " + line], [line.lstrip()], ["x\r" + line],
            [line.replace(" ", "  ", 1)], [line.replace(".", "", 1)], [line[:-1]], ["", line], [line + "\x00"]]
-    if digit is not None:
-        out += [[line[:digit] + "\u0663" + line[digit + 1:]], [line[:digit] + "0" + line[digit:]],
-                [line[:digit] + "x" + line[digit:]]]
-        out += [[line[:digit] + str((int(line[digit]) + step) % 10) + line[digit + 1:]] for step in (1, 9)]
+    out += digit_variants(line)
     return out
 
 

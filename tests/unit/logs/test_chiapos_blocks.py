@@ -9,6 +9,8 @@ import json
 import pytest
 from logs_testlib import (
     assert_chunked_as_per_line,
+    date_swaps,
+    digit_variants,
     fed_text,
     fixture_path,
     per_line_state,
@@ -86,7 +88,6 @@ def test_after_every_line_and_chunked_at_every_line(name):
 
 def _variants(line):
     """Ways a line may differ from the usual shape (each read by feed() as it reads it)."""
-    digit = next((i for i, c in enumerate(line) if c.isdigit()), None)
     out = [[], [line, line], [BUCKET, line], ["Only wrote 0 of 10 bytes", line], ["Process ID is: 1", line],
            ["2026-11-29T01:58:46 " + line], [line + " x"], [line + " "], ["x\r" + line], [" " + line],
            [line.replace(" ", "  ", 1)], [line.replace(".", "", 1)], [line[:-1]], ["", line],
@@ -95,10 +96,7 @@ def _variants(line):
         out.append([line[:-24] + "Mon Nov 30 11:22:33 2026"])
     if line.startswith("Copied final file from "):   # very old chiapos: copied to the final name
         out.append([line.replace(".plot.2.tmp\"", ".plot\"", 2)])
-    if digit is not None:
-        out += [[line[:digit] + "\u0663" + line[digit + 1:]], [line[:digit] + "0" + line[digit:]],
-                [line[:digit] + "x" + line[digit:]]]
-        out += [[line[:digit] + str((int(line[digit]) + step) % 10) + line[digit + 1:]] for step in (1, 9)]
+    out += digit_variants(line)
     return out
 
 
@@ -148,10 +146,5 @@ def test_the_dates_the_run_leaves():
     for name in ("end", "end, copied", "phase 1 to 2", "phase 2 to 3"):
         state, window = _run(name)
         dated = [i for i, line in enumerate(window) if line.endswith(" 2026")]
-        for i in dated:
-            for j in dated:
-                if i != j:
-                    lines = list(window)
-                    lines[i] = lines[i][:-24] + "Mon Nov 30 11:22:33 2026"
-                    lines[j] = lines[j][:-25]
-                    assert _state(_fed_text(state, lines)) == _per_line(state, lines), (name, i, j)
+        for i, j, lines in date_swaps(window, dated):
+            assert _state(_fed_text(state, lines)) == _per_line(state, lines), (name, i, j)

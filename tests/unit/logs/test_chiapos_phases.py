@@ -6,7 +6,7 @@ line again), after other lines, and with the lines of no handler holding the tex
 import json
 
 import pytest
-from logs_testlib import assert_chunked_as_per_line, fixture_path, read_lines
+from logs_testlib import assert_chunked_as_per_line, date_swaps, fixture_path, read_lines
 from test_chiapos_blocks import _fed_text, _per_line, _state, _variants
 
 from ansible_collections.plotfleet.chia.plugins.module_utils.logs import chiapos, chiapos_phases, model
@@ -101,13 +101,8 @@ def test_the_dates_the_run_leaves():
     state, window = _run("new chiapos")
     dated = [i for i, line in enumerate(window) if line.startswith("Time for phase")]
     assert len(dated) == 2
-    for i in dated:
-        for j in dated:
-            if i != j:
-                lines = list(window)
-                lines[i] = lines[i][:-24] + "Mon Nov 30 11:22:33 2026"
-                lines[j] = lines[j][:-25]
-                assert _state(_fed_text(state, lines)) == _per_line(state, lines), (i, j)
+    for i, j, lines in date_swaps(window, dated):
+        assert _state(_fed_text(state, lines)) == _per_line(state, lines), (i, j)
     lines = ["Total time = 1.0 seconds. CPU (1%) Mon Nov 30 11:22:33 2026"] + window
     assert _state(_fed_text(state, lines)) == _per_line(state, lines)
 

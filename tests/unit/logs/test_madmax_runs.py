@@ -9,6 +9,7 @@ import json
 import pytest
 from logs_testlib import (
     assert_chunked_as_per_line,
+    digit_variants,
     fed_text,
     fixture_path,
     per_line_state,
@@ -95,16 +96,12 @@ def test_after_every_line_and_chunked_at_every_line(name):
 
 def _variants(line):
     """Ways a line may differ from the usual shape (each read by feed() as it reads it)."""
-    digit = next((i for i, c in enumerate(line) if c.isdigit()), None)
     out = [[], [line, line], ["Process ID: 1", line], ["Phase 3 took 1 sec", line], ["[P3-1] Table 4 took 1 sec", line],
            ["2026-11-29T01:58:46 " + line], [line + " x"], [line + " "], ["x\r" + line], [" " + line],
            [line.replace(" ", "  ", 1)], [line.replace(" ", "\t", 1)], [line.replace(".", "", 1)],
            [line[:-1]], ["", line], [line.replace("/", "//", 1)],
            [line.replace("/", "/./", 1)], [line + "/"], ["Crafting plot 1 out of 1", line]]
-    if digit is not None:
-        out += [[line[:digit] + "\u0663" + line[digit + 1:]], [line[:digit] + "0" + line[digit:]],
-                [line[:digit] + "x" + line[digit:]]]
-        out += [[line[:digit] + str((int(line[digit]) + step) % 10) + line[digit + 1:]] for step in (1, 9)]
+    out += digit_variants(line)
     return out
 
 
