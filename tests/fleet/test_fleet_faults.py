@@ -289,8 +289,11 @@ def test_fault5_shared_storage_dir_counts_what_others_are_sending(fleet, ledger)
     fleet.write_inventory(overrides=overrides)
     # Under load the ~35 s copy could end during the next pass: its rsync waits (stopped) until that
     # pass is over, so the pass sees it running from start to end.
-    held = [pid for pid in fleetops.transfers_running(fleet, [first])[first] if process_name(pid) == "rsync"]
-    assert held, "pf-plot1's rsync"
+    # The worker first asks the storage host for a slot over ssh; its rsync starts after that (seconds
+    # under load), so wait for it rather than look once.
+    held = fleetops.wait_for(
+        lambda: [pid for pid in fleetops.transfers_running(fleet, [first])[first] if process_name(pid) == "rsync"],
+        30, "pf-plot1's rsync to start", diagnose=lambda: fleetops.diagnose(fleet))
     try:
         for pid in held:
             os.kill(pid, signal.SIGSTOP)
