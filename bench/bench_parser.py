@@ -12,11 +12,13 @@ Method
   of the CPU time (time.process_time: a loaded machine's waits do not count) for all logs of a plotter.
   Ratio = plotman's time / plotfleet's time; "ratio/round" = the median of the ratios of each round
   (both sides measured next to each other, so load changes between rounds cancel out).
-- Two figures (--mode both, the default): "cold calls", each log a call of its own after gc.collect()
+- Three figures (--mode all, the default): "cold calls", each log a call of its own after gc.collect()
   (the collection walks the whole heap, so each call starts with cold caches: the latency of parsing one
   log now and then; each call pays a floor of ~40-80 us of first touches, which weighs most on the short
-  logs), and "stream", a plotter's logs parsed one after the other in one timed loop with the collector
-  as in production (what a cold plot_info gather does over a host's logs: the throughput of bulk parsing).
+  logs); "calls", each log a call of its own with the collector off and no collection forced before it
+  (the first method's figure: BENCHMARKS.md's first table); and "stream", a plotter's logs parsed one after
+  the other in one timed loop with the collector as in production (what a cold plot_info gather does over a
+  host's logs: the throughput of bulk parsing).
 - Same answers: for each log, plotman's final phase, plot id, k, dirs, buckets, threads, buffer, phase
   and total times and final file are compared with plotfleet's last plot; differences are listed.
 - plotman runs from a venv of its own (default bench/results/venv-plotman, made on first use from the
@@ -27,7 +29,7 @@ Method
   then its logcache loop, feed() per line, is timed).
 
 Usage: python bench/bench_parser.py [--rounds 21] [--venv DIR] [--profile] [--collections DIR] [--no-collect]
-       [--mode cold|stream|both]
+       [--mode cold|calls|stream|both|all]
 """
 
 import argparse
@@ -129,11 +131,11 @@ def compare(info, plots):
 COLLECT = True   # --no-collect: False
 
 
-def timed(function, *args):
-    """Seconds of one call, with the garbage collector off (as timeit does) and run before, so neither
-    side pays for collecting the other's objects. The collection leaves the caches cold (and costs each
-    call ~0.15 ms of start-up here, both sides: see BENCHMARKS.md); --no-collect skips it."""
-    if COLLECT:
+def timed(function, collect, *args):
+    """Seconds of one call, with the garbage collector off (as timeit does) and, with `collect`, run before,
+    so neither side pays for collecting the other's objects. The collection leaves the caches cold (and costs
+    each call ~0.15 ms of start-up here, both sides: see BENCHMARKS.md)."""
+    if collect:
         gc.collect()
     gc.disable()
     try:
@@ -144,7 +146,7 @@ def timed(function, *args):
         gc.enable()
 
 
-def cold_times(logs, plotters, model, rounds):
+def call_times(logs, plotters, model, rounds, collect=True):
     """(tool, plotter) -> [seconds per round]: each log in a call of its own (timed())."""
     times = {}
     for rnd in range(rounds + 1):
@@ -153,9 +155,9 @@ def cold_times(logs, plotters, model, rounds):
             order = ("plotman", "plotfleet") if (rnd + i) % 2 else ("plotfleet", "plotman")
             for tool in order:
                 if tool == "plotman":
-                    spent = timed(plotman_parse, plotters, plotter, data)
+                    spent = timed(plotman_parse, collect, plotters, plotter, data)
                 else:
-                    spent = timed(plotfleet_parse, model, plotter, data)
+                    spent = timed(plotfleet_parse, collect, model, plotter, data)
                 per[(tool, plotter)] = per.get((tool, plotter), 0.0) + spent
         if rnd:   # round 0 is the warm-up
             for key, spent in per.items():
@@ -261,10 +263,13 @@ def run(args):
         sum(1 for n, p, d in logs if not compare(plotman_parse(plotters, p, d), plotfleet_parse(model, p, d))),
         len(logs), differ))
     rounds = args.rounds
-    if args.mode in ("cold", "both"):
+    if args.mode in ("cold", "both", "all") and COLLECT:
         print_table("cold calls: one log a call, gc.collect() before each (caches cold; both sides pay it)",
-                    logs, cold_times(logs, plotters, model, rounds), rounds)
-    if args.mode in ("stream", "both"):
+                    logs, call_times(logs, plotters, model, rounds), rounds)
+    if args.mode in ("calls", "all") or (args.mode == "cold" and not COLLECT):
+        print_table("calls: one log a call, the collector off during each, no collection forced before it",
+                    logs, call_times(logs, plotters, model, rounds, collect=False), rounds)
+    if args.mode in ("stream", "both", "all"):
         print_table("stream: each plotter's logs back to back in one timed loop, the collector as in production",
                     logs, stream_times(logs, plotters, model, rounds), rounds)
     return 1 if differ else 0
@@ -275,9 +280,10 @@ def main():
     ap.add_argument("--rounds", type=int, default=21)
     ap.add_argument("--venv", default=str(VENV), help="venv with plotman 0.5.3 (created if missing)")
     ap.add_argument("--profile", action="store_true", help="cProfile plotfleet's side instead of timing")
-    ap.add_argument("--no-collect", action="store_true", help="no gc.collect() before each timed call")
-    ap.add_argument("--mode", choices=("cold", "stream", "both"), default="both",
-                    help="cold: one log a call after gc.collect(); stream: a plotter's logs back to back")
+    ap.add_argument("--no-collect", action="store_true", help="--mode cold without gc.collect(): --mode calls")
+    ap.add_argument("--mode", choices=("cold", "calls", "stream", "both", "all"), default="all",
+                    help="cold: one log a call after gc.collect(); calls: one log a call, no collection forced; "
+                         "stream: a plotter's logs back to back; both: cold + stream; all (default): the three")
     ap.add_argument("--collections", default=str(REPO / "collections"), help="collections dir whose code is timed")
     args, _unknown = ap.parse_known_args()
     try:
