@@ -54,7 +54,8 @@ _RETRIED = ("Only wrote", "Only read", "Could not open", "Could not copy")
 # on `lastgroup` with the number already read, as _line would (a number followed by anything else than a
 # space, a tab or the end of the line falls through to the generic alternative).
 # Newer chiapos follows each of the table lines with `Progress update: x`: one match reads both (p1..p3).
-_NUMBER_END = r"(?P<n%d>[0-9]+)(?![^ \t\n])[^\n]*(?:\nProgress update: (?P<p%d>[^\n]*))?"
+# (An optional part is written `(?:X|)`, not `(?:X)?`: see chiapos_blocks.)
+_NUMBER_END = r"(?P<n%d>[0-9]+)(?![^ \t\n])[^\n]*(?:\nProgress update: (?P<p%d>[^\n]*)|)"
 # The line starts of the generic alternative, each with what _scan does with such a line: the handler _line
 # would call (the start's first word is that handler's key in _HANDLERS, and no timestamp prefix can start
 # so), a tab line's action (as _tab_line), or None: _selected (_line after strip_ts; a timestamp prefix starts

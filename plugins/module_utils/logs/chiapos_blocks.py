@@ -22,11 +22,20 @@ first set_sub of the block (set_step returns early only where it would not move)
 
 from __future__ import absolute_import, division, print_function
 
+import sys
+
 from ansible_collections.plotfleet.chia.plugins.module_utils.logs import model
 
 __metaclass__ = type
 
-_NUMBER = r"[0-9]+(?:\.[0-9]+)?"
+# An optional part is written `(?:X|)` (X, else nothing: what `(?:X)?` matches, in the same order), not `(?:X)?`:
+# sre runs `(?:X)?` of a multi-character X as a REPEAT, whose try of X pushes a copy of every capture mark set so
+# far in the match onto its data stack (~1 KB a copy at these groups' numbers; the stack, freed after each match
+# of a finditer, grows again by realloc and copying); an alternation outside any repeat copies none (sre needs
+# the copies only inside a repeat). The phase-4 table lines' `*`: possessive where sre has it (3.11+), which pops
+# each try's copy (nothing after it can take a `\n\t` line back).
+_NUMBER = r"[0-9]+(?:\.[0-9]+|)"
+_LINES_TAIL = "*+" if sys.version_info >= (3, 11) else "*"
 
 # Group names are prefixed (h_, b_, c_, e_): they are part of chiapos' selector, whose other names must not clash.
 HEADER = (
@@ -35,10 +44,10 @@ HEADER = (
     r"\nPlot size is: (?P<h_k>[0-9]+)"
     r"\nBuffer size is: (?P<h_buffer>[0-9]+)MiB"
     r"\nUsing (?P<h_buckets>[0-9]+) buckets"
-    r"(?:\nFinal Directory is: (?P<h_final>[^\n]*))?"
+    r"(?:\nFinal Directory is: (?P<h_final>[^\n]*)|)"
     r"\nUsing (?P<h_threads>[0-9]+) threads of stripe size [0-9]+"
-    r"(?:\nProcess ID is: [0-9]+)?"
-    r"(?:\n+(?P<h_phase1>Starting phase 1/4: [^\n]*))?)")
+    r"(?:\nProcess ID is: [0-9]+|)"
+    r"(?:\n+(?P<h_phase1>Starting phase 1/4: [^\n]*)|))")
 
 # A phase's end and the next one's start (`table 1 new size` before phase 2's; C1/C3 right after phase 4's start).
 # Two alternatives, each starting with a literal (sre's alternation skips an alternative whose first character
@@ -47,9 +56,9 @@ HEADER = (
 # it (the match's lastgroup).
 _BOUNDARY_TAIL = (
     r"(?P<{p}_phase>[1-3]) = (?P<{p}_seconds>" + _NUMBER + r") seconds(?P<{p}_time>[^\n]*)"
-    r"(?:\nWrote: [0-9]+)?"
+    r"(?:\nWrote: [0-9]+|)"
     r"\n+(?P<{p}_start>Starting phase (?P<{p}_next>[2-4])/4: [^\n]*)"
-    r"(?P<{p}_c1c3>\n\tStarting to write C1 and C3[^\n]*)?(?P<{kind}>)")
+    r"(?:(?P<{p}_c1c3>\n\tStarting to write C1 and C3[^\n]*)|)(?P<{kind}>)")
 BOUNDARY = r"Time for phase " + _BOUNDARY_TAIL.format(p="b", kind="boundary")
 BOUNDARY_TABLE1 = r"table 1 new size[^\n]*\nTime for phase " + _BOUNDARY_TAIL.format(p="c", kind="boundary_table1")
 
@@ -59,14 +68,14 @@ ENDING = (
     r"\n\tWriting C2 table[^\n]*"
     r"\n\tFinished writing C2 table[^\n]*"
     r"\n\tFinal table pointers[^\n]*"
-    r"(?:\n\t[PC][1-7]: [^\n]*)*"
+    r"(?:\n\t[PC][1-7]: [^\n]*)" + _LINES_TAIL +
     r"\n(?P<e_phase4>Time for phase 4 = (?P<e_p4>" + _NUMBER + r") seconds[^\n]*)"
     r"\nApproximate working space used[^\n]*"
     r"\nFinal File size: [^\n]*"
     r"\n(?P<e_total>Total time = (?P<e_t>" + _NUMBER + r") seconds[^\n]*)"
     r"(?:\n(?P<e_copied>Copied final file from [^\n]*)"
     r"\n(?P<e_copy>Copy time = (?P<e_c>" + _NUMBER + r") seconds[^\n]*)"
-    r"\nRemoved temp2 file [^\n]*)?"
+    r"\nRemoved temp2 file [^\n]*|)"
     r"\n(?P<e_renamed>Renamed final file from [^\n]*))")
 
 

@@ -38,27 +38,27 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-_NUMBER = r"[0-9]+(?:\.[0-9]+)?"
+_NUMBER = r"[0-9]+(?:\.[0-9]+|)"   # optional parts as `(?:X|)`, not `(?:X)?`: see chiapos_blocks
 TABLES = (7, 6, 5, 4, 3, 2)
 
 
 def _backprop(n):
-    return (r"\nBackpropagating on table %d(?:\nProgress update: (?P<q_p%d>[^\n]*))?"
-            r"\nscanned table %d\nscanned [^\n]*\nsorting table %d(?:\nsort [^\n]*)?" % (n, n, n, n))
+    return (r"\nBackpropagating on table %d(?:\nProgress update: (?P<q_p%d>[^\n]*)|)"
+            r"\nscanned table %d\nscanned [^\n]*\nsorting table %d(?:\nsort [^\n]*|)" % (n, n, n, n))
 
 
 # Group names are prefixed (q_): the pattern is part of chiapos' selector (an alternative before chiapos_blocks'
 # BOUNDARY, which takes `Time for phase 1` where this one fails).
 PHASE2 = (
     r"Time for phase 1 = (?P<q_s1>" + _NUMBER + r") seconds[^\n]*"
-    r"(?:\nWrote: [0-9]+)?"
+    r"(?:\nWrote: [0-9]+|)"
     r"\n+Starting phase 2/4: [^\n]*"
     + "".join(_backprop(n) for n in TABLES) +
     r"\ntable 1 new size[^\n]*"
     r"\n(?P<q_time2>Time for phase 2 = (?P<q_s2>" + _NUMBER + r") seconds[^\n]*)"
-    r"(?:\nWrote: [0-9]+)?"
+    r"(?:\nWrote: [0-9]+|)"
     r"\n+(?P<q_start3>Starting phase 3/4: [^\n]*)"
-    r"\nCompressing tables 1 and 2(?![0-9])[^\n]*(?:\nProgress update: (?P<q_p1>[^\n]*))?(?P<phase2>)")
+    r"\nCompressing tables 1 and 2(?![0-9])[^\n]*(?:\nProgress update: (?P<q_p1>[^\n]*)|)(?P<phase2>)")
 _PROGRESS = tuple("q_p%d" % n for n in TABLES) + ("q_p1",)
 HIGH = []   # [the progress the run's steps leave on a plot at 0]: set by chiapos (set_high), which has the parser
 

@@ -42,7 +42,7 @@ _COPY_DONE_RE = re.compile(r"^Copy to (.*) finished, took ([0-9.]+) sec")
 # `plots`, `buckets`, `k`, `crafting`, `named`, `total`), so _scan does what _line does without cutting the
 # line up again (each distinct step costs ~5-30 us on a cold call: see BENCHMARKS.md, parser round 5b);
 # any other spelling of them falls to the generic groups after them (`header`, `name`, `phase`...).
-_STEP_KEYS = (r"\[P[1-3](?:-[12])?\] Table [0-9]{1,3} (?:scan|rewrite|took)|\[P2\] max_table_size"
+_STEP_KEYS = (r"\[P[1-3](?:-[12]|)\] Table [0-9]{1,3} (?:scan|rewrite|took)|\[P2\] max_table_size"
               r"|\[P4\] (?:Starting to write C1|Writing C2|Finished writing C[12])|Wrote plot header")
 # A plot in its usual shape, in up to three runs of lines, each line whole in the order madMAx prints it:
 # the header (from `Multi-threaded pipelined Chia` or from `Crafting plot`, to `Plot Name`), phase 1's run
@@ -54,7 +54,11 @@ _STEP_KEYS = (r"\[P[1-3](?:-[12])?\] Table [0-9]{1,3} (?:scan|rewrite|took)|\[P2
 # what it does for those lines one by one, computed once for the shape (see there); a run in any other shape
 # (a line between, changed or missing, a chunk that ends inside it) fails the pattern, and its lines are read
 # one by one.
-_NUM = r"[0-9]+(?:\.[0-9]+)?"
+# An optional part is written `(?:X|)`, not `(?:X)?` (the same matches, in the same order): sre runs `(?:X)?` of a
+# multi-character X as a REPEAT, whose try of X pushes a copy of every capture mark set so far onto its data stack,
+# and each `[^\n]*` inside one pushes another (a run of runs nested so: ~30 KB a match, the stack, freed after each
+# match of a finditer, regrown by realloc); an alternation outside any repeat copies none.
+_NUM = r"[0-9]+(?:\.[0-9]+|)"
 _REST = r"[^\n]*\n"
 _P1_RUN = ("".join(r"\[P1\] Table %d took " % table + _REST for table in range(1, 8))
            + r"Phase 1 took (?P<{p}1>" + _NUM + r") sec[^\n]*")
@@ -72,7 +76,7 @@ _P24_RUN = (r"\[P2\] max_table_size" + _REST
 _NAME_AT = (r"plot-k(?P<{p}name_k>\d\d)-(?:c\d\d?-)?(?P<{p}name_y>\d{{4}})-(?P<{p}name_mo>\d\d)-(?P<{p}name_d>\d\d)"
           r"-(?P<{p}name_h>\d\d)-(?P<{p}name_mi>\d\d)-(?P<{p}name_id>[0-9a-f]{{64}})")
 _NAME = _NAME_AT.format(p="")
-_HEAD_START = (r"Multi-threaded pipelined Chia k(?P<{p}k>[0-9]+) " + _REST + r"(?:\([^\n]*\n)?\n?"
+_HEAD_START = (r"Multi-threaded pipelined Chia k(?P<{p}k>[0-9]+) " + _REST + r"(?:\([^\n]*\n|)\n?"
                r"Final Directory: (?P<{p}dst>[^\n]*)\nNumber of Plots: (?P<{p}count>[0-9]+)\n")
 _HEAD = (r"Crafting plot [0-9]+ out of (?P<{p}crafting>[0-9]+)\nProcess ID: " + _REST
          + r"Number of Threads: (?P<{p}threads>[0-9]+)\nNumber of Buckets P1: +2\^[0-9]+ \((?P<{p}b1>[0-9]+)\)\n"
@@ -86,7 +90,7 @@ def _run(prefix, *parts):
     empty group closing it names it (the match's lastgroup)."""
     pattern = ""
     for part in reversed(parts[1:]):
-        pattern = r"(?P<{p}%s>\n%s%s)?" % (part, _PARTS[part], pattern)
+        pattern = r"(?:(?P<{p}%s>\n%s%s)|)" % (part, _PARTS[part], pattern)
     return (_PARTS[parts[0]] + pattern + r"(?P<{p}run>)").format(p=prefix)
 
 
