@@ -22,6 +22,8 @@ import json, os, sys, time
 record = os.environ["FAKE_RECORD"]
 extra = json.loads(sys.argv[sys.argv.index("-e") + 1])
 began = time.time()
+if os.environ.get("FAKE_BEGAN"):   # the pass is running: a test may signal the loop now
+    open(os.environ["FAKE_BEGAN"], "a").close()
 time.sleep(float(os.environ.get("FAKE_SLEEP", "0.5")))
 with open(record, "a") as handle:
     handle.write(json.dumps({"pid": os.getpid(), "loop": os.getppid(), "began": began, "ended": time.time(),
@@ -44,8 +46,9 @@ def fake(tmp_path):
     script.write_text(FAKE_PLAYBOOK)
     script.chmod(0o755)
     record = tmp_path / "record.jsonl"
-    env = dict(os.environ, FAKE_RECORD=str(record))
-    return {"script": script, "record": record, "env": env, "dir": tmp_path}
+    began = tmp_path / "began"
+    env = dict(os.environ, FAKE_RECORD=str(record), FAKE_BEGAN=str(began))
+    return {"script": script, "record": record, "began": began, "env": env, "dir": tmp_path}
 
 
 def start_loop(fake, *args, env=None, cwd=None):
@@ -97,7 +100,7 @@ def test_sigterm_while_waiting_exits_cleanly(fake):
 
 def test_sigterm_during_a_pass_lets_it_finish(fake):
     loop = start_loop(fake, "--interval", "600", env={"FAKE_SLEEP": "2"})
-    time.sleep(0.8)  # the pass is running
+    assert wait_for(fake["began"].exists)   # the pass is running (a fixed sleep raced a loaded machine)
     loop.send_signal(signal.SIGTERM)
     out = loop.communicate(timeout=30)[0]
     assert loop.returncode == 0, out
@@ -107,7 +110,7 @@ def test_sigterm_during_a_pass_lets_it_finish(fake):
 
 def test_second_signal_terminates_the_pass(fake):
     loop = start_loop(fake, "--interval", "600", env={"FAKE_SLEEP": "60"})
-    time.sleep(0.8)
+    assert wait_for(fake["began"].exists)
     loop.send_signal(signal.SIGTERM)
     time.sleep(0.3)
     loop.send_signal(signal.SIGTERM)
