@@ -22,7 +22,6 @@ back to life if progress lines follow; `Could not rename ... Retrying` only sets
 
 from __future__ import absolute_import, division, print_function
 
-import os
 import re
 
 from ansible_collections.plotfleet.chia.plugins.module_utils.logs import chiapos_blocks, chiapos_phases, model
@@ -31,7 +30,6 @@ __metaclass__ = type
 
 _START_PLOT_RE = re.compile(r"Starting plot (\d+)/(\d+)")
 _CREATING_RE = re.compile(r"Creating (\d+) plots? of size (\d+)")
-_QUOTED_RE = re.compile(r'"([^"]*)"')
 _FROM_TO_RE = re.compile(r'final file from "?(.*?)"? to "?(.*?)"?\s*$')
 _SECONDS_RE = re.compile(r"= *([0-9.]+) seconds")
 _PHASE_TIME_RE = re.compile(r"Time for phase (\d) = ([0-9.]+) seconds")
@@ -269,6 +267,17 @@ def _line_dominates(plot, action, line):
     return False
 
 
+def _dirname(path, cut=None):
+    """posixpath.dirname(path) (workers are Linux/macOS; as model's finish splits a path); cut: the index after its
+    last "/", if known."""
+    if cut is None:
+        cut = path.rfind("/") + 1
+    head = path[:cut]
+    if head and head != "/" * len(head):
+        head = head.rstrip("/")
+    return head
+
+
 def _float(text):
     try:
         return float(text)
@@ -431,11 +440,16 @@ class ChiaposParser(model.LogParser):
 
     def _progress(self, plot, progress):
         """A `Progress update: x` line's text after a table line (bump(plot, value), for 0 <= value <= 1)."""
-        value = _float(progress.strip())
-        if value is not None and 0 <= value <= 1:
+        try:   # _float and model.round4 inline: two functions less on each cold call of a newer chiapos' log
+            value = float(progress.strip())
+        except ValueError:
+            return
+        if 0 <= value <= 1:
             if value > 0.9999 and plot["state"] != "finished":
                 value = 0.9999
-            value = model.round4(value)
+            scaled = value * 10000.0
+            tenths = int(scaled + 0.5)
+            value = tenths / 10000.0 if 1e-6 < scaled + 0.5 - tenths < 1 - 1e-6 else round(value, 4)
             if value > plot["progress"]:
                 plot["progress"] = value
 
@@ -562,12 +576,16 @@ class ChiaposParser(model.LogParser):
 
     def _phase3_path(self, plot, line):
         """The tmp2 file path fixes tmp2_dir exactly (dir names may contain ' and ') and the plot name."""
-        m = _QUOTED_RE.search(line)
-        if not m:
+        # _QUOTED_RE.search(line).group(1) and posixpath's split, by str methods: each is a first use in a cold
+        # call (the regex's program, three posixpath functions of another module)
+        quote = line.find('"')
+        close = line.find('"', quote + 1) if quote >= 0 else -1
+        if close < 0:
             return
-        path = m.group(1)
-        tmp2 = os.path.dirname(path)
-        name = os.path.basename(path)
+        path = line[quote + 1:close]
+        cut = path.rfind("/") + 1
+        tmp2 = _dirname(path, cut)
+        name = path[cut:]   # posixpath.basename
         if name.endswith(".2.tmp"):
             plot["plot_name"] = name[:-6]
         text = self.ctx.get("dirs_text") or ""
@@ -668,7 +686,7 @@ class ChiaposParser(model.LogParser):
         if target is None:
             return
         self.set_step(plot, 5, 1, 0.5)
-        plot["dst_dir"] = plot["dst_dir"] or os.path.dirname(target)
+        plot["dst_dir"] = plot["dst_dir"] or _dirname(target)
         if target.endswith(".plot"):  # very old chiapos copied straight to the final name
             self.finish(plot, target, self.ctx.get("last_ts"))
 
@@ -678,7 +696,7 @@ class ChiaposParser(model.LogParser):
         target = _target(line)
         if target is not None:
             if not plot["dst_dir"]:
-                plot["dst_dir"] = os.path.dirname(target)
+                plot["dst_dir"] = _dirname(target)
             self.finish(plot, target, self.ctx.get("last_ts"))
 
     def _error(self, plot, line):
