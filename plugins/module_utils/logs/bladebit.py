@@ -188,7 +188,8 @@ class BladebitParser(model.LogParser):
         text = line.strip()
         if not text:
             return
-        plot = self.current
+        plots = self.plots   # self.current, without the property's call (one function less on a cold call)
+        plot = plots[-1] if plots else None
         if plot is not None and plot["state"] in ("plotting", "copying") and self._progress(plot, text):
             return
         if text.startswith("Generating plot "):
@@ -223,14 +224,17 @@ class BladebitParser(model.LogParser):
                     # phase times and the run's last step, pending.
                     seconds = plot["phase_seconds"]
                     if kind == "ram_run":
+                        # not a generator expression: a function and a generator made and run, each first used in a
+                        # cold call
+                        one, two, three, four = match.group("ram_1", "ram_2", "ram_3", "ram_4")
                         seconds["1"], seconds["2"], seconds["3"], seconds["4"] = (
-                            float(value) for value in match.group("ram_1", "ram_2", "ram_3", "ram_4"))
+                            float(one), float(two), float(three), float(four))
                         best = (5, 1, 0.0)   # `Writing final plot tables to disk`
                     else:
                         self.set_step(plot, 1, 0)
                         self.set_step(plot, 1, 1)   # _progress of `Finished f1 generation`
-                        seconds["1"], seconds["2"], seconds["3"] = (
-                            float(value) for value in match.group("disk_1", "disk_2", "disk_3"))
+                        one, two, three = match.group("disk_1", "disk_2", "disk_3")
+                        seconds["1"], seconds["2"], seconds["3"] = float(one), float(two), float(three)
                         best = (4, 0, 0.0)   # `Finished Phase 3` of the disk plotter
                 else:   # a plot further on, not live, or a step pending before the run: its lines one by one
                     if not _LINES_RE:
@@ -349,7 +353,7 @@ class BladebitParser(model.LogParser):
         if first == "P" and text.startswith("Plot ") and " finished writing to disk" in text:
             path = text[5:text.index(" finished writing to disk")]
             self.ctx["plot_file"] = path
-            plot["plot_name"] = os.path.basename(path)
+            plot["plot_name"] = path[path.rfind("/") + 1:]   # posixpath.basename, no call into posixpath (cold)
             return True
         return False
 
@@ -387,7 +391,7 @@ class BladebitParser(model.LogParser):
             name = text[22:].strip().rstrip(".")
             if name.endswith(".tmp"):
                 name = name[:-4]
-            plot["plot_name"] = os.path.basename(name)
+            plot["plot_name"] = name[name.rfind("/") + 1:]   # posixpath.basename
             self.set_step(plot, 5, 0, 0.5)
             return True
         return False

@@ -373,8 +373,9 @@ class MadmaxParser(model.LogParser):
                     # steps), `[P4] Finished writing C2` sets 4:2 and its sub, `Phase 4 took` folds into 5:0:
                     # what is left is the phase times and 5:0 as the run's step (the 4:2 and its sub are below it)
                     seconds = plot["phase_seconds"]
-                    seconds["2"], seconds["3"], seconds["4"] = (
-                        float(value) for value in match.group(prefix + "2", prefix + "3", prefix + "4"))
+                    # not a generator expression: a function and a generator made and run, first used in a cold call
+                    two, three, four = match.group(prefix + "2", prefix + "3", prefix + "4")
+                    seconds["2"], seconds["3"], seconds["4"] = float(two), float(three), float(four)
                     best = _P4_DONE
                 else:   # a plot further on, or in a retried error: the lines one by one
                     self._scan(text, run, match.end(), _LINES_RE)
