@@ -157,7 +157,14 @@ CUT_SECONDS = 12
 def test_fault3_network_cut_during_transfer(fleet, ledger):
     """The storage link goes down while plots are being copied to it (the link is slowed so a copy takes
     seconds): no partial `.plot` at storage, the sources stay until verified, the copy completes later."""
-    fleet.write_inventory(overrides=plotter_overrides(fleet, max_jobs=1))
+    overrides = plotter_overrides(fleet, max_jobs=1)
+    # The copies' ssh gives up on a silent server after 2 x 2 s (the default is 15 s x 4): the cut below then
+    # ends their session from this side too. The storage sshd's ClientAlive limit alone let both copies resume
+    # over the same connection once, on a loaded machine (CI: "the cut broke a transfer: [done, done]").
+    for name in overrides:
+        overrides[name]["plotfleet_move_ssh_options"] = fleet.host_vars(name)["plotfleet_move_ssh_options"] + [
+            "-o", "ServerAliveInterval=2", "-o", "ServerAliveCountMax=2"]
+    fleet.write_inventory(overrides=overrides)
     fleetops.start_plots(fleet, per_host=1)
     fleetops.wait_plots_done(fleet)
     fleetops.pause(fleet)
