@@ -273,9 +273,7 @@ def _dirname(path, cut=None):
     if cut is None:
         cut = path.rfind("/") + 1
     head = path[:cut]
-    if head and head != "/" * len(head):
-        head = head.rstrip("/")
-    return head
+    return head.rstrip("/") or head   # without its trailing slashes, unless all slashes
 
 
 def _float(text):
@@ -507,7 +505,9 @@ class ChiaposParser(model.LogParser):
 
     # -- bucket and other tab-indented lines ----------------------------------------------------
     def _bucket(self, plot, index):
-        frac = min(1.0, (index + 1) / float(plot["buckets"]))
+        frac = (index + 1) / float(plot["buckets"])
+        if frac > 1.0:   # min(1.0, frac), without the builtin's call
+            frac = 1.0
         if plot["phase"] == 3:
             frac = 0.5 * self.ctx.get("pass", 0) + 0.5 * frac
         self.set_sub(plot, frac)

@@ -581,10 +581,11 @@ class LogParser(object):
         if newest:
             done = ctx.get("sub", 0.0)
             if sub > done:
-                done = ctx["sub"] = min(1.0, sub)
+                # min(1.0, sub), without the builtin's call (a first use in a cold call: ~5 us standalone)
+                done = ctx["sub"] = sub if sub < 1.0 else 1.0
             sub = done
         else:
-            sub = min(1.0, sub)
+            sub = sub if sub < 1.0 else 1.0
         if "retry_error" in ctx:
             self._recover(plot)
         if phase >= 1:   # plot["phase"] is phase here
@@ -608,10 +609,10 @@ class LogParser(object):
         if plot is self.plots[-1]:
             done = ctx.get("sub", 0.0)
             if sub > done:
-                done = ctx["sub"] = min(1.0, sub)
+                done = ctx["sub"] = sub if sub < 1.0 else 1.0   # min(1.0, sub), as in set_step
             sub = done
         else:   # an older plot of the log (madMAx copies it while the next one plots): ctx is the newest's
-            sub = min(1.0, sub)
+            sub = sub if sub < 1.0 else 1.0
         if "retry_error" in ctx:
             self._recover(plot)
         if plot["phase"] < 1:
@@ -649,10 +650,8 @@ class LogParser(object):
             cut = plot_file.rfind("/") + 1
             plot["plot_name"] = plot_file[cut:]   # posixpath.basename (workers are Linux/macOS)
             if not plot["dst_dir"]:
-                head = plot_file[:cut]   # posixpath.dirname
-                if head and head != "/" * len(head):
-                    head = head.rstrip("/")
-                plot["dst_dir"] = head
+                head = plot_file[:cut]   # posixpath.dirname: without its trailing slashes, unless all slashes
+                plot["dst_dir"] = head.rstrip("/") or head   # (no str repeat: one C path less on a cold call)
         plot["state"] = "finished"
         plot["error"] = None
         plot["phase"] = 5

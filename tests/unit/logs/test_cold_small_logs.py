@@ -61,3 +61,46 @@ def test_fed_whole_as_per_line(name, path):
         per_line.feed(line)
     assert whole.state() == per_line.state()
     assert any(p["phase_seconds"] for p in whole.plots)
+
+
+
+def _old_set_sub(parser, plot, sub):
+    """model.LogParser.set_sub as it was (min(1.0, sub)), the reference."""
+    ctx = parser.ctx
+    if plot is parser.plots[-1]:
+        done = ctx.get("sub", 0.0)
+        if sub > done:
+            done = ctx["sub"] = min(1.0, sub)
+        sub = done
+    else:
+        sub = min(1.0, sub)
+    if plot["phase"] < 1:
+        return
+    at = parser._at.get(plot["step"]) or parser._step_at(plot["step"])
+    value = at[0] + at[1] * (at[2] + at[3] * sub)
+    value = model.round4(min(value, 1.0 if plot["state"] == "finished" else 0.9999))
+    if value > plot["progress"]:
+        plot["progress"] = value
+
+
+def test_sub_capped_as_min():
+    """set_sub and set_step keep min(1.0, sub) (written without the builtin), for the newest and an older plot."""
+    subs = (0.0, 0.25, 0.999, 1.0, 1, 1.5, 2, float("inf"), float("nan"), -0.5)
+    for sub in subs:
+        for first in (0.0, 0.5, 1.0):
+            for older in (False, True):
+                states = []
+                for how in ("new", "old", "step"):
+                    parser = bladebit.BladebitParser()
+                    plot = parser.start_plot(1)
+                    parser.set_step(plot, 2, 1, first)
+                    if older:
+                        parser.start_plot(1)
+                    if how == "new":
+                        parser.set_sub(plot, sub)
+                    elif how == "old":
+                        _old_set_sub(parser, plot, sub)
+                    else:
+                        parser.set_step(plot, 2, 1, sub)
+                    states.append(repr((plot, parser.ctx)))
+                assert states[0] == states[1] == states[2], (sub, first, older)
