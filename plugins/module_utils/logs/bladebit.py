@@ -110,6 +110,9 @@ _LINES = (
     r"|(?P<sub>Finished (?:forward propagating|compressing tables))|Writing (?P<write>P7|C1|C2|C3)"
     r"|(?P<done>Finished Phase (?P<done_n>[0-4]) in (?P<done_s>[0-9.]+) seconds)"
     r"|(?P<head>(?:Output path|Temp[12] path|Thread count|Bucket count)[^\S\n]*:[^\n]*)"
+    # the plot's first and last line in BladeBit's spelling, their values read here (_scan); others go to `line`
+    r"|Generating plot [0-9]+ / (?P<gen_n>[0-9]+): (?P<gen_id>[0-9a-fA-F]{64})(?P<gen>)[^\n]*"
+    r"|Finished plotting in (?P<fin_s>[0-9]+(?:\.[0-9]+|)) seconds(?P<fin>)[^\n]*"
     r"|(?P<line>(?:Running Phase |Finished (?:Phase |forward propagating|marking table "
     r"|compressing tables|writing plot |plotting in)|Forward propagating to table "
     r"|Generating plot |Table \w+[^\S\n]*(?=\n|\Z)|Prunning table |Compressing tables "
@@ -119,6 +122,7 @@ _LINES = (
     % (model.TS_START, _BLANKS, _FIRST, _STEP_KEYS))
 _SELECT_RE = re.compile(r"\n(?:" + RUNS + "|" + _LINES[len(r"\n(?:"):])
 _LINES_RE = []   # [the selector without RUNS], compiled on first use (a run read line by line: rare)
+_OWN_LINES = frozenset(("line", "line0", "head", "gen", "fin"))   # kinds _scan reads as _line would, in any state
 _LIVE = ("plotting", "copying")
 _HEADER = {"Output path": "dst_dir", "Temp1 path": "tmp_dir", "Temp2 path": "tmp2_dir", "Thread count": "threads",
            "Bucket count": "buckets"}
@@ -243,7 +247,7 @@ class BladebitParser(model.LogParser):
                     plot = plots[-1] if plots else None
                     live = plot is not None and plot["state"] in _LIVE
                 continue
-            if live and kind != "line" and kind != "line0" and kind != "head":
+            if live and kind not in _OWN_LINES:
                 if kind == "step":
                     step = _STEPS.get(match.group(kind), False)
                     if step is False:
@@ -270,6 +274,15 @@ class BladebitParser(model.LogParser):
             if best is not None:
                 self.set_step(plot, *best)
                 best = None
+            if kind == "gen":   # _line's way for it (no other handler takes it): _generating, the values read above
+                plot = self._new_plot(int(match.group("gen_n")), match.group("gen_id").lower())
+                live = True
+                continue
+            if kind == "fin":   # _line's way: _progress takes no such line, then _finished
+                if plot is not None:
+                    self._finished_at(plot, float(match.group("fin_s")))
+                    live = plot["state"] in _LIVE
+                continue
             if kind == "head":   # _line's way for these: _header (the line as _line_at gives it, stripped)
                 stop = text.find("\n", match.end(), end)
                 self._header(text[match.start() + 1:stop if stop >= 0 else end].strip())
@@ -304,16 +317,22 @@ class BladebitParser(model.LogParser):
 
     def _generating(self, text):
         m = _GEN_RE.match(text)
-        count = self.ctx.get("count")
         if m:
-            count = int(m.group(2))
+            self._new_plot(int(m.group(2)), m.group(3).lower())
+        else:
+            self._new_plot(self.ctx.get("count"), None)
+
+    def _new_plot(self, count, plot_id):
+        """The plot a `Generating plot` line starts (its count and id, if read)."""
         plot = self.start_plot(count)
+        ctx = self.ctx
         for field in ("dst_dir", "tmp_dir", "tmp2_dir", "threads", "buckets"):
-            plot[field] = self.ctx.get(field)
+            plot[field] = ctx.get(field)
         plot["k"] = 32
         plot["step"] = "0:2"   # plotman's step for a plot announced but not started
-        if m:
-            plot["id"] = m.group(3).lower()
+        if plot_id is not None:
+            plot["id"] = plot_id
+        return plot
 
     # -- progress ----------------------------------------------------------------------------------
     def _progress(self, plot, text):
@@ -397,10 +416,14 @@ class BladebitParser(model.LogParser):
         return False
 
     def _finished(self, plot, text):
+        seconds = _NUM_RE.search(text)
+        self._finished_at(plot, float(seconds.group(1)) if seconds else None)
+
+    def _finished_at(self, plot, seconds):
+        """A `Finished plotting in S seconds` line's (S: the line's first number, or None)."""
         if plot["state"] not in ("plotting", "copying"):
             return
-        seconds = _NUM_RE.search(text)
-        plot["total_seconds"] = float(seconds.group(1)) if seconds else None
+        plot["total_seconds"] = seconds
         path = self.ctx.pop("plot_file", None)
         if not path and plot["plot_name"] and plot["dst_dir"]:
             path = os.path.join(plot["dst_dir"], plot["plot_name"])

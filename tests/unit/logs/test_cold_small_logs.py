@@ -104,3 +104,46 @@ def test_sub_capped_as_min():
                         parser.set_step(plot, 2, 1, sub)
                     states.append(repr((plot, parser.ctx)))
                 assert states[0] == states[1] == states[2], (sub, first, older)
+
+
+GEN = "Generating plot 1 / 1: " + "1fc7b57baae24da78e3bea44d58ab51f162a3ed4d242bab2fbcc24f6577d88b3"
+FIN = "Finished plotting in 582.91 seconds (9.72 minutes)."
+
+
+def _bladebit_variants():
+    """BladeBit's `Generating plot` and `Finished plotting` lines spelled other ways (the selector reads the usual
+    spelling's values itself, any other goes to _line)."""
+    hex_id = GEN.rsplit(" ", 1)[1]
+    gens = [GEN, GEN + " x", "  " + GEN, GEN.upper().replace("GENERATING PLOT", "Generating plot"),
+            "Generating plot 2 / 3: " + hex_id, "Generating plot \u0661 / 3: " + hex_id,
+            "Generating plot 1 / \u0663: " + hex_id, "Generating plot 1 / 1: " + hex_id[:63],
+            "Generating plot 1 / 1: " + hex_id[:63] + "g", "Generating plot 1/1: " + hex_id, "Generating plot  1 / 1",
+            "2021-08-29T22:22:00 " + GEN, "Generating plot 1 / 01: " + hex_id + "\t"]
+    fins = [FIN, "  " + FIN, "Finished plotting in 582 seconds", "Finished plotting in 582.91.3 seconds",
+            "Finished plotting in 582.91seconds", "Finished plotting in \u0665.1 seconds", "Finished plotting in x",
+            "Finished plotting in .5 seconds", "Finished plotting in 5. seconds", "2021-08-29T22:22:00 " + FIN,
+            "Finished plotting in 0 seconds (0 minutes) 7"]
+    return gens, fins
+
+
+@pytest.mark.parametrize("log", ["plotman__bladebit.plot.log", "plotman__bladebit2disk.plot.log"])
+def test_bladebit_first_and_last_line_as_per_line(log):
+    with open(logs_testlib.fixture_path(log), "rb") as handle:
+        lines = handle.read().decode("utf-8", "replace").split("\n")[:-1]
+    gens, fins = _bladebit_variants()
+    gen_at = [i for i, line in enumerate(lines) if line.startswith("Generating plot ")][0]
+    fin_at = [i for i, line in enumerate(lines) if line.startswith("Finished plotting in")][0]
+    # (index, line, replaces the line there: else inserted before it)
+    cases = [(gen_at, g, True) for g in gens] + [(fin_at, f, True) for f in fins]
+    cases += [(fin_at, GEN, False), (gen_at, FIN, False), (0, FIN, False), (0, GEN, False), (gen_at + 1, GEN, False),
+              (fin_at, FIN, False), (len(lines), FIN, False), (len(lines), GEN, False)]   # before a plot, twice...
+    for at, line, replaces in cases:
+        copy = list(lines)
+        copy[at:at + replaces] = [line]
+        text = "\n".join(copy)
+        whole = model.parser_for("bladebit")
+        whole.feed_text(text)
+        per_line = model.parser_for("bladebit")
+        for one in copy:
+            per_line.feed(one)
+        assert whole.state() == per_line.state(), (at, line)
