@@ -58,7 +58,8 @@ _BLANKS = r"[^\S\n]*+" if sys.version_info >= (3, 11) else r"[^\S\n]*"
 # start, which no group of the selector takes whatever follows (test_bladebit_runs checks each). A run in any
 # other shape (a line between, changed, missing or indented otherwise, a chunk that ends inside it) fails the
 # pattern, and its lines are read one by one. What _scan does for a run (see there) is what it does for its lines.
-_NUMBER = r"[0-9]+(?:\.[0-9]+|)"   # `(?:X|)`, not `(?:X)?`: no REPEAT, whose tries copy the capture marks (see madmax._NUM)
+# `(?:X|)`, not `(?:X)?`: no REPEAT, whose tries copy the capture marks (see madmax._NUM)
+_NUMBER = r"[0-9]+(?:\.[0-9]+|)"
 _REST = r"[^\n]*+\n" if sys.version_info >= (3, 11) else r"[^\n]*\n"   # possessive where sre has it, as madmax._REST
 
 

@@ -8,9 +8,9 @@ reference here is the same pattern text with each such part turned back into `(?
 import random
 import re
 
+import logs_testlib
 import pytest
 
-import logs_testlib
 from ansible_collections.plotfleet.chia.plugins.module_utils.logs import bladebit, chiapos, madmax
 
 

@@ -4,9 +4,9 @@ and BladeBit's run phase times without a generator expression: the same results 
 import posixpath
 import random
 
+import logs_testlib
 import pytest
 
-import logs_testlib
 from ansible_collections.plotfleet.chia.plugins.module_utils.logs import bladebit, model
 
 PATHS = ["x.plot", "/x.plot", "//x.plot", "/a/b/x.plot", "/a/b/", "a/", "/", "", " /a b/c d.plot", "/a//b.plot",
