@@ -13,6 +13,7 @@ Documentation: plugins/filter/variable_report.yml.
 from __future__ import absolute_import, division, print_function
 
 from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.utils.display import Display
 
 from ansible_collections.plotfleet.chia.plugins.filter import variables
 
@@ -69,9 +70,10 @@ def _names_set(mine_names, my_inventory_names, their_inventory_names):
     return (set(mine_names) - set(my_inventory_names)) | set(their_inventory_names)
 
 
-def variable_report(mine, hostvars, hosts, me, entry_point="main", my_names=(), plotters=()):
+def variable_report(mine, hostvars, hosts, me, entry_point="main", my_names=(), plotters=(), warn=False):
     """{problems, start, unknown}: each a {host: [messages]} with only the hosts that have some; warnings:
-    the unknown names as "host: message" lines.
+    the unknown names as "host: message" lines, each also shown as an Ansible warning with `warn` (the
+    check's own task warns: a task of its own to print them cost ~90 ms a pass even when skipped).
 
     mine: every reconcile setting with its value on the run_once host (me); my_names: the plotfleet_*
     variable names me sees; plotters: the hosts whose start settings plot_pass checks (start problems
@@ -103,6 +105,9 @@ def variable_report(mine, hostvars, hosts, me, entry_point="main", my_names=(), 
     # One line per host and name, to print: the task runs once, on one host, for all of them.
     report["warnings"] = ["%s: %s" % (host, message) for host in sorted(report["unknown"])
                           for message in report["unknown"][host]]
+    if warn:
+        for line in report["warnings"]:
+            Display().warning(line)
     return report
 
 

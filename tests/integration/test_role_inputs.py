@@ -13,7 +13,7 @@ from localhost_lib import host_vars, recap, status_doc, write_inventory
 
 from plotfleet_testlib import REPO, run_playbook
 
-WARN_TASK = "Warn about plotfleet_* variables that no plotfleet role knows"
+WARN_TASK = "Check the plotfleet_* variables of every host"   # it warns, one [WARNING] line per host and name
 
 # A valid value, other than the default, for every number of both roles (as text, like -e gives it).
 NUMBERS = {
@@ -63,9 +63,11 @@ def host_part(section, host):
 
 
 def warned_lines(section, host):
-    """The warning's "host: message" lines of one host (the task runs once, for every host of the play)."""
-    line = re.compile(r'^\s*(?:- )?"?%s: (.*?)"?,?$' % re.escape(host), re.M)  # a YAML or a JSON list item
-    return "\n".join(line.findall(section))
+    """The messages of the "[WARNING]: host: message" lines of one host (the task runs once, for every host of
+    the play); a warning Ansible wrapped over several lines is joined back into one."""
+    warnings = re.findall(r"^\[WARNING\]: (.*?)(?=^\[|^\w+: \[|\Z)", section, re.M | re.S)
+    prefix = "%s: " % host
+    return "\n".join(" ".join(w.split())[len(prefix):] for w in warnings if w.startswith(prefix))
 
 
 def test_a_variable_no_role_knows_is_warned_per_host_with_the_nearest_name(tmp_path):

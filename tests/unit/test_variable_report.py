@@ -78,3 +78,15 @@ def test_a_value_that_cannot_be_templated_is_that_hosts_problem():
     hostvars = {"a": dict(tmp_dirs_value()), "b": Unrenderable(tmp_dirs_value(), plotfleet_max_jobs="{{ nope }}")}
     found = report(role_values(), hostvars)
     assert found["problems"] == {"b": ["plotfleet_max_jobs: 'nope' is undefined"]}
+
+
+def test_warn_shows_each_unknown_name_as_an_ansible_warning_and_only_with_warn(monkeypatch):
+    shown = []
+    monkeypatch.setattr(variable_report.Display, "warning", lambda self, msg, *a, **k: shown.append(msg))
+    hostvars = {"a": dict(tmp_dirs_value()), "b": dict(tmp_dirs_value(), plotfleet_max_job=1)}
+    args = (role_values(), hostvars, ["a", "b"], "a", "gather", [], ["a", "b"])
+    quiet = variable_report.variable_report(*args)
+    assert shown == [] and quiet["warnings"] == [
+        "b: plotfleet_max_job is not a plotfleet setting and has no effect: did you mean plotfleet_max_jobs?"]
+    warned = variable_report.variable_report(*args, warn=True)
+    assert shown == warned["warnings"] == quiet["warnings"]
