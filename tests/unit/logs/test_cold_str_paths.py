@@ -1,5 +1,5 @@
 """chiapos' cold-call short cuts by str methods: _dirname (posixpath.dirname), _phase3_path's quoted path (the
-regex `"([^"]*)"` and posixpath's split) and _progress (_float + model.round4 inline), against what they replace."""
+regex `"([^"]*)"` and posixpath's split) and _progress (_float inline), against what they replace."""
 
 import posixpath
 import random
