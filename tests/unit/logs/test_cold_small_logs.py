@@ -44,14 +44,22 @@ def test_disk_plot_name_is_posixpath_basename():
         assert plot["plot_name"] == posixpath.basename(name)
 
 
-@pytest.mark.parametrize("name,path", logs_testlib.fixture_logs())
-def test_fed_whole_as_per_line(name, path):
+def _madmax_and_bladebit_logs():
+    """(name, path, plotter) of the madMAx and BladeBit fixture logs."""
+    found = []
+    for name, path in logs_testlib.fixture_logs():
+        with open(path, "rb") as handle:
+            plotter = model.detect_plotter(handle.read(16384))
+        if plotter in ("madmax", "bladebit"):
+            found.append((name, path, plotter))
+    return found
+
+
+@pytest.mark.parametrize("name,path,plotter", _madmax_and_bladebit_logs())
+def test_fed_whole_as_per_line(name, path, plotter):
     """Every madMAx/BladeBit fixture: feed_text (the runs, their phase times) gives what feed() per line gives."""
     with open(path, "rb") as handle:
         data = handle.read()
-    plotter = model.detect_plotter(data[:16384])
-    if plotter not in ("madmax", "bladebit"):
-        pytest.skip("not madMAx or BladeBit")
     text = data.decode("utf-8", "replace")
     text = text[:text.rfind("\n")]
     whole = model.parser_for(plotter)
